@@ -1,0 +1,47 @@
+# Vigil: the two quick-start commands are `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libzstd-dev pkg-config zstd
+DEMO_DIR ?= out/demo
+SAMPLE := SampleData/fleet.vgl.zst
+
+.PHONY: deps build release demo test test-tsan bench fmt clean
+
+## deps: install the system packages the build and tests need (Debian), only those missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product vigil
+
+## test: the whole suite (Swift Testing), after installing what is missing.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## test-tsan: the suite under ThreadSanitizer (concurrency changes).
+test-tsan: deps
+	$(SWIFT) test --sanitize=thread
+
+## demo: run Vigil on the SampleData recording; show alerts, their score against ground truth, rollup stats.
+demo: release
+	@./scripts/demo.sh "$(DEMO_DIR)"
+
+## bench: whole-path benchmark (vigil bench) and the stage benchmarks (package-benchmark in Benchmarks/).
+bench: release
+	.build/release/vigil bench
+	cd Benchmarks && $(SWIFT) package benchmark
+
+fmt:
+	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Sources Package.swift
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+//
+// Vigil: a streaming telemetry analytics engine.
+// Module layers (docs/architecture.md): dependencies point down this list only.
+//   vigil → VigilEngine → {VigilWire, VigilAnalytics, VigilStore, VigilSim} → VigilCore → CVigilCRC32C
+//   VigilStore, VigilEngine → CZstd (system libzstd)
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilEngine", targets: ["VigilEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            path: "Sources/CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .target(
+            name: "CVigilCRC32C",
+            path: "Sources/CVigilCRC32C",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
+            name: "VigilCore",
+            dependencies: [
+                "CVigilCRC32C",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(name: "VigilWire", dependencies: ["VigilCore"]),
+        .target(name: "VigilAnalytics", dependencies: ["VigilCore"]),
+        .target(name: "VigilStore", dependencies: ["VigilCore", "CZstd"]),
+        .target(name: "VigilSim", dependencies: ["VigilCore", "VigilWire"]),
+        .target(
+            name: "VigilEngine",
+            dependencies: [
+                "VigilCore", "VigilWire", "VigilAnalytics", "VigilStore", "VigilSim", "CZstd",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Vigil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}
