@@ -1,0 +1,365 @@
+import VigilCore
+
+/// Decodes a stream of native frames (docs/wire-format.md) into schema declarations and data frame views.
+///
+/// Pure and incremental: the caller owns the bytes. Each ``decode(_:delegate:)`` call decodes every complete
+/// frame in its buffer and returns how many bytes it consumed; the caller keeps the rest and presents it again,
+/// with more data appended, in the next call. A frame whose payload has not fully arrived is therefore not an
+/// error; the caller's buffer must be able to hold ``maxFrameByteCount`` bytes for every frame to complete.
+///
+/// Every malformed input is a typed, counted ``NativeDecodeError`` with its absolute stream offset, and the
+/// decoder resynchronises at the next valid frame: garbage before a magic is skipped (reported once per run);
+/// a bad header CRC or an oversized length rescans from the next byte; a frame with a valid header but a bad
+/// payload, an unknown type or an unsupported version is skipped whole.
+///
+/// The decoder keeps no per-series state: wire ids are the engine's to map. Per sample it does nothing at all;
+/// the only per-frame work is two CRC32C passes (header and payload) and, for schema frames, parsing.
+public struct NativeStreamDecoder {
+    /// Frames announcing a longer payload are rejected without waiting for it.
+    public let maxPayloadBytes: Int
+    @usableFromInline var _statistics: NativeDecoderStatistics
+    /// Absolute stream offset of the first byte of the next buffer passed to `decode`.
+    @usableFromInline var _streamOffset: Int64
+    /// Start of the open garbage run; meaningful only while `_garbageRunByteCount > 0`.
+    @usableFromInline var _garbageRunStart: Int64
+    @usableFromInline var _garbageRunByteCount: Int
+
+    /// - Parameter maxPayloadBytes: the largest payload accepted, at most `UInt32.max` (default 4 MiB).
+    public init(maxPayloadBytes: Int = NativeFormat.defaultMaxPayloadBytes) {
+        precondition(
+            maxPayloadBytes >= 0 && UInt64(maxPayloadBytes) <= UInt64(UInt32.max),
+            "maxPayloadBytes must be in 0...UInt32.max"
+        )
+        self.maxPayloadBytes = maxPayloadBytes
+        self._statistics = NativeDecoderStatistics()
+        self._streamOffset = 0
+        self._garbageRunStart = 0
+        self._garbageRunByteCount = 0
+    }
+
+    /// Frames by type, samples, bytes consumed and skipped, errors by kind.
+    public var statistics: NativeDecoderStatistics { _statistics }
+
+    /// Absolute stream offset of the next byte the decoder expects (everything before it is consumed).
+    public var streamOffset: Int64 { _streamOffset }
+
+    /// The largest frame this decoder accepts: the buffer size a caller needs so that every frame can complete.
+    public var maxFrameByteCount: Int { NativeFormat.headerByteCount + maxPayloadBytes }
+
+    /// Decodes every complete frame in `bytes`, which continue the stream where the last call's consumed
+    /// bytes ended, and passes declarations, data frames and errors to `delegate` in stream order.
+    ///
+    /// O(`bytes.count`): each byte is looked at a bounded number of times (a magic candidate whose header
+    /// fails is rescanned from its next byte, so a header's 24 bytes may be looked at up to 24 times).
+    ///
+    /// - Parameters:
+    ///   - bytes: the unconsumed tail of the previous call followed by new data.
+    ///   - delegate: receives the results; ``DataFrameView``s point into `bytes` and live only during the call.
+    /// - Returns: bytes consumed. The caller keeps `bytes[consumed...]` (at most one incomplete frame, or up to
+    ///   three bytes that may begin a magic) and presents them again with more data appended.
+    @inlinable
+    public mutating func decode<Delegate: NativeDecoderDelegate>(
+        _ bytes: UnsafeRawBufferPointer,
+        delegate: inout Delegate
+    ) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let end = bytes.count
+        var position = 0
+        // Bounded: every iteration advances `position` by at least one byte or leaves the loop.
+        while position < end {
+            let available = end &- position
+            let frameOffset = _streamOffset &+ Int64(position)
+            guard available >= 4 else {
+                if _isMagicPrefix(base + position, byteCount: available) { break }
+                _skipGarbage(at: frameOffset, byteCount: 1)
+                position &+= 1
+                continue
+            }
+            let header = base + position
+            guard header.loadUnaligned(as: UInt32.self) == NativeFormat.magic.littleEndian else {
+                let candidate = _nextMagicCandidate(base, from: position &+ 1, end: end)
+                _skipGarbage(at: frameOffset, byteCount: candidate &- position)
+                position = candidate
+                continue
+            }
+            guard available >= NativeFormat.headerByteCount else { break }
+            let storedHeaderChecksum = UInt32(
+                littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.headerChecksumOffset, as: UInt32.self)
+            )
+            let computedHeaderChecksum = CRC32C.checksum(
+                UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
+            )
+            guard storedHeaderChecksum == computedHeaderChecksum else {
+                _report(
+                    .headerChecksumMismatch(
+                        offset: frameOffset,
+                        expected: storedHeaderChecksum,
+                        computed: computedHeaderChecksum
+                    ),
+                    delegate: &delegate
+                )
+                _skipGarbage(at: frameOffset, byteCount: 1)
+                position &+= 1
+                continue
+            }
+            // A header with a valid CRC ends any garbage run before it, whatever happens to its frame.
+            _closeGarbageRun(delegate: &delegate)
+            let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
+            let payloadLength = UInt32(
+                littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadLengthOffset, as: UInt32.self)
+            )
+            guard UInt64(payloadLength) <= UInt64(maxPayloadBytes) else {
+                if version != NativeFormat.version {
+                    _report(.unsupportedVersion(offset: frameOffset, version: version), delegate: &delegate)
+                } else {
+                    _report(
+                        .payloadTooLarge(offset: frameOffset, length: payloadLength, limit: maxPayloadBytes),
+                        delegate: &delegate
+                    )
+                }
+                _skipGarbage(at: frameOffset, byteCount: 1)
+                position &+= 1
+                continue
+            }
+            let frameByteCount = NativeFormat.headerByteCount &+ Int(payloadLength)
+            // Not an error: the rest of the frame arrives with the next call. Nothing is reported before the
+            // whole frame is here, so presenting the same header again never reports twice.
+            guard available >= frameByteCount else { break }
+            position &+= frameByteCount
+            _decodeFrame(
+                header: header,
+                payloadByteCount: Int(payloadLength),
+                frameOffset: frameOffset,
+                delegate: &delegate
+            )
+        }
+        _streamOffset &+= Int64(position)
+        _statistics.bytesConsumed &+= Int64(position)
+        return position
+    }
+
+    /// Ends the stream: decodes what is left in `remaining` and reports any bytes that still do not make a
+    /// whole frame as ``NativeDecodeError/truncatedFrame(offset:needed:available:)``, then closes any open
+    /// garbage run. Call it once, with the unconsumed tail of the last ``decode(_:delegate:)`` call.
+    @inlinable
+    public mutating func finish<Delegate: NativeDecoderDelegate>(
+        remaining: UnsafeRawBufferPointer,
+        delegate: inout Delegate
+    ) {
+        let consumed = decode(remaining, delegate: &delegate)
+        let leftover = remaining.count &- consumed
+        if leftover > 0, let base = remaining.baseAddress {
+            // `decode` stops only before a magic prefix shorter than a header, or before a frame whose valid
+            // header announces a payload within the limit that has not fully arrived.
+            var neededByteCount = NativeFormat.headerByteCount
+            if leftover >= NativeFormat.headerByteCount {
+                let payloadLength = UInt32(
+                    littleEndian: base.loadUnaligned(
+                        fromByteOffset: consumed &+ _NativeHeader.payloadLengthOffset,
+                        as: UInt32.self
+                    )
+                )
+                neededByteCount &+= Int(payloadLength)
+            }
+            _closeGarbageRun(delegate: &delegate)
+            _report(
+                .truncatedFrame(offset: _streamOffset, needed: neededByteCount, available: leftover),
+                delegate: &delegate
+            )
+            _streamOffset &+= Int64(leftover)
+            _statistics.bytesConsumed &+= Int64(leftover)
+            _statistics.bytesSkipped &+= Int64(leftover)
+        }
+        _closeGarbageRun(delegate: &delegate)
+    }
+
+    // MARK: - Frames
+
+    /// Checks and delivers one complete frame whose header CRC is valid and whose payload is within the limit.
+    @inlinable
+    mutating func _decodeFrame<Delegate: NativeDecoderDelegate>(
+        header: UnsafeRawPointer,
+        payloadByteCount: Int,
+        frameOffset: Int64,
+        delegate: inout Delegate
+    ) {
+        let frameByteCount = NativeFormat.headerByteCount &+ payloadByteCount
+        let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
+        guard version == NativeFormat.version else {
+            _rejectFrame(
+                .unsupportedVersion(offset: frameOffset, version: version),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return
+        }
+        let typeRawValue = header.load(fromByteOffset: _NativeHeader.typeOffset, as: UInt8.self)
+        guard let type = NativeFrameType(rawValue: typeRawValue) else {
+            _rejectFrame(
+                .unknownFrameType(offset: frameOffset, type: typeRawValue),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return
+        }
+        let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
+        let storedPayloadChecksum = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
+        )
+        let computedPayloadChecksum = CRC32C.checksum(payload)
+        guard storedPayloadChecksum == computedPayloadChecksum else {
+            _rejectFrame(
+                .payloadChecksumMismatch(
+                    offset: frameOffset,
+                    expected: storedPayloadChecksum,
+                    computed: computedPayloadChecksum
+                ),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return
+        }
+        switch type {
+        case .data:
+            _decodeDataPayload(payload, frameOffset: frameOffset, delegate: &delegate)
+        case .schema:
+            _decodeSchemaPayload(payload, frameOffset: frameOffset, delegate: &delegate)
+        }
+    }
+
+    @inlinable
+    mutating func _decodeDataPayload<Delegate: NativeDecoderDelegate>(
+        _ payload: UnsafeRawBufferPointer,
+        frameOffset: Int64,
+        delegate: inout Delegate
+    ) {
+        let frameByteCount = NativeFormat.headerByteCount &+ payload.count
+        guard payload.count >= NativeFormat.dataPayloadPrefixByteCount else {
+            _rejectFrame(
+                .malformedData(offset: frameOffset, reason: .payloadTooShort(byteCount: payload.count)),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return
+        }
+        let payloadBase = payload.baseAddress!
+        let sampleCount = UInt32(littleEndian: payloadBase.loadUnaligned(as: UInt32.self))
+        // Cannot overflow: sampleCount < 2^32, so 20 × sampleCount < 2^37.
+        let expectedByteCount = NativeFormat.dataPayloadByteCount(sampleCount: Int(sampleCount))
+        guard expectedByteCount == payload.count else {
+            _rejectFrame(
+                .malformedData(
+                    offset: frameOffset,
+                    reason: .lengthMismatch(
+                        count: sampleCount,
+                        expectedBytes: expectedByteCount,
+                        actualBytes: payload.count
+                    )
+                ),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return
+        }
+        _statistics.dataFrames &+= 1
+        _statistics.samples &+= Int(sampleCount)
+        delegate.nativeDecoder(
+            didDecode: DataFrameView(
+                count: Int(sampleCount),
+                streamOffset: frameOffset,
+                columns: payloadBase + NativeFormat.dataPayloadPrefixByteCount
+            )
+        )
+    }
+
+    /// Schema frames are rare, so their parsing is out of line and allocates; only delivery is generic.
+    @inlinable
+    mutating func _decodeSchemaPayload<Delegate: NativeDecoderDelegate>(
+        _ payload: UnsafeRawBufferPointer,
+        frameOffset: Int64,
+        delegate: inout Delegate
+    ) {
+        switch _parseSchemaPayload(payload) {
+        case .entries(let entries):
+            _statistics.schemaFrames &+= 1
+            _statistics.schemaEntries &+= entries.count
+            for entry in entries {
+                delegate.nativeDecoder(didDeclare: entry)
+            }
+        case .malformed(let payloadByteOffset, let defect):
+            let payloadOffset = frameOffset &+ Int64(NativeFormat.headerByteCount)
+            _rejectFrame(
+                .malformedSchema(
+                    offset: frameOffset,
+                    fieldOffset: payloadOffset &+ Int64(payloadByteOffset),
+                    reason: defect
+                ),
+                frameByteCount: NativeFormat.headerByteCount &+ payload.count,
+                delegate: &delegate
+            )
+        }
+    }
+
+    // MARK: - Errors and garbage
+
+    @inlinable
+    mutating func _report<Delegate: NativeDecoderDelegate>(_ error: NativeDecodeError, delegate: inout Delegate) {
+        _statistics._count(error.kind)
+        delegate.nativeDecoder(didFail: error)
+    }
+
+    /// Reports `error` about a whole frame and counts its bytes as skipped.
+    @inlinable
+    mutating func _rejectFrame<Delegate: NativeDecoderDelegate>(
+        _ error: NativeDecodeError,
+        frameByteCount: Int,
+        delegate: inout Delegate
+    ) {
+        _statistics.bytesSkipped &+= Int64(frameByteCount)
+        _report(error, delegate: &delegate)
+    }
+
+    /// Adds `byteCount` bytes at `offset` to the open garbage run, opening one if needed.
+    @inlinable
+    mutating func _skipGarbage(at offset: Int64, byteCount: Int) {
+        if _garbageRunByteCount == 0 {
+            _garbageRunStart = offset
+        }
+        assert(
+            _garbageRunStart &+ Int64(_garbageRunByteCount) == offset,
+            "garbage runs must be contiguous: anything else consumed closes the run first"
+        )
+        _garbageRunByteCount &+= byteCount
+        _statistics.bytesSkipped &+= Int64(byteCount)
+    }
+
+    @inlinable
+    mutating func _closeGarbageRun<Delegate: NativeDecoderDelegate>(delegate: inout Delegate) {
+        guard _garbageRunByteCount > 0 else { return }
+        let byteCount = _garbageRunByteCount
+        _garbageRunByteCount = 0
+        _report(.garbageSkipped(offset: _garbageRunStart, byteCount: byteCount), delegate: &delegate)
+    }
+}
+
+/// True when the `byteCount` (< 4) bytes at `bytes` are the start of the magic, so more data may complete it.
+@inlinable
+func _isMagicPrefix(_ bytes: UnsafeRawPointer, byteCount: Int) -> Bool {
+    let magic = NativeFormat.magic
+    for index in 0..<byteCount
+    where bytes.load(fromByteOffset: index, as: UInt8.self) != UInt8(truncatingIfNeeded: magic >> (8 * index)) {
+        return false
+    }
+    return true
+}
+
+/// The index of the next byte in `start..<end` equal to the magic's first byte (`V`), or `end`.
+@inlinable
+func _nextMagicCandidate(_ base: UnsafeRawPointer, from start: Int, end: Int) -> Int {
+    let firstMagicByte = UInt8(truncatingIfNeeded: NativeFormat.magic)
+    var index = start
+    while index < end && base.load(fromByteOffset: index, as: UInt8.self) != firstMagicByte {
+        index &+= 1
+    }
+    return index
+}
