@@ -1,0 +1,114 @@
+import VigilCore
+
+/// Event-time tumbling windows for every series of one shard: samples in, closed ``WindowAggregate``s out.
+///
+/// Shard `k` of `n` holds the series with `seriesID % n == k`, at local index `seriesID / n`, so the table
+/// is a plain array. Each series has two fixed window slots (lateness <= width means at most two windows
+/// are open at once) and its counter's previous reading: ``memoryBytesPerSeries`` bytes, nothing allocated
+/// per window or per sample. Single-threaded: one table per shard worker.
+///
+/// Semantics:
+/// - A window is `[start, start + width)` with `start = floor(t / width) * width`.
+/// - The table's watermark is the highest watermark passed to ``add(seriesID:timestamp:value:watermark:)``
+///   or ``closeWindows(watermark:emit:)``, so it never goes back and a closed window never reopens.
+/// - A sample is late when its window's end <= watermark: counted, never merged.
+/// - Counters (`counter32`, `counter64`): each sample newer than the series' previous accepted counter sample
+///   adds an increase (``CounterIncrease/classify(previous:current:kind:intervalSeconds:recentRatePerSecond:)``)
+///   and its interval to the window of the later sample; `rate = Σ increase / Σ interval seconds`. Late samples
+///   leave the counter state alone, so the next accepted sample measures the whole increase.
+/// - When a series needs a third window before `closeWindows` ran (a batch spanning windows), the older
+///   slot is closed by `add` into a bounded pending buffer (``WindowStatistics/forcedCloses``), and the
+///   watermark is raised to that window's end if it was behind (never, under the engine's watermark rule).
+///
+/// Emission order: force-closed windows first, then by local index; per series always by window start.
+public struct ShardWindowTable {
+    /// Width, range bounds and shard arithmetic: fixed at init.
+    @usableFromInline let _configuration: WindowConfiguration
+    @usableFromInline let _windowNanoseconds: Int64
+    @usableFromInline let _shardIndex: Int
+    @usableFromInline let _shardCount: Int
+    /// `ceil(2^64 / shardCount)`: `seriesID / shardCount == (magic * seriesID) >> 64` for every 32-bit id
+    /// (Lemire, Kaser & Kurz 2019); 0 when `shardCount == 1`.
+    @usableFromInline let _divisorMagic: UInt64
+    @usableFromInline var _series: [_SeriesWindowState]
+    /// Windows closed by `add`, emitted by the next close. Capacity reserved up front; never grown.
+    @usableFromInline var _pending: [WindowAggregate]
+    @usableFromInline var _watermarkNanoseconds: Int64 = .min
+    /// Lowest end among open windows (a lower bound after forced closes); `Int64.max` when none.
+    @usableFromInline var _earliestOpenEndNanoseconds: Int64 = .max
+    @usableFromInline var _statistics = WindowStatistics()
+
+    /// - Parameters:
+    ///   - configuration: window width, lateness, pending-buffer size.
+    ///   - shardIndex: this shard, `0..<shardCount`.
+    ///   - shardCount: number of shards (>= 1, <= 2^32).
+    ///   - initialSeriesCapacity: series slots reserved up front (the table grows past it on registration).
+    public init(configuration: WindowConfiguration, shardIndex: Int, shardCount: Int, initialSeriesCapacity: Int) {
+        precondition(shardCount >= 1 && shardCount <= 1 << 32, "shardCount must be in 1...2^32, got \(shardCount)")
+        precondition(shardIndex >= 0 && shardIndex < shardCount, "shardIndex \(shardIndex) not in 0..<\(shardCount)")
+        precondition(initialSeriesCapacity >= 0, "initialSeriesCapacity must be >= 0")
+        _configuration = configuration
+        _windowNanoseconds = configuration.windowNanoseconds
+        _shardIndex = shardIndex
+        _shardCount = shardCount
+        _divisorMagic = shardCount == 1 ? 0 : UInt64.max / UInt64(shardCount) &+ 1
+        _series = []
+        _series.reserveCapacity(initialSeriesCapacity)
+        _pending = []
+        _pending.reserveCapacity(configuration.maximumPendingWindows)
+    }
+
+    public var configuration: WindowConfiguration { _configuration }
+
+    /// The table's watermark: the highest one it was given (or raised to by a forced close or `closeAll`).
+    public var watermarkNanoseconds: Int64 { _watermarkNanoseconds }
+
+    public var statistics: WindowStatistics { _statistics }
+
+    /// Bytes one registered series costs in this table (the per-series state's stride), for the memory budget.
+    public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride }
+
+    /// Number of local slots (registered or not) the table holds: `max local index + 1`.
+    public var localSeriesCapacity: Int { _series.count }
+
+    @inlinable
+    func _localIndex(of seriesID: SeriesID) -> Int {
+        if _divisorMagic == 0 { return Int(seriesID) }
+        return Int(truncatingIfNeeded: _divisorMagic.multipliedFullWidth(by: UInt64(seriesID)).high)
+    }
+
+    @inlinable
+    func _seriesID(localIndex: Int) -> SeriesID {
+        SeriesID(truncatingIfNeeded: localIndex &* _shardCount &+ _shardIndex)
+    }
+
+    /// Makes room for `id` and records its kind. Cold path: once per series.
+    ///
+    /// Registering again with the same kind does nothing; with another kind, the kind changes and the
+    /// counter state restarts (open windows keep what they have).
+    /// - Precondition: `id % shardCount == shardIndex`.
+    /// - Complexity: amortised O(1); O(local index) when the array grows.
+    public mutating func registerSeries(_ id: SeriesID, kind: MetricKind) {
+        precondition(
+            Int(id) % _shardCount == _shardIndex,
+            "series \(id) belongs to shard \(Int(id) % _shardCount), not \(_shardIndex) of \(_shardCount)"
+        )
+        let localIndex = _localIndex(of: id)
+        if localIndex >= _series.count {
+            _series.append(contentsOf: repeatElement(_SeriesWindowState(), count: localIndex + 1 - _series.count))
+        }
+        let flags = _SeriesWindowState.registeredFlag | kind.rawValue
+        if _series[localIndex].isRegistered && _series[localIndex].kind == kind { return }
+        _series[localIndex].flags = flags
+        _series[localIndex].recentRatePerSecond = -1
+    }
+
+    /// Whether `id` belongs to this shard and was registered.
+    /// - Complexity: O(1).
+    @inlinable
+    public func isRegistered(_ id: SeriesID) -> Bool {
+        let localIndex = _localIndex(of: id)
+        guard Int(id) &- localIndex &* _shardCount == _shardIndex else { return false }
+        return localIndex < _series.count && _series[localIndex].isRegistered
+    }
+}
