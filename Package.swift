@@ -58,6 +58,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilCore", "VigilWire"]),
     ],
     swiftLanguageModes: [.v5]
 )

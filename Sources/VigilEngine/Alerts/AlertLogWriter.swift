@@ -1,0 +1,87 @@
+import Logging
+import VigilCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes alert events as JSON Lines to a file or standard output, draining every shard's alert ring.
+///
+/// A slow destination never stalls the shards: each shard's ring is bounded and a shard that finds it
+/// full drops the event and counts it (`alert_events_dropped`). Each line is written with one `write`
+/// call, so a crash leaves whole lines (at most the last one torn); the file is fsynced at shutdown.
+final class AlertLogWriter {
+    private let fd: Int32
+    private let path: String
+    private let ownsDescriptor: Bool
+    private let logger: Logger
+    private let counters: EngineCounters
+    private var buffer: [UInt8] = []
+    private(set) var linesWritten = 0
+    private var failed = false
+
+    /// Opens (creating or truncating) the alert log, or takes standard output for `-`.
+    init(path: String, counters: EngineCounters, logger: Logger) throws {
+        self.path = path
+        self.counters = counters
+        self.logger = logger
+        if path == "-" {
+            fd = STDOUT_FILENO
+            ownsDescriptor = false
+        } else {
+            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard opened >= 0 else { throw SourceError(source: path, operation: "open alert log", errno: errno) }
+            fd = opened
+            ownsDescriptor = true
+        }
+    }
+
+    func run(inboxes: [SPSCRing<AlertEvent>], shardsFinished: () -> Bool) {
+        var backoff = Backoff()
+        while true {
+            var didWork = false
+            for inbox in inboxes {
+                while let event = inbox.tryPop() {
+                    buffer.append(contentsOf: event.jsonLine.utf8)
+                    buffer.append(10)
+                    linesWritten += 1
+                    didWork = true
+                }
+            }
+            if didWork {
+                writeBuffered()
+                backoff.reset()
+            } else if shardsFinished() && inboxes.allSatisfy({ $0.count == 0 }) {
+                break
+            } else {
+                backoff.wait()
+            }
+        }
+        writeBuffered()
+        if ownsDescriptor {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    private func writeBuffered() {
+        guard !buffer.isEmpty else { return }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard !failed else {
+            counters.alertEventsDropped.wrappingIncrement(by: buffer.count { $0 == 10 }, ordering: .relaxed)
+            return
+        }
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                failed = true
+                counters.alertEventsDropped.wrappingIncrement(by: buffer[offset...].count { $0 == 10 }, ordering: .relaxed)
+                logger.error("\(path): writing alerts failed: \(String(cString: strerror(errno))); later alerts are counted, not written")
+                return
+            }
+            offset += written
+        }
+    }
+}

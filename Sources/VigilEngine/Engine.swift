@@ -1,0 +1,233 @@
+import Atomics
+import Dispatch
+import Logging
+import VigilAnalytics
+import VigilCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running pipeline, assembled from an ``EngineConfiguration``:
+///
+/// ```
+/// producers (one per --input) ──SPSC lanes──▶ shard workers ──▶ alert log writer
+///                                                           └──▶ rollup writer
+/// ```
+/// Each box is one loop on its own Dispatch queue. `run()` blocks until the inputs end or a stop is
+/// requested (SIGINT, SIGTERM, `requestStop()`, the idle timer), then drains: producers hand on their
+/// partial batches, shards close every open window, alerts and rollups are flushed, and the summary is
+/// returned.
+public final class Engine: @unchecked Sendable {
+    public let configuration: EngineConfiguration
+    public let counters = EngineCounters()
+    public let registry: SeriesRegistry
+    private let logger: Logger
+    private let stopRequested = ManagedAtomic<Bool>(false)
+    private let lastInputNanoseconds = ManagedAtomic<Int64>(0)
+
+    public init(configuration: EngineConfiguration, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.registry = SeriesRegistry(cardinalityLimit: configuration.cardinalityLimit)
+        self.logger = logger
+    }
+
+    /// Asks the engine to stop reading and drain; safe from any thread (and the signal handler's queue).
+    public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
+
+    /// Runs the pipeline to completion. Throws only for set-up failures (an unwritable alert log or rollup
+    /// directory, a port that cannot be bound); everything after start-up is counted and reported instead.
+    public func run() throws -> RunSummary {
+        let configuration = self.configuration
+        let started = ResourceUsage.monotonicNanoseconds()
+        let startedCPU = ResourceUsage.cpuNanoseconds()
+        lastInputNanoseconds.store(started, ordering: .relaxed)
+        let windowConfiguration = try WindowConfiguration(
+            windowNanoseconds: configuration.windowNanoseconds,
+            latenessNanoseconds: configuration.latenessNanoseconds,
+            maximumPendingWindows: configuration.batchCapacity
+        )
+        let clock = EventClock(latenessNanoseconds: configuration.latenessNanoseconds)
+        let shardCount = configuration.shardCount
+
+        // Sinks first: a destination that cannot be written stops the run before any input is read.
+        let alertLog = try configuration.alertsPath.map { try AlertLogWriter(path: $0, counters: counters, logger: logger) }
+        let rollupWriter: Int? = nil // STORE-MERGE
+
+        // One lane per (producer, shard).
+        let producerCount = configuration.inputs.count
+        let lanes = (0..<producerCount).map { producer in
+            (0..<shardCount).map { shard in
+                ShardLane(
+                    producerIndex: producer,
+                    shardIndex: shard,
+                    batchesPerLane: configuration.batchesPerLane,
+                    batchCapacity: configuration.batchCapacity
+                )
+            }
+        }
+        var producerRuns: [() -> Void] = []
+        for (index, input) in configuration.inputs.enumerated() {
+            let context = ProducerContext(
+                name: input.description,
+                registry: registry,
+                router: ShardRouter(lanes: lanes[index], clock: clock, counters: counters),
+                counters: counters,
+                limits: configuration.limits,
+                logger: logger,
+                maximumPayloadBytes: configuration.maximumPayloadBytes,
+                readChunkBytes: configuration.readChunkBytes,
+                stopRequested: stopRequested,
+                lastInputNanoseconds: lastInputNanoseconds
+            )
+            switch input {
+            case .standardInput:
+                let stop = stopRequested
+                let producer = SequentialStreamProducer(context: context, openStreams: [
+                    { PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) }
+                ])
+                producerRuns.append(producer.run)
+            case .files(let pattern):
+                let paths = try expandFilePattern(pattern)
+                let producer = SequentialStreamProducer(
+                    context: context,
+                    openStreams: paths.map { path in { try FileDescriptorStream.open(path: path) } }
+                )
+                producerRuns.append(producer.run)
+            case .fileDescriptor(let fd):
+                let stop = stopRequested
+                let producer = SequentialStreamProducer(context: context, openStreams: [
+                    { PollingFileDescriptorStream(fd: fd, name: "fd:\(fd)", stopRequested: stop) }
+                ])
+                producerRuns.append(producer.run)
+            case .stream(let factory):
+                let producer = SequentialStreamProducer(context: context, openStreams: [factory.make])
+                producerRuns.append(producer.run)
+            case .tcp(let host, let port):
+                let producer = TCPProducer(
+                    context: context,
+                    host: host,
+                    port: port,
+                    maximumConnections: configuration.maximumConnections
+                )
+                try producer.bind()
+                producerRuns.append(producer.run)
+            }
+        }
+
+        let alertInboxes = (0..<shardCount).map { _ in SPSCRing<AlertEvent>(capacity: configuration.alertQueueCapacity) }
+        let shards = (0..<shardCount).map { shard in
+            ShardWorker(
+                shardIndex: shard,
+                shardCount: shardCount,
+                lanes: lanes.map { $0[shard] },
+                windowConfiguration: windowConfiguration,
+                alerting: ShardAlerting(
+                    configuration: configuration.models,
+                    windowNanoseconds: configuration.windowNanoseconds,
+                    shardIndex: shard,
+                    shardCount: shardCount,
+                    outbox: alertInboxes[shard],
+                    counters: counters
+                ),
+                registry: registry,
+                counters: counters,
+                rollupsEnabled: rollupWriter != nil
+            )
+        }
+
+        let signals = installSignalHandlers()
+        defer { signals.forEach { $0.cancel() } }
+
+        let producersDone = ManagedAtomic<Int>(0)
+        let group = DispatchGroup()
+        for (index, run) in producerRuns.enumerated() {
+            DispatchQueue(label: "vigil.producer.\(index)", qos: .userInitiated).async(group: group) {
+                run()
+                producersDone.wrappingIncrement(ordering: .releasing)
+            }
+        }
+        for shard in shards {
+            DispatchQueue(label: "vigil.shard.\(shard.shardIndex)", qos: .userInitiated).async(group: group) {
+                shard.run(producersFinished: { producersDone.load(ordering: .acquiring) == producerCount })
+            }
+        }
+        let shardsFinished = { shards.allSatisfy { $0.finished.load(ordering: .acquiring) } }
+        if let alertLog {
+            DispatchQueue(label: "vigil.alerts", qos: .utility).async(group: group) {
+                alertLog.run(inboxes: alertInboxes, shardsFinished: shardsFinished)
+            }
+        } else {
+            // No alert log: still drain the rings so shards never see them full.
+            DispatchQueue(label: "vigil.alerts", qos: .utility).async(group: group) {
+                var backoff = Backoff()
+                while !(shardsFinished() && alertInboxes.allSatisfy({ $0.count == 0 })) {
+                    var any = false
+                    for inbox in alertInboxes { while inbox.tryPop() != nil { any = true } }
+                    if any { backoff.reset() } else { backoff.wait() }
+                }
+            }
+        }
+        _ = rollupWriter // STORE-MERGE
+
+        // The calling thread supervises: progress lines, the idle timer, and waiting for the drain.
+        var nextProgress = started + 5_000_000_000
+        var lastProgressSamples = 0
+        while group.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+            let now = ResourceUsage.monotonicNanoseconds()
+            if let idle = configuration.stopAfterIdleNanoseconds,
+                now - lastInputNanoseconds.load(ordering: .relaxed) > idle, !stopRequested.load(ordering: .relaxed)
+            {
+                logger.info("no input for \(EventTime.describeDuration(nanoseconds: idle)); stopping")
+                requestStop()
+            }
+            if configuration.reportsProgress && now >= nextProgress {
+                let samples = counters.samplesDecoded.load(ordering: .relaxed)
+                let rate = Double(samples - lastProgressSamples) / 5
+                logger.notice(
+                    "progress: \(samples) samples (\(formatRate(rate))/s), \(registry.count) series, \(counters.windowsClosed.load(ordering: .relaxed)) windows, \(counters.alertsFired.load(ordering: .relaxed)) alerts"
+                )
+                lastProgressSamples = samples
+                nextProgress = now + 5_000_000_000
+            }
+        }
+        let elapsed = ResourceUsage.monotonicNanoseconds() - started
+        return RunSummary(
+            counters: counters,
+            series: registry.count,
+            rejectedSeries: registry.rejectedRegistrations,
+            elapsedNanoseconds: elapsed,
+            cpuNanoseconds: ResourceUsage.cpuNanoseconds() - startedCPU,
+            peakResidentBytes: ResourceUsage.peakResidentBytes(),
+            stoppedBySignal: stopRequested.load(ordering: .relaxed)
+        )
+    }
+
+    /// SIGINT and SIGTERM request a drain instead of killing the process; a second one exits at once.
+    private func installSignalHandlers() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.stopRequested.load(ordering: .relaxed) {
+                    self.logger.warning("second signal: exiting without draining")
+                    exit(130)
+                }
+                self.logger.notice("signal \(number): draining (windows, alerts, rollups), then stopping")
+                self.requestStop()
+            }
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// `12.3M`, `845k`, `12`: compact rates for progress and summary lines.
+func formatRate(_ value: Double) -> String {
+    if value >= 1e9 { return "\((value / 1e8).rounded() / 10)G" }
+    if value >= 1e6 { return "\((value / 1e5).rounded() / 10)M" }
+    if value >= 1e3 { return "\((value / 1e2).rounded() / 10)k" }
+    return "\(Int(value.rounded()))"
+}

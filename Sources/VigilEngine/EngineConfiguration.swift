@@ -1,0 +1,68 @@
+import VigilCore
+
+/// Everything `vigil run` can set, with the defaults a user gets without flags.
+public struct EngineConfiguration: Sendable {
+    public var inputs: [InputSpecification] = []
+    /// Tumbling window width (`--window`, default 60 s).
+    public var windowNanoseconds: Int64 = 60_000_000_000
+    /// Allowed lateness (`--lateness`, default 10 s, at most one window).
+    public var latenessNanoseconds: Int64 = 10_000_000_000
+    /// Shards, each with one worker (`--shards`, default: the core count).
+    public var shardCount: Int = Self.processorCount
+    /// Series the registry accepts before rejecting new ones (`--max-series`).
+    public var cardinalityLimit: Int = 1_000_000
+    /// Alert log: a path or `-` for standard output; nil for none (`--alerts`).
+    public var alertsPath: String?
+    /// Rollup segment directory; nil for none (`--rollups`).
+    public var rollupDirectory: String?
+    /// Samples per batch crossing a stage boundary.
+    public var batchCapacity: Int = 8192
+    /// Batches in flight per (producer, shard) lane: with `batchCapacity`, the bound on queued samples.
+    public var batchesPerLane: Int = 8
+    /// Bytes per `read(2)` on files and pipes.
+    public var readChunkBytes: Int = 4 << 20
+    /// Largest native frame payload accepted.
+    public var maximumPayloadBytes: Int = 4 << 20
+    /// Concurrent TCP senders per listener (`--max-connections`).
+    public var maximumConnections: Int = 64
+    /// Alert events queued per shard before new ones are dropped and counted.
+    public var alertQueueCapacity: Int = 4096
+    public var limits = IngestLimits()
+    public var models = ModelConfiguration()
+    /// Stop when no input byte arrived for this long (wall clock), e.g. for a TCP run fed by a batch job.
+    public var stopAfterIdleNanoseconds: Int64?
+    /// Print a progress line on standard error every few seconds.
+    public var reportsProgress = false
+
+    public init() {}
+
+    public static var processorCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    public struct InvalidConfiguration: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Checks the combination of settings, with a message that says which flag to change.
+    public func validate() throws {
+        func fail(_ message: String) throws { throw InvalidConfiguration(description: message) }
+        if inputs.isEmpty { try fail("no input: give --input - (standard input), file:PATH or tcp://127.0.0.1:PORT") }
+        if windowNanoseconds < 1_000_000_000 { try fail("--window must be at least 1s") }
+        if latenessNanoseconds < 0 || latenessNanoseconds > windowNanoseconds {
+            try fail("--lateness must be between 0 and the window width")
+        }
+        if shardCount < 1 || shardCount > 256 { try fail("--shards must be between 1 and 256") }
+        if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
+            try fail("--max-series must be between 1 and 100000000")
+        }
+        if maximumConnections < 1 || maximumConnections > 10_000 {
+            try fail("--max-connections must be between 1 and 10000")
+        }
+        if inputs.filter({ if case .standardInput = $0 { return true } else { return false } }).count > 1 {
+            try fail("standard input can be given only once")
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

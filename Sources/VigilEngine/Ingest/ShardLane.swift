@@ -1,0 +1,42 @@
+import VigilCore
+
+/// The two rings between one producer and one shard: full batches go forward, emptied batches come back.
+///
+/// The producer owns `batchesPerLane` batches for this shard, allocated once. A batch is always in exactly
+/// one place (the producer's hands, the forward ring, the shard's hands, the recycle ring), so memory is
+/// bounded by `batchesPerLane × batchCapacity` samples per lane and nothing is allocated while running.
+/// A full forward ring and an empty recycle ring both mean the shard is behind: the producer waits
+/// (backpressure), it never drops.
+public final class ShardLane: @unchecked Sendable {
+    public let forward: SPSCRing<SampleBatch>
+    public let recycle: SPSCRing<SampleBatch>
+    public let producerIndex: Int
+    public let shardIndex: Int
+
+    public init(producerIndex: Int, shardIndex: Int, batchesPerLane: Int, batchCapacity: Int) {
+        self.producerIndex = producerIndex
+        self.shardIndex = shardIndex
+        forward = SPSCRing(capacity: batchesPerLane)
+        recycle = SPSCRing(capacity: batchesPerLane)
+        for _ in 0..<batchesPerLane { _ = recycle.tryPush(SampleBatch(capacity: batchCapacity)) }
+    }
+}
+
+/// Fast `x % divisor` for a divisor fixed at start-up (Lemire, "Faster remainder by direct computation"):
+/// two multiplications instead of a division in the per-sample routing step.
+struct FastModulo {
+    let divisor: UInt32
+    let multiplier: UInt64
+
+    init(divisor: UInt32) {
+        precondition(divisor > 0)
+        self.divisor = divisor
+        self.multiplier = UInt64.max / UInt64(divisor) &+ 1
+    }
+
+    @inline(__always)
+    func remainder(_ value: UInt32) -> UInt32 {
+        let lowBits = multiplier &* UInt64(value)
+        return UInt32(truncatingIfNeeded: lowBits.multipliedFullWidth(by: UInt64(divisor)).high)
+    }
+}

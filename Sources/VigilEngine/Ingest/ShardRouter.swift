@@ -1,0 +1,119 @@
+import VigilCore
+
+/// The producer side of routing: appends samples to the current batch of their shard and sends full
+/// batches on. One router per producer thread; not thread-safe by design.
+///
+/// Shard of a series: `id % shardCount`. Series ids are dense, so this spreads series evenly, and the
+/// shard keeps them at local index `id / shardCount` in plain arrays.
+///
+/// Each batch is stamped with the watermark as of its *first* sample: never newer than the watermark at
+/// any of its samples' arrival, so a sample that was on time when it arrived is never judged late because
+/// it waited in a batch.
+public final class ShardRouter {
+    @usableFromInline
+    struct Cursor {
+        var batch: SampleBatch?
+        var timestamps: UnsafeMutablePointer<Int64>
+        var seriesIDs: UnsafeMutablePointer<SeriesID>
+        var values: UnsafeMutablePointer<Double>
+        var count: Int
+        var capacity: Int
+    }
+
+    let lanes: [ShardLane]
+    let clock: EventClock
+    let counters: EngineCounters
+    private let modulo: FastModulo
+    private let cursors: UnsafeMutablePointer<Cursor>
+    /// Newest event time this producer has seen, synchronised with the shared clock at every send.
+    private(set) var knownNewest: Int64 = .min
+
+    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters) {
+        precondition(!lanes.isEmpty)
+        self.lanes = lanes
+        self.clock = clock
+        self.counters = counters
+        self.modulo = FastModulo(divisor: UInt32(lanes.count))
+        let placeholder = UnsafeMutablePointer<Int64>.allocate(capacity: 0)
+        defer { placeholder.deallocate() }
+        cursors = .allocate(capacity: lanes.count)
+        cursors.initialize(
+            repeating: Cursor(
+                batch: nil,
+                timestamps: placeholder,
+                seriesIDs: UnsafeMutableRawPointer(placeholder).assumingMemoryBound(to: SeriesID.self),
+                values: UnsafeMutableRawPointer(placeholder).assumingMemoryBound(to: Double.self),
+                count: 0,
+                capacity: 0
+            ),
+            count: lanes.count
+        )
+    }
+
+    deinit {
+        cursors.deinitialize(count: lanes.count)
+        cursors.deallocate()
+    }
+
+    public var shardCount: Int { lanes.count }
+
+    /// Routes one accepted sample. The hot path: a remainder, three stores, and a send every
+    /// `batchCapacity` samples.
+    @inline(__always)
+    func route(timestamp: Int64, seriesID: SeriesID, value: Double) {
+        if timestamp > knownNewest { knownNewest = timestamp }
+        let shard = lanes.count == 1 ? 0 : Int(modulo.remainder(seriesID))
+        let cursor = cursors + shard
+        if cursor.pointee.count == cursor.pointee.capacity { replaceBatch(shard: shard) }
+        let index = cursor.pointee.count
+        cursor.pointee.timestamps[index] = timestamp
+        cursor.pointee.seriesIDs[index] = seriesID
+        cursor.pointee.values[index] = value
+        cursor.pointee.count = index &+ 1
+    }
+
+    /// Sends the shard's current batch if it has samples, and takes an empty one (waiting for the shard
+    /// to return one if none is free: backpressure).
+    private func replaceBatch(shard: Int) {
+        send(shard: shard)
+        let lane = lanes[shard]
+        let batch = lane.recycle.pop(while: { true })!
+        batch.removeAll()
+        let newest = clock.advance(to: knownNewest)
+        knownNewest = newest
+        batch.watermarkNanoseconds = clock.watermark(newest: newest)
+        cursors[shard] = Cursor(
+            batch: batch,
+            timestamps: batch.timestamps,
+            seriesIDs: batch.seriesIDs,
+            values: batch.values,
+            count: 0,
+            capacity: batch.capacity
+        )
+    }
+
+    private func send(shard: Int) {
+        let cursor = cursors + shard
+        guard let batch = cursor.pointee.batch, cursor.pointee.count > 0 else { return }
+        batch.count = cursor.pointee.count
+        counters.samplesRouted.wrappingIncrement(by: batch.count, ordering: .relaxed)
+        cursor.pointee.batch = nil
+        cursor.pointee.count = 0
+        cursor.pointee.capacity = 0
+        _ = lanes[shard].forward.push(batch)
+    }
+
+    /// Sends every partly filled batch now: at end of input, and when input is slow (a short read), so
+    /// samples do not wait in a half-empty batch.
+    public func flush() {
+        for shard in 0..<lanes.count { send(shard: shard) }
+        _ = clock.advance(to: knownNewest)
+    }
+
+    /// Sends what is left and lets go of the empty batches in hand: call once, at the end. (They are not
+    /// pushed back to the recycle ring: only the shard may push there.)
+    public func finish() {
+        flush()
+        for shard in 0..<lanes.count { cursors[shard].batch = nil }
+    }
+}

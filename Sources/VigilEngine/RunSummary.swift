@@ -1,0 +1,142 @@
+/// What a run did, printed at the end of `vigil run` (text on standard error, or JSON with
+/// `--summary-json`): everything that came in, everything dropped and why, and how fast.
+public struct RunSummary: Sendable {
+    public var bytesRead: Int
+    public var streams: Int
+    public var tcpConnections: Int
+    public var samplesDecoded: Int
+    public var samplesAggregated: Int
+    public var series: Int
+    public var windowsClosed: Int
+    public var alertsFired: Int
+    public var alertsResolved: Int
+    public var lateSamples: Int
+    /// Rejected samples and other losses by reason, with stable snake_case names; zero entries included.
+    public var rejects: [(reason: String, count: Int)]
+    public var decodeErrorsByKind: [String: Int]
+    public var counterWraps: Int
+    public var counterResets: Int
+    public var rollupSegments: Int
+    public var rollupRows: Int
+    public var rollupBytes: Int
+    public var elapsedNanoseconds: Int64
+    public var cpuNanoseconds: Int64
+    public var peakResidentBytes: Int
+    public var stoppedBySignal: Bool
+
+    init(
+        counters: EngineCounters,
+        series: Int,
+        rejectedSeries: Int,
+        elapsedNanoseconds: Int64,
+        cpuNanoseconds: Int64,
+        peakResidentBytes: Int,
+        stoppedBySignal: Bool
+    ) {
+        func value(_ counter: ManagedAtomicInt) -> Int { counter.load(ordering: .acquiring) }
+        bytesRead = value(counters.bytesRead)
+        streams = value(counters.streamsOpened)
+        tcpConnections = value(counters.tcpConnections)
+        samplesDecoded = value(counters.samplesDecoded)
+        samplesAggregated = value(counters.samplesAggregated)
+        self.series = series
+        windowsClosed = value(counters.windowsClosed)
+        alertsFired = value(counters.alertsFired)
+        alertsResolved = value(counters.alertsResolved)
+        lateSamples = value(counters.lateSamples)
+        rejects = [
+            ("unknown_series", value(counters.rejectedUnknownSeries)),
+            ("cardinality_limit", value(counters.rejectedCardinality)),
+            ("series_over_cardinality_limit", rejectedSeries),
+            ("non_finite_value", value(counters.rejectedNonFinite)),
+            ("timestamp_out_of_range", value(counters.rejectedTimestampOutOfRange)),
+            ("timestamp_too_far_ahead", value(counters.rejectedFutureTimestamp)),
+            ("late", value(counters.lateSamples)),
+            ("unplaceable_samples", value(counters.samplesUnplaceable)),
+            ("windows_dropped", value(counters.windowsDropped)),
+            ("decode_errors", value(counters.decodeErrors)),
+            ("bytes_skipped", value(counters.bytesSkipped)),
+            ("tcp_disconnects_mid_frame", value(counters.tcpDisconnectsMidFrame)),
+            ("source_errors", value(counters.sourceErrors)),
+            ("alert_events_dropped", value(counters.alertEventsDropped)),
+            ("rollup_rows_dropped", value(counters.rollupRowsDropped)),
+            ("rollup_write_errors", value(counters.rollupWriteErrors)),
+        ]
+        decodeErrorsByKind = counters.decodeErrorsByKind
+        counterWraps = value(counters.counterWraps)
+        counterResets = value(counters.counterResets)
+        rollupSegments = value(counters.rollupSegmentsWritten)
+        rollupRows = value(counters.rollupRowsWritten)
+        rollupBytes = value(counters.rollupBytesWritten)
+        self.elapsedNanoseconds = elapsedNanoseconds
+        self.cpuNanoseconds = cpuNanoseconds
+        self.peakResidentBytes = peakResidentBytes
+        self.stoppedBySignal = stoppedBySignal
+    }
+
+    public var samplesPerSecond: Double {
+        elapsedNanoseconds > 0 ? Double(samplesDecoded) / (Double(elapsedNanoseconds) / 1e9) : 0
+    }
+
+    /// True when anything was rejected, dropped or damaged.
+    public var hasLosses: Bool { rejects.contains { $0.count > 0 } }
+
+    public var text: String {
+        let seconds = Double(elapsedNanoseconds) / 1e9
+        var lines = [
+            "vigil run summary\(stoppedBySignal ? " (stopped by signal, drained)" : "")",
+            "  input      \(bytesRead) bytes in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")",
+            "  samples    \(samplesDecoded) decoded, \(samplesAggregated) aggregated, \(series) series",
+            "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets",
+            "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
+            "  rollups    \(rollupRows) rows in \(rollupSegments) segment(s), \(rollupBytes) bytes",
+            "  speed      \(formatRate(samplesPerSecond)) samples/s over \(String(format1: seconds)) s, CPU \(String(format1: Double(cpuNanoseconds) / 1e9)) s, peak RSS \(peakResidentBytes >> 20) MiB",
+        ]
+        let losses = rejects.filter { $0.count > 0 }
+        if losses.isEmpty {
+            lines.append("  rejects    none")
+        } else {
+            lines.append("  rejects    " + losses.map { "\($0.reason) \($0.count)" }.joined(separator: ", "))
+        }
+        if !decodeErrorsByKind.isEmpty {
+            lines.append(
+                "  decode     " + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                    .joined(separator: ", ")
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One JSON object (snake_case keys), for scripts and tests.
+    public var json: String {
+        var fields: [(String, String)] = [
+            ("bytes_read", "\(bytesRead)"), ("streams", "\(streams)"), ("tcp_connections", "\(tcpConnections)"),
+            ("samples", "\(samplesDecoded)"), ("samples_aggregated", "\(samplesAggregated)"),
+            ("series", "\(series)"), ("windows", "\(windowsClosed)"), ("alerts_fired", "\(alertsFired)"),
+            ("alerts_resolved", "\(alertsResolved)"), ("late_samples", "\(lateSamples)"),
+            ("counter_wraps", "\(counterWraps)"), ("counter_resets", "\(counterResets)"),
+            ("rollup_segments", "\(rollupSegments)"), ("rollup_rows", "\(rollupRows)"),
+            ("rollup_bytes", "\(rollupBytes)"), ("elapsed_seconds", jsonNumber(Double(elapsedNanoseconds) / 1e9)),
+            ("cpu_seconds", jsonNumber(Double(cpuNanoseconds) / 1e9)),
+            ("samples_per_second", jsonNumber(samplesPerSecond.rounded())),
+            ("peak_rss_bytes", "\(peakResidentBytes)"), ("stopped_by_signal", stoppedBySignal ? "true" : "false"),
+        ]
+        fields.append(("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}"))
+        fields.append((
+            "decode_errors",
+            "{" + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\($0.value)" }
+                .joined(separator: ",") + "}"
+        ))
+        return "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+}
+
+extension String {
+    /// One decimal place, without Foundation's `String(format:)`.
+    init(format1 value: Double) {
+        let scaled = (value * 10).rounded()
+        let whole = Int(scaled / 10)
+        let tenth = Int(abs(scaled).truncatingRemainder(dividingBy: 10))
+        self = "\(whole).\(tenth)"
+    }
+}

@@ -1,0 +1,154 @@
+import Atomics
+import VigilAnalytics
+import VigilCore
+
+/// Owns every piece of per-series state of one shard: windows, models, alert lifecycle. Runs as one
+/// long-lived loop on its own Dispatch queue, so none of that state is shared or locked.
+///
+/// Loop: pop batches from every producer's lane (round robin), aggregate their samples, hand the batches
+/// back, close the windows the watermark has passed, score them, and pass closed windows to the rollup
+/// writer and alert events to the alert writer. When every producer is done and the lanes are empty, it
+/// closes all open windows (the shutdown flush) and stops.
+final class ShardWorker {
+    let shardIndex: Int
+    private let lanes: [ShardLane]
+    private var windows: ShardWindowTable
+    private let alerting: ShardAlerting
+    private let registry: SeriesRegistry
+    private let counters: EngineCounters
+    /// Closed windows on their way to the rollup writer, in chunks.
+    let rollupOutbox: SPSCRing<[WindowAggregate]>
+    private var pendingRollups: [WindowAggregate] = []
+    private let rollupChunkRows: Int
+    private let rollupsEnabled: Bool
+    private var watermark: Int64 = .min
+    let finished = ManagedAtomic<Bool>(false)
+
+    init(
+        shardIndex: Int,
+        shardCount: Int,
+        lanes: [ShardLane],
+        windowConfiguration: WindowConfiguration,
+        alerting: ShardAlerting,
+        registry: SeriesRegistry,
+        counters: EngineCounters,
+        rollupsEnabled: Bool,
+        rollupChunkRows: Int = 4096
+    ) {
+        self.shardIndex = shardIndex
+        self.lanes = lanes
+        self.windows = ShardWindowTable(
+            configuration: windowConfiguration,
+            shardIndex: shardIndex,
+            shardCount: shardCount,
+            initialSeriesCapacity: 1024
+        )
+        self.alerting = alerting
+        self.registry = registry
+        self.counters = counters
+        self.rollupsEnabled = rollupsEnabled
+        self.rollupChunkRows = rollupChunkRows
+        self.rollupOutbox = SPSCRing(capacity: 64)
+        pendingRollups.reserveCapacity(rollupChunkRows)
+    }
+
+    /// Runs until `producersFinished()` is true and every lane is drained.
+    func run(producersFinished: () -> Bool) {
+        var backoff = Backoff()
+        while true {
+            var didWork = false
+            for lane in lanes {
+                // At most a few batches per lane per turn, so one busy producer cannot starve the others.
+                var taken = 0
+                while taken < 4, let batch = lane.forward.tryPop() {
+                    process(batch)
+                    batch.removeAll()
+                    _ = lane.recycle.push(batch)
+                    // After every batch, so the table's buffer of force-closed windows (sized to one
+                    // batch) never overflows; a no-op when no window is due.
+                    closeDueWindows()
+                    taken += 1
+                    didWork = true
+                }
+            }
+            if didWork {
+                backoff.reset()
+            } else if producersFinished() && lanes.allSatisfy({ $0.forward.count == 0 }) {
+                break
+            } else {
+                backoff.wait()
+            }
+        }
+        windows.closeAll { self.handleClosed($0) }
+        alerting.finish()
+        sendRollups(force: true)
+        publishStatistics()
+        finished.store(true, ordering: .releasing)
+    }
+
+    private func process(_ batch: SampleBatch) {
+        if batch.watermarkNanoseconds > watermark { watermark = batch.watermarkNanoseconds }
+        let timestamps = batch.timestamps
+        let seriesIDs = batch.seriesIDs
+        let values = batch.values
+        let currentWatermark = watermark
+        for index in 0..<batch.count {
+            let seriesID = seriesIDs[index]
+            if !windows.isRegistered(seriesID) { register(seriesID) }
+            // Late and unplaceable samples are counted by the table itself (see publishStatistics).
+            _ = windows.add(
+                seriesID: seriesID,
+                timestamp: timestamps[index],
+                value: values[index],
+                watermark: currentWatermark
+            )
+        }
+    }
+
+    /// First sight of a series in this shard: a cold path, once per series.
+    private func register(_ seriesID: SeriesID) {
+        guard let descriptor = registry.descriptor(for: seriesID) else {
+            preconditionFailure("series \(seriesID) routed before it was registered")
+        }
+        windows.registerSeries(seriesID, kind: descriptor.kind)
+        alerting.register(seriesID, descriptor: descriptor)
+    }
+
+    private func closeDueWindows() {
+        windows.closeWindows(watermark: watermark) { self.handleClosed($0) }
+        sendRollups(force: false)
+    }
+
+    private func handleClosed(_ aggregate: WindowAggregate) {
+        alerting.observe(aggregate)
+        guard rollupsEnabled else { return }
+        pendingRollups.append(aggregate)
+        if pendingRollups.count >= rollupChunkRows { sendRollups(force: true) }
+    }
+
+    private func sendRollups(force: Bool) {
+        guard !pendingRollups.isEmpty, force || pendingRollups.count >= rollupChunkRows / 4 else { return }
+        // Blocking here is deliberate: rollups are durable output and are never dropped; a slow disk
+        // slows the shard, and through the rings the input.
+        _ = rollupOutbox.push(pendingRollups)
+        pendingRollups.removeAll(keepingCapacity: true)
+        publishStatistics()
+    }
+
+    private var published = WindowStatistics()
+
+    private func publishStatistics() {
+        let statistics = windows.statistics
+        func add(_ counter: ManagedAtomicInt, _ now: UInt64, _ before: UInt64) {
+            if now != before { counter.wrappingIncrement(by: Int(now &- before), ordering: .relaxed) }
+        }
+        add(counters.samplesAggregated, statistics.accepted, published.accepted)
+        add(counters.lateSamples, statistics.late, published.late)
+        add(counters.windowsClosed, statistics.windowsClosed, published.windowsClosed)
+        add(counters.counterWraps, statistics.wraps, published.wraps)
+        add(counters.counterResets, statistics.resets, published.resets)
+        add(counters.windowsDropped, statistics.droppedWindows, published.droppedWindows)
+        add(counters.samplesUnplaceable, statistics.rejected, published.rejected)
+        published = statistics
+    }
+}

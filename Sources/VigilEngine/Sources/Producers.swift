@@ -1,0 +1,116 @@
+import Atomics
+import Logging
+import VigilCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every producer needs: where to route, what to count, when to stop.
+struct ProducerContext {
+    let name: String
+    let registry: SeriesRegistry
+    let router: ShardRouter
+    let counters: EngineCounters
+    let limits: IngestLimits
+    let logger: Logger
+    let maximumPayloadBytes: Int
+    let readChunkBytes: Int
+    /// Set by SIGINT/SIGTERM (or the idle timer): stop reading, hand on what was read, finish.
+    let stopRequested: ManagedAtomic<Bool>
+    /// Wall-clock time of the last byte read by any producer, for `--stop-after-idle`.
+    let lastInputNanoseconds: ManagedAtomic<Int64>
+
+    func makeIngestor(streamName: String) -> StreamIngestor {
+        counters.streamsOpened.wrappingIncrement(ordering: .relaxed)
+        let session = IngestSession(
+            streamName: streamName,
+            registry: registry,
+            router: router,
+            counters: counters,
+            limits: limits,
+            logger: logger
+        )
+        return StreamIngestor(
+            session: session,
+            maximumPayloadBytes: maximumPayloadBytes,
+            readChunkBytes: readChunkBytes,
+            counters: counters
+        )
+    }
+
+    func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
+}
+
+/// Reads blocking streams (standard input, then or instead files) one after the other, each as its own
+/// stream with its own schema, on one thread. A full pipeline blocks `route`, so reading pauses:
+/// backpressure reaches the writer of the pipe or simply slows the file read.
+final class SequentialStreamProducer {
+    let context: ProducerContext
+    let openStreams: [() throws -> ByteStream]
+
+    init(context: ProducerContext, openStreams: [() throws -> ByteStream]) {
+        self.context = context
+        self.openStreams = openStreams
+    }
+
+    func run() {
+        for open in openStreams {
+            if context.stopRequested.load(ordering: .relaxed) { break }
+            let stream: ByteStream
+            do {
+                stream = AutoDecompressingStream(try open())
+            } catch {
+                context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
+                context.logger.error("\(error)")
+                continue
+            }
+            let ingestor = context.makeIngestor(streamName: stream.name)
+            defer { stream.close() }
+            do {
+                while !context.stopRequested.load(ordering: .relaxed) {
+                    let tail = ingestor.writableTail
+                    let count = try stream.read(into: tail)
+                    if count == 0 { break }
+                    context.noteInput()
+                    ingestor.didAppend(count)
+                    // A short read means the input is slower than we are: do not let samples wait in
+                    // partly filled batches.
+                    if count < tail.count / 2 { context.router.flush() }
+                }
+            } catch {
+                context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
+                context.logger.error("\(error); keeping what was read before it")
+            }
+            ingestor.finish()
+        }
+        context.router.finish()
+    }
+}
+
+/// Standard input as a stream that notices a stop request while waiting for a slow writer.
+final class PollingFileDescriptorStream: ByteStream {
+    private let inner: FileDescriptorStream
+    private let fd: Int32
+    private let stopRequested: ManagedAtomic<Bool>
+
+    init(fd: Int32, name: String, stopRequested: ManagedAtomic<Bool>) {
+        self.inner = FileDescriptorStream(fd: fd, name: name, ownsDescriptor: false)
+        self.fd = fd
+        self.stopRequested = stopRequested
+    }
+
+    var name: String { inner.name }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 100)
+            if ready > 0 { return try inner.read(into: buffer) }
+            if ready < 0 && errno != EINTR { throw SourceError(source: name, operation: "poll", errno: errno) }
+            if stopRequested.load(ordering: .relaxed) { return 0 }
+        }
+    }
+
+    func close() { inner.close() }
+}

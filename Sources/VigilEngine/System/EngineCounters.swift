@@ -1,0 +1,82 @@
+import Atomics
+
+public typealias ManagedAtomicInt = ManagedAtomic<Int>
+
+/// Every count the run summary and (later) `/metrics` show: what came in, what was dropped and why.
+///
+/// Updated per batch or per event, never per sample: hot loops count in locals and add here once per
+/// batch, so the atomics cost nothing measurable.
+public final class EngineCounters: Sendable {
+    public let bytesRead = ManagedAtomic<Int>(0)
+    public let streamsOpened = ManagedAtomic<Int>(0)
+    public let tcpConnections = ManagedAtomic<Int>(0)
+    /// TCP senders that disconnected with a partial frame buffered.
+    public let tcpDisconnectsMidFrame = ManagedAtomic<Int>(0)
+    public let sourceErrors = ManagedAtomic<Int>(0)
+    public let schemaDeclarations = ManagedAtomic<Int>(0)
+    public let samplesDecoded = ManagedAtomic<Int>(0)
+    /// Samples handed to shards (decoded minus rejected).
+    public let samplesRouted = ManagedAtomic<Int>(0)
+    public let rejectedUnknownSeries = ManagedAtomic<Int>(0)
+    public let rejectedCardinality = ManagedAtomic<Int>(0)
+    public let rejectedNonFinite = ManagedAtomic<Int>(0)
+    public let rejectedTimestampOutOfRange = ManagedAtomic<Int>(0)
+    public let rejectedFutureTimestamp = ManagedAtomic<Int>(0)
+    public let decodeErrors = ManagedAtomic<Int>(0)
+    public let bytesSkipped = ManagedAtomic<Int>(0)
+    /// Set from the shards when they finish (and periodically).
+    public let samplesAggregated = ManagedAtomic<Int>(0)
+    public let lateSamples = ManagedAtomic<Int>(0)
+    public let windowsClosed = ManagedAtomic<Int>(0)
+    public let counterWraps = ManagedAtomic<Int>(0)
+    public let counterResets = ManagedAtomic<Int>(0)
+    /// Windows a shard had to close early and could not buffer (should stay 0; see WindowConfiguration).
+    public let windowsDropped = ManagedAtomic<Int>(0)
+    /// Samples the window table could not place at all (a timestamp with no representable window).
+    public let samplesUnplaceable = ManagedAtomic<Int>(0)
+    public let alertsFired = ManagedAtomic<Int>(0)
+    public let alertsResolved = ManagedAtomic<Int>(0)
+    public let alertEventsDropped = ManagedAtomic<Int>(0)
+    public let rollupRowsWritten = ManagedAtomic<Int>(0)
+    public let rollupRowsDropped = ManagedAtomic<Int>(0)
+    public let rollupSegmentsWritten = ManagedAtomic<Int>(0)
+    public let rollupBytesWritten = ManagedAtomic<Int>(0)
+    public let rollupWriteErrors = ManagedAtomic<Int>(0)
+
+    public init() {}
+
+    /// Decode errors by kind (`payload_checksum`, `garbage_skipped`, …); touched only on errors.
+    private let decodeErrorKinds = LockedDictionary()
+
+    public func countDecodeError(kind: String) {
+        decodeErrors.wrappingIncrement(ordering: .relaxed)
+        decodeErrorKinds.add(kind, 1)
+    }
+
+    public var decodeErrorsByKind: [String: Int] { decodeErrorKinds.snapshot() }
+}
+
+/// A mutex-guarded counter map for rare events (errors), never on a hot path.
+final class LockedDictionary: @unchecked Sendable {
+    private var values: [String: Int] = [:]
+    private var mutex = pthread_mutex_t()
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func add(_ key: String, _ amount: Int) {
+        pthread_mutex_lock(&mutex)
+        values[key, default: 0] += amount
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func snapshot() -> [String: Int] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return values
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

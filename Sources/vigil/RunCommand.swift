@@ -1,0 +1,169 @@
+import ArgumentParser
+import Logging
+import VigilCore
+import VigilEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the engine: read telemetry, aggregate windows, score them, write alerts and rollups.",
+        discussion: """
+            Reads native Vigil frames (docs/wire-format.md), zstd-compressed or not, from standard input, \
+            files or TCP senders, until the input ends or SIGINT/SIGTERM; then closes every open window, \
+            flushes alerts and rollups, and prints a run summary on standard error.
+
+            Examples:
+              vigil run --input file:SampleData/fleet.vgl.zst --alerts alerts.jsonl --rollups rollups/
+              zstd -dc fleet.vgl.zst | vigil run --input - --alerts -
+              vigil run --input tcp://127.0.0.1:9999 --alerts alerts.jsonl --window 30s
+            """
+    )
+
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp(
+            "Where telemetry comes from: '-' (standard input), 'file:PATH' (globs allowed, repeatable), 'tcp://HOST:PORT'.",
+            valueName: "input"
+        )
+    )
+    var input: [String] = []
+
+    @Option(help: ArgumentHelp("Write alerts as JSON Lines to this file, or '-' for standard output.", valueName: "path"))
+    var alerts: String?
+
+    @Option(help: ArgumentHelp("Write rollup segments (zstd, columnar) into this directory.", valueName: "directory"))
+    var rollups: String?
+
+    @Option(help: "Tumbling window width, e.g. 60s, 5m.")
+    var window: String = "60s"
+
+    @Option(help: "How late a sample may arrive (event time behind the newest seen) and still count. At most one window.")
+    var lateness: String = "10s"
+
+    @Option(help: "Shards (worker threads). Default: the number of cores.")
+    var shards: Int = EngineConfiguration.processorCount
+
+    @Option(name: .customLong("max-series"), help: "Cardinality limit: new series beyond it are rejected and counted.")
+    var maxSeries: Int = 1_000_000
+
+    @Option(name: .customLong("max-connections"), help: "Concurrent TCP senders per listener.")
+    var maxConnections: Int = 64
+
+    @Option(
+        name: .customLong("failure-threshold"),
+        help: ArgumentHelp(
+            "A gauge's failure threshold for forecasts, as METRIC<VALUE or METRIC>VALUE (repeatable; replaces the defaults rx_power_dbm<-20, tx_power_dbm<-20, temperature_celsius>85).",
+            valueName: "rule"
+        )
+    )
+    var failureThreshold: [String] = []
+
+    @Option(name: .customLong("forecast-horizon"), help: "Alert when a forecast crossing is at most this far ahead.")
+    var forecastHorizon: String = "72h"
+
+    @Flag(name: .customLong("no-anomaly"), help: "Do not run the seasonal anomaly detector.")
+    var noAnomaly = false
+
+    @Flag(name: .customLong("no-forecast"), help: "Do not run degradation forecasts.")
+    var noForecast = false
+
+    @Option(name: .customLong("max-future-skew"), help: "Reject samples this far ahead of the newest event time.")
+    var maxFutureSkew: String = "1h"
+
+    @Option(name: .customLong("stop-after-idle"), help: "Stop (and drain) when no input arrived for this long, e.g. 5s.")
+    var stopAfterIdle: String?
+
+    @Flag(help: "Print a progress line on standard error every 5 seconds.")
+    var progress = false
+
+    @Option(name: .customLong("summary-json"), help: ArgumentHelp("Also write the run summary as JSON to this file ('-' for standard output).", valueName: "path"))
+    var summaryJSON: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "notice"
+
+    func validate() throws {
+        if input.isEmpty { throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
+    }
+
+    func makeConfiguration() throws -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.inputs = try input.map {
+            do { return try InputSpecification(parsing: $0) } catch { throw ValidationError("\(error)") }
+        }
+        configuration.windowNanoseconds = try parseDuration(window, flag: "--window")
+        configuration.latenessNanoseconds = try parseDuration(lateness, flag: "--lateness")
+        configuration.shardCount = shards
+        configuration.cardinalityLimit = maxSeries
+        configuration.maximumConnections = maxConnections
+        configuration.alertsPath = alerts
+        configuration.rollupDirectory = rollups
+        configuration.models.anomalyDetection = !noAnomaly
+        configuration.models.forecasting = !noForecast
+        configuration.models.forecastHorizonNanoseconds = try parseDuration(forecastHorizon, flag: "--forecast-horizon")
+        if !failureThreshold.isEmpty {
+            configuration.models.failureThresholds = try failureThreshold.map {
+                guard let rule = FailureThresholdRule(parsing: $0) else {
+                    throw ValidationError("--failure-threshold '\($0)' must look like rx_power_dbm<-20 or temperature_celsius>85")
+                }
+                return rule
+            }
+        }
+        configuration.limits.maximumFutureSkewNanoseconds = try parseDuration(maxFutureSkew, flag: "--max-future-skew")
+        configuration.stopAfterIdleNanoseconds = try stopAfterIdle.map { try parseDuration($0, flag: "--stop-after-idle") }
+        configuration.reportsProgress = progress
+        do { try configuration.validate() } catch { throw ValidationError("\(error)") }
+        return configuration
+    }
+
+    func run() throws {
+        var logger = Logger(label: "vigil")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
+        let configuration = try makeConfiguration()
+        let engine: Engine
+        let summary: RunSummary
+        do {
+            engine = try Engine(configuration: configuration, logger: logger)
+            summary = try engine.run()
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            printError("vigil run: \(error)")
+            throw ExitCode(2)
+        }
+        printError(summary.text)
+        if let summaryJSON {
+            if summaryJSON == "-" {
+                print(summary.json)
+            } else {
+                try writeText(summary.json + "\n", to: summaryJSON)
+            }
+        }
+    }
+}
+
+func parseDuration(_ text: String, flag: String) throws -> Int64 {
+    guard let value = EventTime.parseDuration(text) else {
+        throw ValidationError("\(flag) '\(text)' is not a duration: use e.g. 500ms, 10s, 5m, 1h30m, 2d")
+    }
+    return value
+}
+
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    fputs(line, stderr)
+}
+
+func writeText(_ text: String, to path: String) throws {
+    guard let file = fopen(path, "w") else {
+        throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(file) }
+    fputs(text, file)
+}

@@ -1,0 +1,119 @@
+import Foundation
+import VigilCore
+import VigilWire
+
+/// Runs the real `vigil` binary, as a user would, and captures what it prints.
+struct CLIResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+enum CLI {
+    /// The `vigil` built next to the test bundle (`swift build --build-tests` builds both).
+    static var executable: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vigil"),
+            packageRoot.appendingPathComponent(".build/debug/vigil"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Runs `vigil arguments…`, feeding `input` on standard input, and waits (at most `timeoutSeconds`).
+    @discardableResult
+    static func run(_ arguments: [String], input: Data? = nil, timeoutSeconds: Double = 120) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        let inPipe = Pipe()
+        process.standardInput = inPipe
+        var outData = Data()
+        var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        try process.run()
+        DispatchQueue.global().async {
+            if let input { try? inPipe.fileHandleForWriting.write(contentsOf: input) }
+            try? inPipe.fileHandleForWriting.close()
+        }
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        group.wait()
+        return CLIResult(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: String(decoding: errData, as: UTF8.self)
+        )
+    }
+
+    static func temporaryDirectory(_ name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        let line = text.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw CocoaError(.coderReadCorrupt)
+        }
+        return object
+    }
+}
+
+/// A small native stream made in the test: `series` gauges, `rounds` samples each at 10 s spacing.
+func makeStream(series: Int, rounds: Int, device: String = "t1", start: Int64 = 1_793_577_600_000_000_000) -> [UInt8] {
+    let encoder = NativeEncoder(samplesPerDataFrame: 64)
+    var out: [UInt8] = []
+    let schema = (0..<series).map { index in
+        SchemaEntry(
+            wireID: UInt32(index),
+            descriptor: SeriesDescriptor(
+                key: SeriesKey(device: device, interface: "et-0/0/\(index)", metric: "rx_power_dbm"),
+                kind: .gauge,
+                unit: "dBm"
+            )
+        )
+    }
+    try! encoder.appendSchemaFrames(schema, to: &out)
+    var timestamps: [Int64] = []
+    var ids: [UInt32] = []
+    var values: [Double] = []
+    for round in 0..<rounds {
+        for index in 0..<series {
+            timestamps.append(start + Int64(round) * 10_000_000_000)
+            ids.append(UInt32(index))
+            values.append(-3.0 - Double(index) * 0.01)
+        }
+    }
+    timestamps.withUnsafeBufferPointer { t in
+        ids.withUnsafeBufferPointer { i in
+            values.withUnsafeBufferPointer { v in
+                encoder.appendDataFrames(timestamps: t, wireIDs: i, values: v, to: &out)
+            }
+        }
+    }
+    return out
+}

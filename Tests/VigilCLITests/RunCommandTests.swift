@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilWire
+
+@Suite("vigil run, end to end through the command line", .serialized)
+struct RunCommandTests {
+    @Test("a stream on standard input is aggregated into windows and the summary counts every sample")
+    func standardInput() throws {
+        let stream = makeStream(series: 4, rounds: 30)
+        let result = try CLI.run(["run", "--input", "-", "--summary-json", "-", "--lateness", "0s"], input: Data(stream))
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["samples"] as? Int == 120)
+        #expect(summary["samples_aggregated"] as? Int == 120)
+        #expect(summary["series"] as? Int == 4)
+        // 30 rounds at 10 s from a whole minute: 5 windows per series, all closed by the shutdown flush.
+        #expect(summary["windows"] as? Int == 20)
+        #expect(result.standardError.contains("vigil run summary"))
+    }
+
+    @Test("garbage, a corrupted frame and a truncated tail are counted with offsets; intact frames all count")
+    func corruptionResynchronises() throws {
+        let good = makeStream(series: 2, rounds: 64)  // schema + 2 data frames of 64 samples
+        var damaged: [UInt8] = Array(good)
+        // Garbage between frames, then a flipped payload byte in the last data frame, then a torn frame.
+        let frames = frameOffsets(good)
+        #expect(frames.count == 3)
+        damaged.insert(contentsOf: Array(repeating: 0xAB, count: 100), at: frames[1])
+        let lastFrame = frames[2] + 100
+        damaged[lastFrame + NativeFormat.headerByteCount + 40] ^= 0xFF
+        damaged.append(contentsOf: good[frames[1]..<(frames[1] + 50)])
+        let result = try CLI.run(["run", "--input", "-", "--summary-json", "-"], input: Data(damaged))
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["samples"] as? Int == 64)
+        let errors = summary["decode_errors"] as? [String: Int] ?? [:]
+        #expect(errors.values.reduce(0, +) == 3, "\(errors)")
+        #expect(result.standardError.contains("byte"), "errors name their byte offset: \(result.standardError)")
+    }
+
+    @Test("NaN, infinities, undeclared series and timestamps far ahead are rejected and counted by reason")
+    func hostileSamples() throws {
+        let encoder = NativeEncoder(samplesPerDataFrame: 64)
+        var out: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            [SchemaEntry(wireID: 0, descriptor: SeriesDescriptor(key: SeriesKey(device: "d", interface: "i", metric: "m"), kind: .gauge, unit: "x"))],
+            to: &out
+        )
+        let base: Int64 = 1_793_577_600_000_000_000
+        encoder.appendDataFrames(
+            timestamps: [base, base + 1, base + 2, base + 3, base + 400_000_000_000_000, 5],
+            wireIDs: [0, 0, 0, 7, 0, 0],
+            values: [1, .nan, .infinity, 1, 1, 1],
+            to: &out
+        )
+        let result = try CLI.run(["run", "--input", "-", "--summary-json", "-"], input: Data(out))
+        #expect(result.status == 0, "\(result.standardError)")
+        let rejects = try CLI.json(result.standardOutput)["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["non_finite_value"] == 2)
+        #expect(rejects["unknown_series"] == 1)
+        #expect(rejects["timestamp_too_far_ahead"] == 1)
+        #expect(rejects["timestamp_out_of_range"] == 1)
+    }
+
+    @Test("SIGTERM while input is still open drains: open windows close and the summary prints")
+    func sigtermDrains() throws {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["run", "--input", "-", "--summary-json", "-"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data(makeStream(series: 3, rounds: 12)))
+        usleep(700_000)
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        #expect(summary["samples"] as? Int == 36)
+        #expect(summary["windows"] as? Int == 6)
+        #expect(summary["stopped_by_signal"] as? Bool == true)
+        try? input.fileHandleForWriting.close()
+    }
+
+    @Test("bad flags and unwritable destinations fail with a message that says what to fix")
+    func clearErrors() throws {
+        let noInput = try CLI.run(["run"])
+        #expect(noInput.status != 0)
+        #expect(noInput.standardError.contains("--input"))
+        let badWindow = try CLI.run(["run", "--input", "-", "--window", "soon"])
+        #expect(badWindow.status != 0)
+        #expect(badWindow.standardError.contains("--window"))
+        let badInput = try CLI.run(["run", "--input", "udp:9"])
+        #expect(badInput.status != 0)
+        #expect(badInput.standardError.contains("tcp://"))
+        let unwritable = try CLI.run(["run", "--input", "-", "--rollups", "/proc/vigil-cannot-write-here"], input: Data())
+        #expect(unwritable.status == 2)
+        #expect(unwritable.standardError.contains("/proc/vigil-cannot-write-here"))
+        let missingFile = try CLI.run(["run", "--input", "file:/nonexistent/x.vgl", "--summary-json", "-"])
+        #expect(missingFile.standardError.contains("/nonexistent/x.vgl"))
+        #expect((try CLI.json(missingFile.standardOutput)["rejects"] as? [String: Int])?["source_errors"] == 1)
+    }
+}
+
+/// Byte offsets of each frame in a stream this test made (frames are back to back).
+func frameOffsets(_ bytes: [UInt8]) -> [Int] {
+    var offsets: [Int] = []
+    var offset = 0
+    while offset + NativeFormat.headerByteCount <= bytes.count {
+        offsets.append(offset)
+        let length = Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
+            | Int(bytes[offset + 11]) << 24
+        offset += NativeFormat.headerByteCount + length
+    }
+    return offsets
+}

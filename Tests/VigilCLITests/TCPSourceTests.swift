@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilWire
+
+@Suite("vigil run --input tcp://, end to end", .serialized)
+struct TCPSourceTests {
+    /// Connects to 127.0.0.1:port, retrying while the engine starts (bounded: 10 s).
+    private func connect(port: UInt16) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if connected == 0 { return fd }
+            close(fd)
+            usleep(50_000)
+        }
+        throw POSIXError(.ECONNREFUSED)
+    }
+
+    private func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    @Test("two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame")
+    func twoConcurrentSenders() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["run", "--input", "tcp://127.0.0.1:\(port)", "--stop-after-idle", "2s", "--summary-json", "-"]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        // Both senders number their series from wire id 0: the engine must keep them apart.
+        let first = makeStream(series: 3, rounds: 40, device: "sender-a")
+        let second = makeStream(series: 5, rounds: 40, device: "sender-b")
+        let a = try connect(port: port)
+        let b = try connect(port: port)
+        let half = first.count / 2
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            send(a, first[0..<half])
+            usleep(100_000)
+            send(a, first[half...])
+            close(a)
+        }
+        DispatchQueue.global().async(group: group) {
+            send(b, second[0...])
+            // A third of a frame more, then hang up: a torn frame.
+            send(b, second[0..<30])
+            close(b)
+        }
+        group.wait()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(!process.isRunning, "the engine stops by itself after 2 s idle")
+        process.waitUntilExit()
+        let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderrText)")
+        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        #expect(summary["tcp_connections"] as? Int == 2)
+        #expect(summary["series"] as? Int == 8)
+        #expect(summary["samples"] as? Int == 3 * 40 + 5 * 40)
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_disconnects_mid_frame"] == 1)
+        #expect(rejects["unknown_series"] == 0)
+    }
+}
