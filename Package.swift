@@ -59,6 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCore", "VigilWire"]),
+        .testTarget(name: "VigilAnalyticsTests", dependencies: ["VigilAnalytics", "VigilCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -90,15 +90,16 @@ struct _WindowSlot {
 /// adjacent cache lines instead of a dozen parallel arrays.
 @usableFromInline
 struct _SeriesWindowState {
-    @usableFromInline var slot0 = _WindowSlot()
-    /// Sits in `slot0`'s tail padding.
-    @usableFromInline var flags: UInt8 = 0
-    @usableFromInline var slot1 = _WindowSlot()
+    // Counter state first: a counter sample landing in `slot0` then touches one or two cache lines, not three.
     /// Last accepted counter reading and its time; valid when `flags & hasPreviousCounterFlag`.
     @usableFromInline var previousCounterValue: Double = 0
     @usableFromInline var previousCounterTimestamp: Int64 = 0
     /// Latest measured increase rate (per second); negative when there is none.
     @usableFromInline var recentRatePerSecond: Double = -1
+    @usableFromInline var slot0 = _WindowSlot()
+    /// Sits in `slot0`'s tail padding.
+    @usableFromInline var flags: UInt8 = 0
+    @usableFromInline var slot1 = _WindowSlot()
 
     @usableFromInline static let kindMask: UInt8 = 0x03
     @usableFromInline static let registeredFlag: UInt8 = 0x40
