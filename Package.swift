@@ -2,7 +2,7 @@
 //
 // Vigil: a streaming telemetry analytics engine.
 // Module layers (docs/architecture.md): dependencies point down this list only.
-//   vigil → VigilEngine → {VigilWire, VigilAnalytics, VigilStore, VigilSim} → VigilCore → CVigilCRC32C
+//   vigil → VigilEngine → {VigilWire, VigilAnalytics, VigilStore, VigilSim} → VigilCore → CVigilNative
 //   VigilStore, VigilEngine → CZstd (system libzstd)
 import PackageDescription
 
@@ -26,14 +26,14 @@ let package = Package(
             providers: [.apt(["libzstd-dev"])]
         ),
         .target(
-            name: "CVigilCRC32C",
-            path: "Sources/CVigilCRC32C",
+            name: "CVigilNative",
+            path: "Sources/CVigilNative",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
         .target(
             name: "VigilCore",
             dependencies: [
-                "CVigilCRC32C",
+                "CVigilNative",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),

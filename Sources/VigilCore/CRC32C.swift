@@ -1,4 +1,4 @@
-import CVigilCRC32C
+import CVigilNative
 
 /// CRC32C (Castagnoli), the checksum of native frames and rollup segments.
 ///

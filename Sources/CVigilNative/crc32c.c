@@ -1,6 +1,6 @@
 // CRC32C with a hardware path (x86-64 SSE4.2 `crc32`) chosen once at first use, and a portable
 // slicing-by-8 path. Both produce identical results; the table path is also what tests compare against.
-#include "CVigilCRC32C.h"
+#include "CVigilNative.h"
 #include <string.h>
 
 static uint32_t table[8][256];

@@ -1,0 +1,28 @@
+// The few things Vigil needs from C because Swift has no portable way to say them:
+// - CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by iSCSI, ext4 and many framed formats,
+//   with the hardware crc32 instruction (SSE4.2) when the CPU has it, a slicing-by-8 table otherwise;
+// - a software prefetch hint, for hot loops that know which memory they touch next.
+#ifndef VIGIL_NATIVE_H
+#define VIGIL_NATIVE_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Continues a CRC32C over `length` bytes. Start with crc = 0; the result of one call feeds the next,
+/// so `vigil_crc32c_update(vigil_crc32c_update(0, a, n), b, m)` equals the CRC of a followed by b.
+uint32_t vigil_crc32c_update(uint32_t crc, const void *data, size_t length);
+
+/// 1 when the hardware path is in use, 0 for the portable table.
+int vigil_crc32c_is_hardware_accelerated(void);
+
+/// The portable table path alone, for tests that check both paths agree.
+uint32_t vigil_crc32c_portable_update(uint32_t crc, const void *data, size_t length);
+
+/// Hints the CPU to bring the cache line at `address` into cache for a write soon. Never faults, even
+/// on an invalid address; a no-op where the compiler has no prefetch builtin. Inlined into Swift callers.
+static inline __attribute__((always_inline)) void vigil_prefetch_for_write(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address, 1, 3);
+#endif
+}
+
+#endif
