@@ -66,19 +66,24 @@ enum DoubleColumnCodec {
     /// previous row of the same series, so the decoder has them already.
     @inline(__always)
     static func reference(_ column: Column, _ predictor: Predictor, row: Int, runStart: Int, rows: Rows) -> Double {
-        let last = rows.values[Column.last.rawValue]
-        let first = rows.values[Column.first.rawValue]
+        // Index only the columns a case needs: while decoding, later columns are still empty.
         switch (column, predictor) {
         case (.first, .referenceA):
-            return row > runStart ? last[row - 1] : 0
+            return row > runStart ? rows.values[Column.last.rawValue][row - 1] : 0
         case (.minimum, .referenceA):
-            return first[row] < last[row] ? first[row] : last[row]
+            let first = rows.values[Column.first.rawValue][row]
+            let last = rows.values[Column.last.rawValue][row]
+            return first < last ? first : last
         case (.maximum, .referenceA):
-            return first[row] > last[row] ? first[row] : last[row]
+            let first = rows.values[Column.first.rawValue][row]
+            let last = rows.values[Column.last.rawValue][row]
+            return first > last ? first : last
         case (.sum, .referenceA):
-            return Double(rows.counts[row]) * first[row]
+            return Double(rows.counts[row]) * rows.values[Column.first.rawValue][row]
         case (.sum, .referenceB):
-            return Double(rows.counts[row]) * ((first[row] + last[row]) * 0.5)
+            let first = rows.values[Column.first.rawValue][row]
+            let last = rows.values[Column.last.rawValue][row]
+            return Double(rows.counts[row]) * ((first + last) * 0.5)
         default:
             return 0
         }

@@ -90,7 +90,10 @@ enum SegmentDecoder {
         }
         try expectEnd(countsReader)
 
-        var columnar = DoubleColumnCodec.Rows(counts: counts, values: [])
+        var columnar = DoubleColumnCodec.Rows(
+            counts: counts,
+            values: Array(repeating: [], count: DoubleColumnCodec.Column.allCases.count)
+        )
         for column in DoubleColumnCodec.Column.allCases {
             let section = "column \(column)"
             let choices = try reader.subReader(
@@ -127,7 +130,7 @@ enum SegmentDecoder {
             }
             try expectEnd(integers)
             try expectEnd(residuals)
-            columnar.values.append(output)
+            columnar.values[column.rawValue] = output
         }
         try expectEnd(reader)
 
