@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCore", "VigilWire"]),
         .testTarget(name: "VigilAnalyticsTests", dependencies: ["VigilAnalytics", "VigilCore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The few POSIX calls the store makes, each turning a failure into a ``RollupIOError`` with the path,
+/// the operation and `strerror(errno)`. Blocking; called off the hot path, once per segment.
+enum FileIO {
+    /// Writes `bytes` to a new file at `temporaryPath`, fsyncs it, renames it to `finalPath` and fsyncs
+    /// the directory, so that after a crash `finalPath` either does not exist or is complete.
+    /// On failure the temporary file is removed.
+    static func publishAtomically(_ bytes: [UInt8], temporaryPath: String, finalPath: String, directory: String) throws {
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: errno) }
+        var published = false
+        defer {
+            if !published { unlink(temporaryPath) }
+        }
+        do {
+            defer { close(descriptor) }
+            try writeAll(bytes, to: descriptor, path: temporaryPath)
+            guard fsync(descriptor) == 0 else { throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno) }
+        }
+        guard rename(temporaryPath, finalPath) == 0 else {
+            throw RollupIOError(path: finalPath, operation: .rename, errorNumber: errno)
+        }
+        published = true
+        // The rename is durable only once the directory entry is; the file itself already is.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryDescriptor >= 0 else {
+            throw RollupIOError(path: directory, operation: .openDirectory, errorNumber: errno)
+        }
+        defer { close(directoryDescriptor) }
+        guard fsync(directoryDescriptor) == 0 else {
+            throw RollupIOError(path: directory, operation: .fsyncDirectory, errorNumber: errno)
+        }
+    }
+
+    /// Loops over short writes and EINTR; bounded by the byte count (every successful write advances).
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw RollupIOError(path: path, operation: .write, errorNumber: errno)
+                }
+                guard written > 0 else { throw RollupIOError(path: path, operation: .write, errorNumber: EIO) }
+                offset += written
+            }
+        }
+    }
+
+    /// Reads a whole regular file of at most `maximumByteCount` bytes.
+    static func readFile(_ path: String, maximumByteCount: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RollupIOError(path: path, operation: .open, errorNumber: errno) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw RollupIOError(path: path, operation: .stat, errorNumber: errno) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw RollupIOError(path: path, operation: .read, errorNumber: EISDIR) }
+        let size = Int(status.st_size)
+        guard size <= maximumByteCount else { throw RollupIOError(path: path, operation: .read, errorNumber: EFBIG) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var offset = 0
+        try bytes.withUnsafeMutableBytes { buffer in
+            while offset < size {
+                let got = read(descriptor, buffer.baseAddress! + offset, size - offset)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw RollupIOError(path: path, operation: .read, errorNumber: errno)
+                }
+                if got == 0 { break }  // The file shrank while we read it: decode what is there.
+                offset += got
+            }
+        }
+        bytes.removeSubrange(offset...)
+        return bytes
+    }
+
+    /// Names in a directory (not `.`/`..`), unsorted.
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let handle = opendir(path) else {
+            throw RollupIOError(path: path, operation: .listDirectory, errorNumber: errno)
+        }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func fileExists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}
