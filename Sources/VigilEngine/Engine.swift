@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import VigilAnalytics
 import VigilCore
+import VigilStore
 
 #if canImport(Glibc)
 import Glibc
@@ -53,7 +54,10 @@ public final class Engine: @unchecked Sendable {
 
         // Sinks first: a destination that cannot be written stops the run before any input is read.
         let alertLog = try configuration.alertsPath.map { try AlertLogWriter(path: $0, counters: counters, logger: logger) }
-        let rollupWriter: Int? = nil // STORE-MERGE
+        let rollupWriter = try configuration.rollupDirectory.map { directory in
+            try prepareOutputDirectory(directory)
+            return RollupSegmentWriter(directory: directory, windowNanoseconds: configuration.windowNanoseconds)
+        }
 
         // One lane per (producer, shard).
         let producerCount = configuration.inputs.count
@@ -169,7 +173,13 @@ public final class Engine: @unchecked Sendable {
                 }
             }
         }
-        _ = rollupWriter // STORE-MERGE
+        if let rollupWriter {
+            let sink = RollupSink(writer: rollupWriter, registry: registry, counters: counters, logger: logger)
+            let outboxes = shards.map(\.rollupOutbox)
+            DispatchQueue(label: "vigil.rollups", qos: .utility).async(group: group) {
+                sink.run(outboxes: outboxes, shardsFinished: shardsFinished)
+            }
+        }
 
         // The calling thread supervises: progress lines, the idle timer, and waiting for the drain.
         var nextProgress = started + 5_000_000_000
@@ -221,6 +231,21 @@ public final class Engine: @unchecked Sendable {
             source.resume()
             return source
         }
+    }
+}
+
+/// Creates `path` (and its parents) if needed and checks that files can be created in it, so an
+/// unwritable rollup directory stops the run before any input is read.
+func prepareOutputDirectory(_ path: String) throws {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for component in path.split(separator: "/") {
+        prefix += component + "/"
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            throw SourceError(source: path, operation: "create rollup directory", errno: errno)
+        }
+    }
+    if access(path, W_OK | X_OK) != 0 {
+        throw SourceError(source: path, operation: "write to rollup directory", errno: errno)
     }
 }
 
