@@ -58,6 +58,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
     ],
     swiftLanguageModes: [.v5]
 )
