@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCore", "VigilWire"]),
         .testTarget(name: "VigilAnalyticsTests", dependencies: ["VigilAnalytics", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
+        .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -125,11 +125,11 @@ public struct NativeStreamDecoder {
             // Not an error: the rest of the frame arrives with the next call. Nothing is reported before the
             // whole frame is here, so presenting the same header again never reports twice.
             guard available >= frameByteCount else { break }
-            position &+= frameByteCount
-            _decodeFrame(
+            position &+= _decodeFrame(
                 header: header,
                 payloadByteCount: Int(payloadLength),
                 frameOffset: frameOffset,
+                availableByteCount: available,
                 delegate: &delegate
             )
         }
@@ -146,16 +146,27 @@ public struct NativeStreamDecoder {
         remaining: UnsafeRawBufferPointer,
         delegate: inout Delegate
     ) {
-        let consumed = decode(remaining, delegate: &delegate)
-        let leftover = remaining.count &- consumed
-        if leftover > 0, let base = remaining.baseAddress {
+        guard let base = remaining.baseAddress else {
+            _closeGarbageRun(delegate: &delegate)
+            return
+        }
+        let end = remaining.count
+        var position = 0
+        // Bounded: every iteration consumes at least one byte (a truncated frame's first) or leaves the loop.
+        while true {
+            position &+= decode(
+                UnsafeRawBufferPointer(start: base + position, count: end &- position),
+                delegate: &delegate
+            )
+            let leftover = end &- position
+            guard leftover > 0 else { break }
             // `decode` stops only before a magic prefix shorter than a header, or before a frame whose valid
             // header announces a payload within the limit that has not fully arrived.
             var neededByteCount = NativeFormat.headerByteCount
             if leftover >= NativeFormat.headerByteCount {
                 let payloadLength = UInt32(
                     littleEndian: base.loadUnaligned(
-                        fromByteOffset: consumed &+ _NativeHeader.payloadLengthOffset,
+                        fromByteOffset: position &+ _NativeHeader.payloadLengthOffset,
                         as: UInt32.self
                     )
                 )
@@ -166,9 +177,13 @@ public struct NativeStreamDecoder {
                 .truncatedFrame(offset: _streamOffset, needed: neededByteCount, available: leftover),
                 delegate: &delegate
             )
-            _streamOffset &+= Int64(leftover)
-            _statistics.bytesConsumed &+= Int64(leftover)
-            _statistics.bytesSkipped &+= Int64(leftover)
+            // The truncated frame may have been cut short by a sender that restarted: frames that follow
+            // inside its claimed length still decode.
+            let skippedByteCount = _nextFrameStart(base + position, from: 1, end: leftover, bufferEnd: leftover)
+            position &+= skippedByteCount
+            _streamOffset &+= Int64(skippedByteCount)
+            _statistics.bytesConsumed &+= Int64(skippedByteCount)
+            _statistics.bytesSkipped &+= Int64(skippedByteCount)
         }
         _closeGarbageRun(delegate: &delegate)
     }
@@ -176,13 +191,17 @@ public struct NativeStreamDecoder {
     // MARK: - Frames
 
     /// Checks and delivers one complete frame whose header CRC is valid and whose payload is within the limit.
+    ///
+    /// - Returns: the bytes consumed: the whole frame, or less when its payload CRC fails and a valid header
+    ///   starts inside it (the frame was cut short and the stream continued).
     @inlinable
     mutating func _decodeFrame<Delegate: NativeDecoderDelegate>(
         header: UnsafeRawPointer,
         payloadByteCount: Int,
         frameOffset: Int64,
+        availableByteCount: Int,
         delegate: inout Delegate
-    ) {
+    ) -> Int {
         let frameByteCount = NativeFormat.headerByteCount &+ payloadByteCount
         let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
         guard version == NativeFormat.version else {
@@ -191,7 +210,32 @@ public struct NativeStreamDecoder {
                 frameByteCount: frameByteCount,
                 delegate: &delegate
             )
-            return
+            return frameByteCount
+        }
+        let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
+        let storedPayloadChecksum = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
+        )
+        let computedPayloadChecksum = CRC32C.checksum(payload)
+        guard storedPayloadChecksum == computedPayloadChecksum else {
+            // The header was intact but the payload is not: either bits flipped in it (skip the frame) or the
+            // frame was cut short and another frame follows inside its claimed length (resume there).
+            let skippedByteCount = _nextFrameStart(
+                header,
+                from: 1,
+                end: frameByteCount,
+                bufferEnd: availableByteCount
+            )
+            _rejectFrame(
+                .payloadChecksumMismatch(
+                    offset: frameOffset,
+                    expected: storedPayloadChecksum,
+                    computed: computedPayloadChecksum
+                ),
+                frameByteCount: skippedByteCount,
+                delegate: &delegate
+            )
+            return skippedByteCount
         }
         let typeRawValue = header.load(fromByteOffset: _NativeHeader.typeOffset, as: UInt8.self)
         guard let type = NativeFrameType(rawValue: typeRawValue) else {
@@ -200,24 +244,7 @@ public struct NativeStreamDecoder {
                 frameByteCount: frameByteCount,
                 delegate: &delegate
             )
-            return
-        }
-        let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
-        let storedPayloadChecksum = UInt32(
-            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
-        )
-        let computedPayloadChecksum = CRC32C.checksum(payload)
-        guard storedPayloadChecksum == computedPayloadChecksum else {
-            _rejectFrame(
-                .payloadChecksumMismatch(
-                    offset: frameOffset,
-                    expected: storedPayloadChecksum,
-                    computed: computedPayloadChecksum
-                ),
-                frameByteCount: frameByteCount,
-                delegate: &delegate
-            )
-            return
+            return frameByteCount
         }
         switch type {
         case .data:
@@ -225,6 +252,7 @@ public struct NativeStreamDecoder {
         case .schema:
             _decodeSchemaPayload(payload, frameOffset: frameOffset, delegate: &delegate)
         }
+        return frameByteCount
     }
 
     @inlinable
@@ -308,7 +336,7 @@ public struct NativeStreamDecoder {
         delegate.nativeDecoder(didFail: error)
     }
 
-    /// Reports `error` about a whole frame and counts its bytes as skipped.
+    /// Reports `error` about a frame and counts its `frameByteCount` bytes as skipped.
     @inlinable
     mutating func _rejectFrame<Delegate: NativeDecoderDelegate>(
         _ error: NativeDecodeError,
@@ -362,4 +390,30 @@ func _nextMagicCandidate(_ base: UnsafeRawPointer, from start: Int, end: Int) ->
         index &+= 1
     }
     return index
+}
+
+/// The index in `start..<end` of the first possible frame start: a magic whose header CRC is valid, or a magic
+/// (or magic prefix) too close to `bufferEnd` to check. `end` when there is none. Cold: runs only on damage.
+@usableFromInline
+func _nextFrameStart(_ base: UnsafeRawPointer, from start: Int, end: Int, bufferEnd: Int) -> Int {
+    var index = _nextMagicCandidate(base, from: start, end: end)
+    // Bounded: `index` strictly increases up to `end`.
+    while index < end {
+        let available = bufferEnd - index
+        if available < 4 {
+            if _isMagicPrefix(base + index, byteCount: available) { return index }
+        } else if (base + index).loadUnaligned(as: UInt32.self) == NativeFormat.magic.littleEndian {
+            if available < NativeFormat.headerByteCount { return index }
+            let header = base + index
+            let storedHeaderChecksum = UInt32(
+                littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.headerChecksumOffset, as: UInt32.self)
+            )
+            let computedHeaderChecksum = CRC32C.checksum(
+                UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
+            )
+            if storedHeaderChecksum == computedHeaderChecksum { return index }
+        }
+        index = _nextMagicCandidate(base, from: index + 1, end: end)
+    }
+    return end
 }
