@@ -58,6 +58,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilEngine", "CZstd"]),
     ],
     swiftLanguageModes: [.v5]
 )
