@@ -15,6 +15,24 @@ public struct GroundTruth: Codable, Equatable, Sendable {
         /// The command line that produced the recording.
         public var command: String
 
+        public init(
+            devices: Int,
+            interfaces: Int,
+            start: String,
+            end: String,
+            intervalSeconds: Int,
+            seed: UInt64,
+            command: String
+        ) {
+            self.devices = devices
+            self.interfaces = interfaces
+            self.start = start
+            self.end = end
+            self.intervalSeconds = intervalSeconds
+            self.seed = seed
+            self.command = command
+        }
+
         enum CodingKeys: String, CodingKey {
             case devices, interfaces, start, end, seed, command
             case intervalSeconds = "interval_seconds"
