@@ -77,10 +77,12 @@ struct GenerateCommand: ParsableCommand {
         var sink = WritingSink(writer: writer)
         let started = Date()
         var lastReport = started
+        var reportedProgress = false
         let summary = try simulator.run(into: &sink) { done, total in
             let now = Date()
             guard now.timeIntervalSince(lastReport) >= 2 else { return }
             lastReport = now
+            reportedProgress = true
             let percent = Int(Double(done) / Double(total) * 100)
             FileHandle.standardError.write(Data("generate: \(percent)% (\(done)/\(total) rounds)\r".utf8))
         }
@@ -92,12 +94,15 @@ struct GenerateCommand: ParsableCommand {
             do {
                 try data.write(to: URL(fileURLWithPath: truth), options: .atomic)
             } catch {
-                throw CommandFailure(description: "cannot write the ground truth to \(truth): \(error.localizedDescription)")
+                throw CommandFailure(
+                    description: "cannot write the ground truth to \(truth): \(error.localizedDescription)"
+                )
             }
         }
         let seconds = Date().timeIntervalSince(started)
         let line =
-            "generate: \(summary.series) series, \(summary.samples) samples, \(simulator.plan.incidents.count) incidents, "
+            (reportedProgress ? "\n" : "")
+            + "generate: \(summary.series) series, \(summary.samples) samples, \(simulator.plan.incidents.count) incidents, "
             + "\(writer.bytesIn) bytes encoded, \(writer.bytesOut) bytes written to \(out) in "
             + "\(String(format: "%.1f", seconds)) s\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -97,7 +97,9 @@ struct FleetSimulatorTests {
         for device in 0..<2 {
             for interface in 0..<4 {
                 let catalogue = simulator.catalogue
-                let packets = sink.samples(of: catalogue.wireID(device: device, interface: interface, metric: .inPackets))
+                let packets = sink.samples(
+                    of: catalogue.wireID(device: device, interface: interface, metric: .inPackets)
+                )
                 let octets = sink.samples(of: catalogue.wireID(device: device, interface: interface, metric: .inOctets))
                 for index in 1..<packets.count where packets[index].value < packets[index - 1].value {
                     wraps += 1
@@ -133,7 +135,11 @@ struct FleetSimulatorTests {
         )
         let (simulator, sink) = try run(configuration)
         let catalogue = simulator.catalogue
-        for wireID in catalogue.wireID(device: 1, interface: 0, metric: .inOctets)...catalogue.wireID(
+        for wireID in catalogue.wireID(
+            device: 1,
+            interface: 0,
+            metric: .inOctets
+        )...catalogue.wireID(
             device: 1,
             metric: .temperatureCelsius
         ) {
@@ -143,7 +149,9 @@ struct FleetSimulatorTests {
         }
         // The first reading after the restart holds at most one interval of traffic (4 Gb/s x 1.55 peak
         // x 1.3 noise x 10 s < 1e10 octets), where the counters before were mid-life (~1e14).
-        let limits: [(FleetMetric, Double)] = [(.inOctets, 1e10), (.outOctets, 1.5e10), (.inCRCErrors, 10), (.inDiscards, 100)]
+        let limits: [(FleetMetric, Double)] = [
+            (.inOctets, 1e10), (.outOctets, 1.5e10), (.inCRCErrors, 10), (.inDiscards, 100),
+        ]
         for (metric, limit) in limits {
             let samples = sink.samples(of: catalogue.wireID(device: 1, interface: 1, metric: metric))
             let before = samples.last { $0.time < rebootAt }!.value

@@ -45,10 +45,19 @@ struct IncidentEvaluationTests {
                 end: "2026-11-03T20:00:00Z"
             ),
         ],
-        reboots: [.init(device: "edge-01", at: "2026-11-03T02:00:00Z", resumes: "2026-11-03T02:05:00Z", cause: "maintenance")]
+        reboots: [
+            .init(device: "edge-01", at: "2026-11-03T02:00:00Z", resumes: "2026-11-03T02:05:00Z", cause: "maintenance")
+        ]
     )
 
-    static func line(_ id: String, _ status: String, _ device: String, _ interface: String, _ starts: String, _ ends: String?)
+    static func line(
+        _ id: String,
+        _ status: String,
+        _ device: String,
+        _ interface: String,
+        _ starts: String,
+        _ ends: String?
+    )
         -> String
     {
         let endsAt = ends.map { "\"\($0)\"" } ?? "null"
@@ -139,11 +148,15 @@ struct IncidentEvaluationTests {
             #expect {
                 _ = try AlertLog.parse(Data(text.utf8), source: "alerts.jsonl")
             } throws: { error in
-                guard case .malformedAlertLine(let file, let errorLine, _) = error as? EvaluationInputError else { return false }
+                guard case .malformedAlertLine(let file, let errorLine, _) = error as? EvaluationInputError else {
+                    return false
+                }
                 return file == "alerts.jsonl" && errorLine == line
             }
         }
-        #expect(throws: EvaluationInputError.self) { try GroundTruth.decode(Data("{\"fleet\": 3}".utf8), source: "t.json") }
+        #expect(throws: EvaluationInputError.self) {
+            try GroundTruth.decode(Data("{\"fleet\": 3}".utf8), source: "t.json")
+        }
     }
 
     @Test("the ground truth round-trips through its snake_case JSON")

@@ -69,10 +69,12 @@ struct IncidentTests {
         // Surge: in_octets rate 4x the same 40 minutes on Wednesday (same weekday profile).
         let surgeOctets = sink.samples(of: catalogue.wireID(device: 0, interface: 0, metric: .inOctets))
         let surgeStart = tuesday + 14 * hour
-        let ratio = rate(surgeOctets, from: surgeStart, to: surgeStart + 40 * minute)
+        let ratio =
+            rate(surgeOctets, from: surgeStart, to: surgeStart + 40 * minute)
             / rate(surgeOctets, from: surgeStart + day, to: surgeStart + day + 40 * minute)
         #expect(ratio > 3.6 && ratio < 4.4)
-        let beforeRatio = rate(surgeOctets, from: surgeStart - hour, to: surgeStart)
+        let beforeRatio =
+            rate(surgeOctets, from: surgeStart - hour, to: surgeStart)
             / rate(surgeOctets, from: surgeStart + day - hour, to: surgeStart + day)
         #expect(beforeRatio > 0.9 && beforeRatio < 1.1)
 
@@ -123,29 +125,47 @@ struct IncidentTests {
         #expect(temperature.first { $0.time >= heatEnd }!.value < 56)
         let heatOctets = sink.samples(of: catalogue.wireID(device: 2, interface: 0, metric: .inOctets))
         #expect(heatOctets.first { $0.time >= heatEnd }!.value < 1e10)
-        #expect(simulator.plan.effectiveReboots.contains { $0.cause == .thermalShutdown && $0.atNanoseconds == heatEnd })
+        #expect(
+            simulator.plan.effectiveReboots.contains { $0.cause == .thermalShutdown && $0.atNanoseconds == heatEnd }
+        )
     }
 
     @Test("the standard plan: every kind present, nothing before day 2, all inside the run, quiet gaps")
     func standardPlan() throws {
         for seed in UInt64(0)..<40 {
             for (devices, interfaces) in [(6, 4), (10, 8), (2, 1), (20, 8)] {
-                let configuration = FleetConfiguration(deviceCount: devices, interfacesPerDevice: interfaces, seed: seed)
+                let configuration = FleetConfiguration(
+                    deviceCount: devices,
+                    interfacesPerDevice: interfaces,
+                    seed: seed
+                )
                 let plan = IncidentPlan.standard(for: configuration)
                 let dayTwo = configuration.startNanoseconds + day
                 for kind in IncidentKind.allCases {
-                    #expect(plan.incidents.contains { $0.kind == kind }, "seed \(seed) fleet \(devices)x\(interfaces) lacks \(kind)")
+                    #expect(
+                        plan.incidents.contains { $0.kind == kind },
+                        "seed \(seed) fleet \(devices)x\(interfaces) lacks \(kind)"
+                    )
                 }
                 #expect(plan.incidents.allSatisfy { $0.startNanoseconds >= dayTwo })
                 #expect(plan.reboots.count == 1 && plan.reboots.allSatisfy { $0.atNanoseconds >= dayTwo })
                 #expect(Set(plan.incidents.map(\.id)).count == plan.incidents.count)
-                let withPlan = FleetConfiguration(deviceCount: devices, interfacesPerDevice: interfaces, seed: seed, plan: plan)
+                let withPlan = FleetConfiguration(
+                    deviceCount: devices,
+                    interfacesPerDevice: interfaces,
+                    seed: seed,
+                    plan: plan
+                )
                 #expect(throws: Never.self) { try withPlan.validate() }
                 // Sudden incidents on one interface are at least the quiet gap apart.
                 let sudden = plan.incidents.filter { !$0.kind.isPredictive }
                 for a in sudden {
-                    for b in sudden where a.id < b.id && a.deviceIndex == b.deviceIndex && a.interfaceIndex == b.interfaceIndex {
-                        #expect(a.endNanoseconds + 4 * hour <= b.startNanoseconds || b.endNanoseconds + 4 * hour <= a.startNanoseconds)
+                    for b in sudden
+                    where a.id < b.id && a.deviceIndex == b.deviceIndex && a.interfaceIndex == b.interfaceIndex {
+                        #expect(
+                            a.endNanoseconds + 4 * hour <= b.startNanoseconds
+                                || b.endNanoseconds + 4 * hour <= a.startNanoseconds
+                        )
                     }
                 }
             }
@@ -173,12 +193,18 @@ struct IncidentTests {
             magnitude: 4
         )
         for incident in [outside, noInterface] {
-            let configuration = FleetConfiguration(deviceCount: 2, interfacesPerDevice: 2, plan: IncidentPlan(incidents: [incident]))
+            let configuration = FleetConfiguration(
+                deviceCount: 2,
+                interfacesPerDevice: 2,
+                plan: IncidentPlan(incidents: [incident])
+            )
             #expect(throws: FleetConfigurationError.self) { try FleetSimulator(configuration: configuration) }
         }
         #expect(throws: FleetConfigurationError.deviceCountOutOfRange(0, limit: FleetConfiguration.maxDevices)) {
             try FleetConfiguration(deviceCount: 0).validate()
         }
-        #expect(throws: FleetConfigurationError.self) { try FleetConfiguration(intervalNanoseconds: 1_500_000_000).validate() }
+        #expect(throws: FleetConfigurationError.self) {
+            try FleetConfiguration(intervalNanoseconds: 1_500_000_000).validate()
+        }
     }
 }

@@ -25,7 +25,9 @@ struct CollectingSink: FleetSampleSink {
     /// The (time, value) samples of one series, in time order.
     func samples(of wireID: UInt32) -> [(time: Int64, value: Double)] {
         var result: [(Int64, Double)] = []
-        for index in wireIDs.indices where wireIDs[index] == wireID { result.append((timestamps[index], values[index])) }
+        for index in wireIDs.indices where wireIDs[index] == wireID {
+            result.append((timestamps[index], values[index]))
+        }
         return result
     }
 }

@@ -53,7 +53,10 @@ public final class CompressedFileWriter {
         var context: OpaquePointer?
         if case .zstd(let level, let windowLog) = compression {
             guard (1...22).contains(level), windowLog.map({ (10...27).contains($0) }) ?? true else {
-                throw CompressedFileWriterError.invalidSettings(path: path, reason: "zstd level 1...22, window log 10...27")
+                throw CompressedFileWriterError.invalidSettings(
+                    path: path,
+                    reason: "zstd level 1...22, window log 10...27"
+                )
             }
             guard let created = ZSTD_createCCtx() else {
                 throw CompressedFileWriterError.compressionFailed(path: path, reason: "cannot create a zstd context")
@@ -152,7 +155,11 @@ public final class CompressedFileWriter {
     /// One call of ZSTD_compressStream2 into the staging buffer, then writes what it produced.
     /// - Returns: zstd's hint of bytes still to flush (0 when a `ZSTD_e_end` is complete).
     @discardableResult
-    private func compressStep(context: OpaquePointer, input: inout ZSTD_inBuffer, directive: ZSTD_EndDirective) throws
+    private func compressStep(
+        context: OpaquePointer,
+        input: inout ZSTD_inBuffer,
+        directive: ZSTD_EndDirective
+    ) throws
         -> Int
     {
         var output = ZSTD_outBuffer(dst: stagingBuffer.baseAddress, size: stagingBuffer.count, pos: 0)
@@ -172,7 +179,11 @@ public final class CompressedFileWriter {
             if written < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                throw CompressedFileWriterError.writeFailed(path: path, offset: bytesOut, reason: Self.systemReason(code))
+                throw CompressedFileWriterError.writeFailed(
+                    path: path,
+                    offset: bytesOut,
+                    reason: Self.systemReason(code)
+                )
             }
             offset += written
             bytesOut += Int64(written)
@@ -196,7 +207,8 @@ public enum CompressedFileWriterError: Error, Equatable, Sendable, CustomStringC
         switch self {
         case .invalidSettings(let path, let reason): return "\(path): invalid compression settings (\(reason))"
         case .openFailed(let path, let reason): return "cannot create \(path): \(reason)"
-        case .writeFailed(let path, let offset, let reason): return "write to \(path) failed at byte \(offset): \(reason)"
+        case .writeFailed(let path, let offset, let reason):
+            return "write to \(path) failed at byte \(offset): \(reason)"
         case .compressionFailed(let path, let reason): return "zstd failed on \(path): \(reason)"
         case .renameFailed(let from, let to, let reason): return "cannot rename \(from) to \(to): \(reason)"
         }

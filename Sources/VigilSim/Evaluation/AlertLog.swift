@@ -96,7 +96,9 @@ public enum AlertLog {
                 if event.status == .resolved { alerts[index].endsAtNanoseconds = endsAt }
                 continue
             }
-            guard alerts.count < maxAlerts else { throw EvaluationInputError.tooManyAlerts(file: source, limit: maxAlerts) }
+            guard alerts.count < maxAlerts else {
+                throw EvaluationInputError.tooManyAlerts(file: source, limit: maxAlerts)
+            }
             indexByID[event.id] = alerts.count
             alerts.append(
                 LoggedAlert(

@@ -45,11 +45,19 @@ public struct IncidentEvaluation: Sendable, Equatable {
     public var falseAlertsPerDeviceDay: Double? { deviceDays > 0 ? Double(falseAlerts) / deviceDays : nil }
     /// Median lead of the detected predictive incidents (the forecast's warning time); nil if none.
     public var medianLeadSeconds: Double? {
-        Self.median(results.filter { $0.detected && IncidentKind(rawValue: $0.kind)?.isPredictive == true }.compactMap(\.leadSeconds))
+        Self.median(
+            results.filter { $0.detected && IncidentKind(rawValue: $0.kind)?.isPredictive == true }.compactMap(
+                \.leadSeconds
+            )
+        )
     }
     /// Median detection delay of the detected sudden incidents; nil if none.
     public var medianDelaySeconds: Double? {
-        Self.median(results.filter { $0.detected && IncidentKind(rawValue: $0.kind)?.isPredictive != true }.compactMap(\.delaySeconds))
+        Self.median(
+            results.filter { $0.detected && IncidentKind(rawValue: $0.kind)?.isPredictive != true }.compactMap(
+                \.delaySeconds
+            )
+        )
     }
 
     /// - Parameters:
@@ -59,7 +67,10 @@ public struct IncidentEvaluation: Sendable, Equatable {
     public init(alerts: [LoggedAlert], truth: GroundTruth, truthSource: String = "truth") throws {
         func time(_ text: String, _ field: String) throws -> Int64 {
             guard let value = EventTime.parseRFC3339(text) else {
-                throw EvaluationInputError.malformedTruth(file: truthSource, reason: "\(field) \"\(text)\" is not an RFC 3339 time")
+                throw EvaluationInputError.malformedTruth(
+                    file: truthSource,
+                    reason: "\(field) \"\(text)\" is not an RFC 3339 time"
+                )
             }
             return value
         }
@@ -77,7 +88,8 @@ public struct IncidentEvaluation: Sendable, Equatable {
             let windowEnd = end + Self.matchAfterNanoseconds
             var first: LoggedAlert?
             for (alertIndex, alert) in alerts.enumerated() {
-                guard alert.device == incident.device, incident.interface.isEmpty || alert.interface == incident.interface,
+                guard alert.device == incident.device,
+                    incident.interface.isEmpty || alert.interface == incident.interface,
                     alert.startsAtNanoseconds <= windowEnd, (alert.endsAtNanoseconds ?? .max) >= windowStart
                 else { continue }
                 matched[alertIndex] = true

@@ -30,7 +30,8 @@ public enum DailyProfile {
     /// Multiplier of an interface's base rate at `nanoseconds`: trough 0.45, peak 1.55, times 0.7 on weekends.
     @inlinable
     public static func trafficFactor(nanoseconds: Int64) -> Double {
-        let factor = troughFactor + (peakFactor - troughFactor) * shape(secondOfDay: secondOfDay(nanoseconds: nanoseconds))
+        let factor =
+            troughFactor + (peakFactor - troughFactor) * shape(secondOfDay: secondOfDay(nanoseconds: nanoseconds))
         return weekday(nanoseconds: nanoseconds) >= 5 ? factor * weekendFactor : factor
     }
 }

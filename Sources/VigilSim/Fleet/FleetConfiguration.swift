@@ -11,7 +11,7 @@ public struct FleetConfiguration: Sendable, Equatable {
     /// 2026-11-02T00:00:00Z, a Monday.
     public static let defaultStartNanoseconds: Int64 = 1_793_577_600 * EventTime.nanosecondsPerSecond
     public static let defaultDeviceCount = 6
-    public static let defaultInterfacesPerDevice = 4
+    public static let defaultInterfacesPerDevice = 2
     public static let defaultDays = 7
     public static let defaultSeed: UInt64 = 20_261_102
 
@@ -52,7 +52,10 @@ public struct FleetConfiguration: Sendable, Equatable {
             throw FleetConfigurationError.deviceCountOutOfRange(deviceCount, limit: Self.maxDevices)
         }
         guard (1...Self.maxInterfacesPerDevice).contains(interfacesPerDevice) else {
-            throw FleetConfigurationError.interfaceCountOutOfRange(interfacesPerDevice, limit: Self.maxInterfacesPerDevice)
+            throw FleetConfigurationError.interfaceCountOutOfRange(
+                interfacesPerDevice,
+                limit: Self.maxInterfacesPerDevice
+            )
         }
         guard intervalNanoseconds >= EventTime.nanosecondsPerSecond,
             intervalNanoseconds % EventTime.nanosecondsPerSecond == 0, intervalNanoseconds <= 3_600 * 1_000_000_000
@@ -60,7 +63,10 @@ public struct FleetConfiguration: Sendable, Equatable {
             throw FleetConfigurationError.intervalOutOfRange(nanoseconds: intervalNanoseconds)
         }
         guard durationNanoseconds >= intervalNanoseconds, tickCount <= Self.maxTickCount else {
-            throw FleetConfigurationError.durationOutOfRange(nanoseconds: durationNanoseconds, maxTicks: Self.maxTickCount)
+            throw FleetConfigurationError.durationOutOfRange(
+                nanoseconds: durationNanoseconds,
+                maxTicks: Self.maxTickCount
+            )
         }
         if let plan { try plan.validate(for: self) }
     }

@@ -303,7 +303,10 @@ struct FleetState {
     mutating func advanceTraffic(global: Int, traffic: Double) {
         let load = traffic * surgeFactor[global]
         let inBytes = max(0, baseInBytesPerSecond[global] * load * (1 + 0.05 * noise.nextGaussian()) * intervalSeconds)
-        let outBytes = max(0, baseOutBytesPerSecond[global] * traffic * (1 + 0.05 * noise.nextGaussian()) * intervalSeconds)
+        let outBytes = max(
+            0,
+            baseOutBytesPerSecond[global] * traffic * (1 + 0.05 * noise.nextGaussian()) * intervalSeconds
+        )
         let inPacketCount = (inBytes / bytesPerPacketIn[global]).rounded()
         inOctets[global] &+= UInt64(inBytes.rounded())
         outOctets[global] &+= UInt64(outBytes.rounded())
@@ -314,7 +317,9 @@ struct FleetState {
         discards[global] &+= UInt64(expectedDiscards + noise.nextUnit())
         let crcRate = crcErrorsPerSecond[global]
         if crcRate > 0 {
-            crcErrors[global] &+= UInt64(max(0, (crcRate * intervalSeconds * (1 + 0.2 * noise.nextGaussian())).rounded()))
+            crcErrors[global] &+= UInt64(
+                max(0, (crcRate * intervalSeconds * (1 + 0.2 * noise.nextGaussian())).rounded())
+            )
         } else if noise.next() % 50_000 == 0 {
             crcErrors[global] &+= 1
         }

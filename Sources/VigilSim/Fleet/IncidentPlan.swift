@@ -128,7 +128,8 @@ public struct IncidentPlan: Sendable, Equatable {
             if incident.kind == .temperatureRunaway {
                 guard incident.interfaceIndex == nil else { throw fail("a temperature runaway is device-level") }
             } else {
-                guard let interface = incident.interfaceIndex, (0..<configuration.interfacesPerDevice).contains(interface)
+                guard let interface = incident.interfaceIndex,
+                    (0..<configuration.interfacesPerDevice).contains(interface)
                 else { throw fail("needs an interface index below \(configuration.interfacesPerDevice)") }
             }
             guard incident.startNanoseconds >= configuration.startNanoseconds,
@@ -137,11 +138,15 @@ public struct IncidentPlan: Sendable, Equatable {
             else { throw fail("start and end must satisfy run start <= start < end <= run end") }
             switch incident.kind {
             case .trafficSurge:
-                guard incident.magnitude > 1, incident.magnitude <= 100 else { throw fail("surge factor not in (1, 100]") }
+                guard incident.magnitude > 1, incident.magnitude <= 100 else {
+                    throw fail("surge factor not in (1, 100]")
+                }
             case .crcBurst:
                 guard incident.magnitude > 0, incident.magnitude <= 1e6 else { throw fail("CRC rate not in (0, 1e6]") }
             case .linkFlap:
-                guard incident.magnitude >= 1, incident.magnitude <= 100 else { throw fail("flap count not in 1...100") }
+                guard incident.magnitude >= 1, incident.magnitude <= 100 else {
+                    throw fail("flap count not in 1...100")
+                }
             case .opticDegradation, .temperatureRunaway:
                 break
             }

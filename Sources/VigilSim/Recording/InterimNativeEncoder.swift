@@ -83,7 +83,9 @@ public struct InterimNativeEncoder: FleetSampleSink {
     private mutating func endFrame(type: UInt8, headerStart: Int) {
         let payloadStart = headerStart + Self.headerByteCount
         let payloadLength = bytes.count - payloadStart
-        let payloadCRC = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) }
+        let payloadCRC = bytes.withUnsafeBytes {
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[payloadStart...]))
+        }
         var header: [UInt8] = [0x56, 0x47, 0x49, 0x4C, 1, type, 0, 0]
         appendLittleEndian(UInt32(payloadLength), to: &header)
         appendLittleEndian(payloadCRC, to: &header)
