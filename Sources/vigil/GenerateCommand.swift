@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+import VigilEngine
+import VigilSim
+
+/// `vigil generate`: a simulated fleet's telemetry in the native wire format, plus its ground truth.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Simulate a fleet's telemetry (native wire format) with injected incidents and their ground truth.",
+        discussion: """
+            Deterministic: the same options give the same bytes. Incidents (traffic surges, link flaps, CRC bursts, \
+            optic degradations, a temperature runaway) and a maintenance reboot start on day 2 or later.
+
+            Examples:
+              vigil generate --out fleet.vgl.zst --truth fleet.truth.json
+              vigil generate --devices 20 --interfaces 8 --days 2 --seed 7 --out - | vigil run --input -
+              vigil generate --days 1 --interval 60s --out small.vgl
+            """
+    )
+
+    @Option(help: "Number of devices (edge-01 …).")
+    var devices = FleetConfiguration.defaultDeviceCount
+    @Option(help: "Interfaces per device (et-0/0/0 …).")
+    var interfaces = FleetConfiguration.defaultInterfacesPerDevice
+    @Option(help: "Days to simulate.")
+    var days: Double = Double(FleetConfiguration.defaultDays)
+    @Option(help: "Sampling interval (10s, 1m).")
+    var interval = "10s"
+    @Option(help: "Start time, RFC 3339 UTC (default 2026-11-02T00:00:00Z, a Monday).")
+    var start = EventTime.rfc3339(nanoseconds: FleetConfiguration.defaultStartNanoseconds)
+    @Option(help: "Random seed.")
+    var seed = FleetConfiguration.defaultSeed
+    @Option(help: "Output file, or - for standard output; zstd-compressed when it ends in .zst.")
+    var out = "-"
+    @Option(help: "Write the ground truth (JSON) to this file.")
+    var truth: String?
+    @Option(name: .customLong("zstd-level"), help: "zstd level for .zst output (1-22).")
+    var zstdLevel: Int32 = 19
+    @Option(name: .customLong("zstd-window-log"), help: "zstd long-distance window log (10-27); 0 turns it off.")
+    var zstdWindowLog: Int32 = 27
+
+    func run() throws {
+        guard let intervalNanoseconds = EventTime.parseDuration(interval) else {
+            throw ValidationError("--interval \(interval): expected a duration such as 10s or 1m")
+        }
+        guard let startNanoseconds = EventTime.parseRFC3339(start) else {
+            throw ValidationError("--start \(start): expected an RFC 3339 time such as 2026-11-02T00:00:00Z")
+        }
+        guard days > 0, days <= 3_650 else { throw ValidationError("--days \(days): expected 0 < days <= 3650") }
+        if out == "-" && isatty(1) != 0 {
+            throw ValidationError("refusing to write binary telemetry to a terminal: pass --out FILE or pipe it")
+        }
+        let configuration = FleetConfiguration(
+            deviceCount: devices,
+            interfacesPerDevice: interfaces,
+            startNanoseconds: startNanoseconds,
+            durationNanoseconds: Int64(days * Double(FleetConfiguration.nanosecondsPerDay)),
+            intervalNanoseconds: intervalNanoseconds,
+            seed: seed
+        )
+        let simulator: FleetSimulator
+        do {
+            simulator = try FleetSimulator(configuration: configuration)
+        } catch let error as FleetConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let writer = try CompressedFileWriter(
+            path: out,
+            compression: CompressedFileWriter.compression(
+                forPath: out,
+                level: zstdLevel,
+                windowLog: zstdWindowLog == 0 ? nil : zstdWindowLog
+            )
+        )
+        var sink = WritingSink(writer: writer)
+        let started = Date()
+        var lastReport = started
+        var reportedProgress = false
+        let summary = try simulator.run(into: &sink) { done, total in
+            let now = Date()
+            guard now.timeIntervalSince(lastReport) >= 2 else { return }
+            lastReport = now
+            reportedProgress = true
+            let percent = Int(Double(done) / Double(total) * 100)
+            FileHandle.standardError.write(Data("generate: \(percent)% (\(done)/\(total) rounds)\r".utf8))
+        }
+        try sink.flush()
+        try writer.close()
+        if let truth {
+            let command = (["vigil"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+            let data = try GroundTruth(simulator: simulator, command: command).jsonData()
+            do {
+                try data.write(to: URL(fileURLWithPath: truth), options: .atomic)
+            } catch {
+                throw CommandFailure(
+                    description: "cannot write the ground truth to \(truth): \(error.localizedDescription)"
+                )
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let line =
+            (reportedProgress ? "\n" : "")
+            + "generate: \(summary.series) series, \(summary.samples) samples, \(simulator.plan.incidents.count) incidents, "
+            + "\(writer.bytesIn) bytes encoded, \(writer.bytesOut) bytes written to \(out) in "
+            + "\(String(format: "%.1f", seconds)) s\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+/// Encodes the simulator's batches and hands the bytes to the writer about every MiB.
+private struct WritingSink: FleetSampleSink {
+    let writer: CompressedFileWriter
+    var encoder = RecordingEncoder()
+
+    init(writer: CompressedFileWriter) { self.writer = writer }
+
+    mutating func declare(series: [SeriesDescriptor]) throws {
+        try encoder.declare(series: series)
+        try flush()
+    }
+
+    mutating func consume(
+        timestamps: UnsafeBufferPointer<Int64>,
+        wireIDs: UnsafeBufferPointer<UInt32>,
+        values: UnsafeBufferPointer<Double>
+    ) throws {
+        try encoder.consume(timestamps: timestamps, wireIDs: wireIDs, values: values)
+        if encoder.bytes.count >= 1 << 20 { try flush() }
+    }
+
+    mutating func flush() throws {
+        try writer.write(encoder.bytes)
+        encoder.bytes.removeAll(keepingCapacity: true)
+    }
+}
