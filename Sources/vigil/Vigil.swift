@@ -6,6 +6,6 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, RollupsCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
     )
 }
