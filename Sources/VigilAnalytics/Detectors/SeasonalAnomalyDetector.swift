@@ -39,16 +39,20 @@ public struct SeasonalAnomalyDetector: Sendable, Equatable {
         /// Time-of-day buckets per day (the baseline's resolution, linearly interpolated). Default 24
         /// (one per hour): 8 B of state each per series. At most 96.
         public var bucketCount: Int = 24
-        /// Windows a series must have been scored before its scores may alert: about one day (1,440).
-        public var warmupWindows: Int = 1_440
+        /// Windows a series must have been scored before the level starts to adapt: one day (1,440), so every
+        /// bucket has been learnt once.
+        public var levelStartWindows: Int = 1_440
+        /// Windows a series must have been scored before its scores may alert: one day and one hour (1,500), so
+        /// the level has settled (a fleet starting on Monday 00:00 is still ramping up from the weekend).
+        public var warmupWindows: Int = 1_500
         /// Updates both neighbouring buckets must have had before scores may alert. Default 8.
         public var minimumBucketUpdates: Int = 8
         /// Slowest learning rate of a bucket's centre and spread per (weighted) update; a bucket starts
         /// as a running average (gain `1/n`) and settles at this gain. Default 0.02 (about a day).
         public var bucketGainFloor: Double = 0.02
-        /// Learning rate of the level per window. Default 1/30: a time constant of 30 windows, fast
-        /// enough to follow a weekend ramp over a night within about one spread.
-        public var levelGain: Double = 1.0 / 30.0
+        /// Learning rate of the level per window. Default 1/20: a time constant of 20 windows, fast
+        /// enough to follow a weekend ramp (0.7x over 8 h) within about 3 %.
+        public var levelGain: Double = 1.0 / 20.0
         /// Residuals are clipped to this many spreads before they update centre, spread and level.
         /// Default 3.
         public var learningClipSpreads: Double = 3
@@ -59,6 +63,10 @@ public struct SeasonalAnomalyDetector: Sendable, Equatable {
         /// Spread floor of counter rates, in counts per window: a rate of one event per window
         /// (1/60 per second for 60 s windows) scores at most 1/this. Default 1.
         public var counterSpreadFloorCountsPerWindow: Double = 1
+        /// Counter spread floor from counting noise: this many times the Poisson standard deviation of the
+        /// expected count per window (√count). Default 1.5: event counts are overdispersed, and a Poisson
+        /// tail is longer than a Gaussian one.
+        public var counterPoissonSpreadFactor: Double = 1.5
         /// Spread floor of counter rates relative to the expected rate. Default 0.03 (3 %).
         public var counterRelativeSpreadFloor: Double = 0.03
         /// Spread floor of gauges in the gauge's unit (dB, degC, %). Default 0.05.
@@ -89,11 +97,18 @@ public struct SeasonalAnomalyDetector: Sendable, Equatable {
                 "in 2...96"
             )
             try ModelConfigurationError.require(
-                warmupWindows >= 0,
+                levelStartWindows >= 0,
+                model: model,
+                field: "levelStartWindows",
+                value: levelStartWindows,
+                ">= 0"
+            )
+            try ModelConfigurationError.require(
+                warmupWindows >= levelStartWindows,
                 model: model,
                 field: "warmupWindows",
                 value: warmupWindows,
-                ">= 0"
+                ">= levelStartWindows (\(levelStartWindows))"
             )
             try ModelConfigurationError.require(
                 (0...255).contains(minimumBucketUpdates),
@@ -120,6 +135,7 @@ public struct SeasonalAnomalyDetector: Sendable, Equatable {
                 ("learningClipSpreads", learningClipSpreads), ("anomalousScore", anomalousScore),
                 ("counterSpreadFloorCountsPerWindow", counterSpreadFloorCountsPerWindow),
                 ("gaugeSpreadFloor", gaugeSpreadFloor), ("bandSpreads", bandSpreads),
+                ("counterPoissonSpreadFactor", counterPoissonSpreadFactor),
             ] {
                 try ModelConfigurationError.require(
                     number.isFinite && number > 0,

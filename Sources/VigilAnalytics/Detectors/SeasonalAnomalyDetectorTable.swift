@@ -90,8 +90,8 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
     /// Scores one window's value and learns from it.
     ///
     /// - Parameters:
-    ///   - value: the counter's rate per second or the gauge's mean; non-finite values are not scored
-    ///     and leave the state unchanged.
+    ///   - value: the counter's rate per second or the gauge's mean; non-finite values and values beyond
+    ///     ±1e30 are not scored and leave the state unchanged.
     ///   - windowStartNanoseconds: start of the window, ns since the epoch (UTC); only its time of day matters.
     ///   - localIndex: the series' index in this shard.
     /// - Returns: the signed robust z-score, the expected band and whether the series is warmed up.
@@ -99,7 +99,8 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
     @inlinable
     public mutating func observe(value: Double, windowStartNanoseconds: Int64, localIndex: Int) -> AnomalyScore {
         precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
-        guard value.isFinite else { return .unscored }
+        // Beyond ±1e30 a value is garbage (and would overflow the Float state): not scored, not learnt.
+        guard value.isFinite && abs(value) < 1e30 else { return .unscored }
         let configuration = detector.configuration
 
         // Where in the day the window's midpoint falls, in buckets, relative to bucket centres.
@@ -120,22 +121,39 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
         let level = Double(_levels[localIndex])
         let deseasonalised = isMultiplicative ? value / level : value - level
 
-        // A bucket seen for the first time starts at the value itself, so day one learns the shape.
-        if _bucketUpdates[lowerCell] == 0 && _centres[lowerCell] == 0 && _spreads[lowerCell] == 0 {
-            _centres[lowerCell] = Float(deseasonalised)
-        }
-        if _bucketUpdates[upperCell] == 0 && _centres[upperCell] == 0 && _spreads[upperCell] == 0 {
-            _centres[upperCell] = Float(deseasonalised)
+        // Prediction interpolates the two buckets around the window; a bucket not learnt yet borrows its
+        // neighbour's values (and on the very first window both take the value itself).
+        let lowerUpdates = _bucketUpdates[lowerCell]
+        let upperUpdates = _bucketUpdates[upperCell]
+        var lowerCentre = Double(_centres[lowerCell])
+        var upperCentre = Double(_centres[upperCell])
+        var lowerSpread = Double(_spreads[lowerCell])
+        var upperSpread = Double(_spreads[upperCell])
+        if lowerUpdates == 0 && upperUpdates == 0 {
+            lowerCentre = deseasonalised
+            upperCentre = deseasonalised
+        } else if lowerUpdates == 0 {
+            lowerCentre = upperCentre
+            lowerSpread = upperSpread
+        } else if upperUpdates == 0 {
+            upperCentre = lowerCentre
+            upperSpread = lowerSpread
         }
         let lowerWeight = 1 - upperWeight
-        let centre = lowerWeight * Double(_centres[lowerCell]) + upperWeight * Double(_centres[upperCell])
-        let spread = lowerWeight * Double(_spreads[lowerCell]) + upperWeight * Double(_spreads[upperCell])
+        let centre = lowerWeight * lowerCentre + upperWeight * upperCentre
+        let spread = lowerWeight * lowerSpread + upperWeight * upperSpread
 
         let expected = isMultiplicative ? level * centre : level + centre
+        // Counters count discrete events: their floor is the larger of a fixed count per window and the
+        // (overdispersed) Poisson noise of the expected count, so low-count series such as discards do not
+        // alarm on their skewed tail.
+        let windowSeconds = Double(configuration.windowNanoseconds) / Double(EventTime.nanosecondsPerSecond)
         let absoluteFloor =
             isCounter
-            ? configuration.counterSpreadFloorCountsPerWindow * Double(EventTime.nanosecondsPerSecond)
-                / Double(configuration.windowNanoseconds)
+            ? max(
+                configuration.counterSpreadFloorCountsPerWindow,
+                configuration.counterPoissonSpreadFactor * (max(expected, 0) * windowSeconds).squareRoot()
+            ) / windowSeconds
             : configuration.gaugeSpreadFloor
         let relativeFloor =
             (isCounter ? configuration.counterRelativeSpreadFloor : configuration.gaugeRelativeSpreadFloor)
@@ -145,35 +163,33 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
 
         let seen = _windowsSeen[localIndex]
         let minimumUpdates = UInt8(configuration.minimumBucketUpdates)
-        let isWarmedUp =
-            Int(seen) >= configuration.warmupWindows && _bucketUpdates[lowerCell] >= minimumUpdates
-            && _bucketUpdates[upperCell] >= minimumUpdates
+        let bucketsLearnt = lowerUpdates >= minimumUpdates && upperUpdates >= minimumUpdates
+        let isLevelAdapting = Int(seen) >= configuration.levelStartWindows && bucketsLearnt
+        let isWarmedUp = Int(seen) >= configuration.warmupWindows && bucketsLearnt
 
-        // Learning. Residuals are clipped (Huber) and learning slows during anomalies, so incidents are not
-        // absorbed into the baseline; buckets that are still young learn unclipped, as running averages.
+        // Learning, in the nearer bucket only: its centre is a running (then exponential) average of the values
+        // within half a bucket of it, which for a smooth daily shape is its value at the bucket's centre; its
+        // spread learns from the interpolated residual, so it measures noise plus interpolation error.
+        // Residuals are clipped (Huber) and learning slows during anomalies, so incidents are not absorbed
+        // into the baseline; a young bucket learns unclipped.
         let gainScale = abs(score) > configuration.anomalousScore ? 1 / configuration.anomalousGainDivisor : 1
         let spreadDeseasonalised = isMultiplicative ? effectiveSpread / level : effectiveSpread
         let clip = configuration.learningClipSpreads * spreadDeseasonalised
-        let residual = deseasonalised - centre
-        _learn(
-            cell: lowerCell,
-            weight: lowerWeight * gainScale,
-            residual: residual,
-            clip: clip,
-            minimumUpdates: minimumUpdates
-        )
-        _learn(
-            cell: upperCell,
-            weight: upperWeight * gainScale,
-            residual: residual,
-            clip: clip,
-            minimumUpdates: minimumUpdates
-        )
         let nearerCell = upperWeight < 0.5 ? lowerCell : upperCell
-        if _bucketUpdates[nearerCell] < UInt8.max { _bucketUpdates[nearerCell] += 1 }
+        let nearerUpdates = _bucketUpdates[nearerCell]
+        let isYoung = nearerUpdates < minimumUpdates
+        let gain = max(1 / (Double(nearerUpdates) + 1), configuration.bucketGainFloor) * gainScale
+        let nearerCentre = Double(_centres[nearerCell])
+        let centreResidual = nearerUpdates == 0 ? 0 : deseasonalised - nearerCentre
+        let clippedResidual = isYoung ? centreResidual : max(-clip, min(clip, centreResidual))
+        _centres[nearerCell] = Float(nearerUpdates == 0 ? deseasonalised : nearerCentre + gain * clippedResidual)
+        let deviation = min(abs(deseasonalised - centre) * 1.253_314, isYoung ? .infinity : clip)
+        let nearerSpread = Double(_spreads[nearerCell])
+        _spreads[nearerCell] = Float(nearerSpread + gain * (deviation - nearerSpread))
+        if nearerUpdates < UInt8.max { _bucketUpdates[nearerCell] = nearerUpdates + 1 }
 
         // The level moves only once the season is known, by at most `learningClipSpreads` spreads per step.
-        if isWarmedUp {
+        if isLevelAdapting {
             let clippedScore = max(
                 -configuration.learningClipSpreads,
                 min(configuration.learningClipSpreads, score)
@@ -202,20 +218,6 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
         )
     }
 
-    /// One bucket's share of an update: a Huber step of its centre and an EW mean of its absolute deviation
-    /// (× √(π/2), so it estimates a standard deviation for Gaussian noise).
-    @inlinable
-    mutating func _learn(cell: Int, weight: Double, residual: Double, clip: Double, minimumUpdates: UInt8) {
-        guard weight > 0 else { return }
-        let updates = _bucketUpdates[cell]
-        let isYoung = updates < minimumUpdates
-        let gain = max(1 / (Double(updates) + 1), detector.configuration.bucketGainFloor) * weight
-        let clipped = isYoung ? residual : max(-clip, min(clip, residual))
-        _centres[cell] = Float(Double(_centres[cell]) + gain * clipped)
-        let deviation = min(abs(residual) * 1.253_314, isYoung ? .infinity : clip)
-        _spreads[cell] = Float(Double(_spreads[cell]) + gain * (deviation - Double(_spreads[cell])))
-    }
-
-    /// Whether the series has been seen long enough for its scores to alert (at its last window's time of day).
+    /// Windows scored since the series was registered (saturating).
     public func windowsSeen(localIndex: Int) -> Int { Int(_windowsSeen[localIndex]) }
 }

@@ -88,14 +88,14 @@ public struct DegradationForecasterTable: Sendable {
     /// Feeds one window's mean value and returns the forecast as of the window's end.
     ///
     /// - Parameters:
-    ///   - value: the gauge's window mean; non-finite values change nothing and return ``DegradationForecast/unknown``.
+    ///   - value: the gauge's window mean; non-finite values (and beyond ±1e30) change nothing and return ``DegradationForecast/unknown``.
     ///   - windowStartNanoseconds: the window's start, ns since the epoch; windows of a series in event-time
     ///     order (a window older than the current point is dropped).
     /// - Complexity: O(1), plus one O(n²) Theil-Sen fit when a point completes; no allocation.
     public mutating func observe(value: Double, windowStartNanoseconds: Int64, localIndex: Int) -> DegradationForecast
     {
         precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
-        guard value.isFinite else { return .unknown }
+        guard value.isFinite && abs(value) < 1e30 else { return .unknown }
         let configuration = forecaster.configuration
 
         if let completed = _fine.accumulate(localIndex, value: value, windowStartNanoseconds: windowStartNanoseconds)
