@@ -121,17 +121,18 @@ public final class Engine: @unchecked Sendable {
         }
 
         let alertInboxes = (0..<shardCount).map { _ in SPSCRing<AlertEvent>(capacity: configuration.alertQueueCapacity) }
-        let shards = (0..<shardCount).map { shard in
+        let shards = try (0..<shardCount).map { shard in
             ShardWorker(
                 shardIndex: shard,
                 shardCount: shardCount,
                 lanes: lanes.map { $0[shard] },
                 windowConfiguration: windowConfiguration,
-                alerting: ShardAlerting(
+                alerting: try ShardAlerting(
                     configuration: configuration.models,
                     windowNanoseconds: configuration.windowNanoseconds,
                     shardIndex: shard,
                     shardCount: shardCount,
+                    registry: registry,
                     outbox: alertInboxes[shard],
                     counters: counters
                 ),

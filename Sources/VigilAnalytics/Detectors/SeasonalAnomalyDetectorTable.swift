@@ -1,0 +1,241 @@
+import VigilCore
+
+/// Per-series state of the ``SeasonalAnomalyDetector`` for one shard: flat struct-of-arrays columns
+/// indexed by the series' dense local index, allocated once at `capacity`.
+///
+/// Per series: `bucketCount` centres and spreads (`Float`), `bucketCount` update counts (`UInt8`), a level
+/// (`Float`), a window count (`UInt32`) and the kind and scaling (2 B): 222 B with the default 24 buckets.
+/// Scoring a window is O(1), allocates nothing and calls no closure; single-threaded like its shard.
+public struct SeasonalAnomalyDetectorTable: Sendable {
+    public let detector: SeasonalAnomalyDetector
+    /// How many series the table holds (local indices `0..<capacity`).
+    public let capacity: Int
+
+    @usableFromInline let _bucketCount: Int
+    @usableFromInline let _dayNanoseconds: Int64 = 86_400 * EventTime.nanosecondsPerSecond
+    /// `capacity × bucketCount`: the seasonal centre of each bucket, deseasonalised by the level.
+    @usableFromInline var _centres: [Float]
+    /// `capacity × bucketCount`: the robust spread (about one standard deviation) of each bucket.
+    @usableFromInline var _spreads: [Float]
+    /// `capacity × bucketCount`: updates each bucket had as the nearer of its pair, saturating at 255.
+    @usableFromInline var _bucketUpdates: [UInt8]
+    /// Multiplicative factor (starts at 1) or additive offset (starts at 0).
+    @usableFromInline var _levels: [Float]
+    /// Windows scored since registration, saturating.
+    @usableFromInline var _windowsSeen: [UInt32]
+    /// Consecutive anomalous windows on one side: positive above the baseline, negative below.
+    @usableFromInline var _shiftRuns: [Int16]
+    @usableFromInline var _isCounter: [Bool]
+    @usableFromInline var _isMultiplicative: [Bool]
+
+    /// Bytes of state per series for `bucketCount` buckets.
+    public static func memoryBytesPerSeries(bucketCount: Int) -> Int {
+        bucketCount * (2 * MemoryLayout<Float>.size + MemoryLayout<UInt8>.size) + MemoryLayout<Float>.size
+            + MemoryLayout<UInt32>.size + MemoryLayout<Int16>.size + 2 * MemoryLayout<Bool>.size
+    }
+
+    /// Bytes of state per series of this table.
+    public var memoryBytesPerSeries: Int { Self.memoryBytesPerSeries(bucketCount: _bucketCount) }
+
+    /// Allocates the table; every series starts registered as a `counter64` (multiplicative) with no history.
+    ///
+    /// - Parameters:
+    ///   - capacity: number of series (local indices `0..<capacity`); at least 1.
+    ///   - detector: the configured detector.
+    public init(capacity: Int, detector: SeasonalAnomalyDetector) {
+        precondition(capacity > 0, "a detector table needs room for at least one series")
+        self.detector = detector
+        self.capacity = capacity
+        self._bucketCount = detector.configuration.bucketCount
+        let cells = capacity * _bucketCount
+        _centres = Array(repeating: 0, count: cells)
+        _spreads = Array(repeating: 0, count: cells)
+        _bucketUpdates = Array(repeating: 0, count: cells)
+        _levels = Array(repeating: 1, count: capacity)
+        _windowsSeen = Array(repeating: 0, count: capacity)
+        _shiftRuns = Array(repeating: 0, count: capacity)
+        _isCounter = Array(repeating: true, count: capacity)
+        _isMultiplicative = Array(repeating: true, count: capacity)
+    }
+
+    /// Forgets a series' history and sets how it is scored. Call when a local index is (re)assigned.
+    ///
+    /// - Parameters:
+    ///   - localIndex: the series' index in this shard.
+    ///   - kind: counters are scored on their rate with a counts-per-window spread floor, gauges on their mean.
+    ///   - scaling: how level and season combine; `nil` takes ``SeasonalAnomalyDetector/Scaling/default(for:)``.
+    /// - Complexity: O(`bucketCount`).
+    public mutating func register(localIndex: Int, kind: MetricKind, scaling: SeasonalAnomalyDetector.Scaling? = nil)
+    {
+        precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
+        let resolved = scaling ?? .default(for: kind)
+        let base = localIndex * _bucketCount
+        for cell in base..<base + _bucketCount {
+            _centres[cell] = 0
+            _spreads[cell] = 0
+            _bucketUpdates[cell] = 0
+        }
+        _isCounter[localIndex] = kind.isCounter
+        _isMultiplicative[localIndex] = resolved == .multiplicative
+        _levels[localIndex] = resolved == .multiplicative ? 1 : 0
+        _windowsSeen[localIndex] = 0
+        _shiftRuns[localIndex] = 0
+    }
+
+    /// Scores a closed window (its rate for counters, its mean for gauges) and learns from it.
+    ///
+    /// - Complexity: O(1); no allocation.
+    @inlinable
+    public mutating func observe(_ window: WindowAggregate, localIndex: Int) -> AnomalyScore {
+        let value = _isCounter[localIndex] ? window.rate : window.mean
+        return observe(value: value, windowStartNanoseconds: window.windowStartNanoseconds, localIndex: localIndex)
+    }
+
+    /// Scores one window's value and learns from it.
+    ///
+    /// - Parameters:
+    ///   - value: the counter's rate per second or the gauge's mean; non-finite values and values beyond
+    ///     ±1e30 are not scored and leave the state unchanged.
+    ///   - windowStartNanoseconds: start of the window, ns since the epoch (UTC); only its time of day matters.
+    ///   - localIndex: the series' index in this shard.
+    /// - Returns: the signed robust z-score, the expected band and whether the series is warmed up.
+    /// - Complexity: O(1); no allocation.
+    @inlinable
+    public mutating func observe(value: Double, windowStartNanoseconds: Int64, localIndex: Int) -> AnomalyScore {
+        precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
+        // Beyond ±1e30 a value is garbage (and would overflow the Float state): not scored, not learnt.
+        guard value.isFinite && abs(value) < 1e30 else { return .unscored }
+        let configuration = detector.configuration
+
+        // Where in the day the window's midpoint falls, in buckets, relative to bucket centres.
+        let middle = windowStartNanoseconds &+ configuration.windowNanoseconds / 2
+        var timeOfDay = middle % _dayNanoseconds
+        if timeOfDay < 0 { timeOfDay += _dayNanoseconds }
+        var position = Double(timeOfDay) / Double(_dayNanoseconds) * Double(_bucketCount) - 0.5
+        if position < 0 { position += Double(_bucketCount) }
+        let lowerBucket = min(Int(position), _bucketCount - 1)
+        let upperWeight = position - Double(lowerBucket)
+        let upperBucket = lowerBucket + 1 == _bucketCount ? 0 : lowerBucket + 1
+        let base = localIndex * _bucketCount
+        let lowerCell = base + lowerBucket
+        let upperCell = base + upperBucket
+
+        let isCounter = _isCounter[localIndex]
+        let isMultiplicative = _isMultiplicative[localIndex]
+        let level = Double(_levels[localIndex])
+        let deseasonalised = isMultiplicative ? value / level : value - level
+
+        // Prediction interpolates the two buckets around the window; a bucket not learnt yet borrows its
+        // neighbour's values (and on the very first window both take the value itself).
+        let lowerUpdates = _bucketUpdates[lowerCell]
+        let upperUpdates = _bucketUpdates[upperCell]
+        var lowerCentre = Double(_centres[lowerCell])
+        var upperCentre = Double(_centres[upperCell])
+        var lowerSpread = Double(_spreads[lowerCell])
+        var upperSpread = Double(_spreads[upperCell])
+        if lowerUpdates == 0 && upperUpdates == 0 {
+            lowerCentre = deseasonalised
+            upperCentre = deseasonalised
+        } else if lowerUpdates == 0 {
+            lowerCentre = upperCentre
+            lowerSpread = upperSpread
+        } else if upperUpdates == 0 {
+            upperCentre = lowerCentre
+            upperSpread = lowerSpread
+        }
+        let lowerWeight = 1 - upperWeight
+        let centre = lowerWeight * lowerCentre + upperWeight * upperCentre
+        let spread = lowerWeight * lowerSpread + upperWeight * upperSpread
+
+        let expected = isMultiplicative ? level * centre : level + centre
+        // Counters count discrete events: their floor is the larger of a fixed count per window and the
+        // (overdispersed) Poisson noise of the expected count, so low-count series such as discards do not
+        // alarm on their skewed tail.
+        let windowSeconds = Double(configuration.windowNanoseconds) / Double(EventTime.nanosecondsPerSecond)
+        let absoluteFloor =
+            isCounter
+            ? max(
+                configuration.counterSpreadFloorCountsPerWindow,
+                configuration.counterPoissonSpreadFactor * (max(expected, 0) * windowSeconds).squareRoot()
+            ) / windowSeconds
+            : configuration.gaugeSpreadFloor
+        let relativeFloor =
+            (isCounter ? configuration.counterRelativeSpreadFloor : configuration.gaugeRelativeSpreadFloor)
+            * abs(expected)
+        let effectiveSpread = max(isMultiplicative ? level * spread : spread, absoluteFloor, relativeFloor)
+        let score = (value - expected) / effectiveSpread
+
+        let seen = _windowsSeen[localIndex]
+        let minimumUpdates = UInt8(configuration.minimumBucketUpdates)
+        let bucketsLearnt = lowerUpdates >= minimumUpdates && upperUpdates >= minimumUpdates
+        let isLevelAdapting = Int(seen) >= configuration.levelStartWindows && bucketsLearnt
+        let isWarmedUp = Int(seen) >= configuration.warmupWindows && bucketsLearnt
+
+        // Learning, in the nearer bucket only: its centre is a running (then exponential) average of the values
+        // within half a bucket of it, which for a smooth daily shape is its value at the bucket's centre; its
+        // spread learns from the interpolated residual, so it measures noise plus interpolation error.
+        // Residuals are clipped (Huber) and learning slows during anomalies, so incidents are not absorbed
+        // into the baseline; a young bucket learns unclipped.
+        let gainScale = abs(score) > configuration.anomalousScore ? 1 / configuration.anomalousGainDivisor : 1
+        let spreadDeseasonalised = isMultiplicative ? effectiveSpread / level : effectiveSpread
+        let clip = configuration.learningClipSpreads * spreadDeseasonalised
+        let nearerCell = upperWeight < 0.5 ? lowerCell : upperCell
+        let nearerUpdates = _bucketUpdates[nearerCell]
+        let isYoung = nearerUpdates < minimumUpdates
+        let gain = max(1 / (Double(nearerUpdates) + 1), configuration.bucketGainFloor) * gainScale
+        let nearerCentre = Double(_centres[nearerCell])
+        let centreResidual = nearerUpdates == 0 ? 0 : deseasonalised - nearerCentre
+        let clippedResidual = isYoung ? centreResidual : max(-clip, min(clip, centreResidual))
+        _centres[nearerCell] = Float(nearerUpdates == 0 ? deseasonalised : nearerCentre + gain * clippedResidual)
+        let deviation = min(abs(deseasonalised - centre) * 1.253_314, isYoung ? .infinity : clip)
+        let nearerSpread = Double(_spreads[nearerCell])
+        _spreads[nearerCell] = Float(nearerSpread + gain * (deviation - nearerSpread))
+        if nearerUpdates < UInt8.max { _bucketUpdates[nearerCell] = nearerUpdates + 1 }
+
+        // A run of anomalous windows on one side long enough is a level shift (a weekend, a re-route, a
+        // device back from a reboot), not an incident: the level then follows it at full speed, so the
+        // alert it raised resolves instead of lasting until the slow anomalous learning catches up.
+        let run = _shiftRuns[localIndex]
+        if score > configuration.anomalousScore {
+            _shiftRuns[localIndex] = run > 0 ? min(run, .max - 1) + 1 : 1
+        } else if score < -configuration.anomalousScore {
+            _shiftRuns[localIndex] = run < 0 ? max(run, .min + 1) - 1 : -1
+        } else {
+            _shiftRuns[localIndex] = 0
+        }
+        let isShifting = abs(Int(run)) >= configuration.levelShiftWindows
+
+        // The level moves only once the season is known, by at most `learningClipSpreads` spreads per step
+        // (unclipped, at full gain, through a level shift).
+        if isLevelAdapting {
+            let clippedScore =
+                isShifting
+                ? score
+                : max(-configuration.learningClipSpreads, min(configuration.learningClipSpreads, score))
+            let step = configuration.levelGain * (isShifting ? 1 : gainScale) * clippedScore * effectiveSpread
+            if isMultiplicative {
+                // Near-zero series (error counters) carry no level information.
+                if centre > 4 * absoluteFloor / level {
+                    _levels[localIndex] = Float(min(max(level + step / centre, 0.05), 20))
+                }
+            } else {
+                _levels[localIndex] = Float(level + step)
+            }
+        }
+        if seen < UInt32.max { _windowsSeen[localIndex] = seen + 1 }
+
+        let halfBand = configuration.bandSpreads * effectiveSpread
+        let low = isCounter ? max(expected - halfBand, 0) : expected - halfBand
+        return AnomalyScore(
+            score: score,
+            expected: expected,
+            expectedLow: low,
+            expectedHigh: expected + halfBand,
+            isWarmedUp: isWarmedUp,
+            isScored: true
+        )
+    }
+
+    /// Windows scored since the series was registered (saturating).
+    public func windowsSeen(localIndex: Int) -> Int { Int(_windowsSeen[localIndex]) }
+}
