@@ -12,6 +12,11 @@ let package = Package(
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
         .library(name: "VigilEngine", targets: ["VigilEngine"]),
+        // The stage libraries, for the package-benchmark suites in Benchmarks/ (a separate package).
+        .library(name: "VigilCore", targets: ["VigilCore"]),
+        .library(name: "VigilWire", targets: ["VigilWire"]),
+        .library(name: "VigilAnalytics", targets: ["VigilAnalytics"]),
+        .library(name: "VigilStore", targets: ["VigilStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
