@@ -35,10 +35,12 @@ test-tsan: deps
 demo: release
 	@./scripts/demo.sh "$(DEMO_DIR)"
 
-## bench: whole-path benchmark (vigil bench) and the stage benchmarks (package-benchmark in Benchmarks/).
+## bench: whole-path benchmark (vigil bench) and the stage benchmarks (package-benchmark in Benchmarks/, a
+## package of its own so that make test never builds it). Pass options through, e.g.
+## make bench BENCH_ARGS='--filter "window.*" --scale' (Benchmarks/README.md).
 bench: release
 	.build/release/vigil bench
-	cd Benchmarks && $(SWIFT) package benchmark
+	cd Benchmarks && $(SWIFT) package benchmark --target VigilStageBenchmarks $(BENCH_ARGS)
 
 fmt:
 	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Sources Package.swift

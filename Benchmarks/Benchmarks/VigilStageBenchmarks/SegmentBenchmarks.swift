@@ -17,7 +17,9 @@ func segmentBenchmarks() {
         configuration: .init(
             metrics: stageMetrics + [SegmentFixture.bytesPerValueMetric, .writeBytesPhysical],
             scalingFactor: .mega,
-            maxIterations: 20,
+            // An iteration takes about 1.5 s: the default one-second budget would measure it once.
+            maxDuration: .seconds(15),
+            maxIterations: 10,
             setup: { fixture.value = try SegmentFixture() },
             teardown: { fixture.value = nil }
         )
