@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "VigilAnalyticsTests", dependencies: ["VigilAnalytics", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
+        .testTarget(name: "VigilEngineTests", dependencies: ["VigilEngine", "VigilCore"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilEngine", "CZstd"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# make demo: run Vigil on the SampleData recording, then show the alerts it raised, how they score
-# against the recording's ground truth, and the rollups it wrote.
+# make demo: run Vigil on the SampleData recording (one simulated week of a 6-device fleet), then show the
+# alerts it raised, how they score against the recording's ground truth, and the rollups it wrote.
+# Usage: scripts/demo.sh [OUTPUT_DIR]   (default out/demo; needs a release build: make release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/demo}
 vigil=.build/release/vigil
+if [[ ! -x "$vigil" ]]; then
+  echo "demo: $vigil not found: build it first with 'make release' (swift build -c release --product vigil)" >&2
+  exit 1
+fi
 rm -rf "$out" && mkdir -p "$out"
 
-echo "== vigil run on SampleData/fleet.vgl.zst"
+echo "== vigil run --input file:SampleData/fleet.vgl.zst --alerts $out/alerts.jsonl --rollups $out/rollups"
 "$vigil" run --input file:SampleData/fleet.vgl.zst \
   --alerts "$out/alerts.jsonl" --rollups "$out/rollups" --summary-json "$out/summary.json"
 
 echo
-echo "== alerts ($out/alerts.jsonl): first 15 that fired"
-grep '"status":"firing"' "$out/alerts.jsonl" | head -n 15 | sed -E \
-  's/.*"kind":"([^"]*)","severity":"([^"]*)","device":"([^"]*)","interface":"([^"]*)","metric":"([^"]*)".*"startsAt":"([^"]*)".*"explanation":"([^"]*)".*/\6  \2 \1  \3 \4 \5: \7/'
-echo "   ($(grep -c '"status":"firing"' "$out/alerts.jsonl") fired, $(grep -c '"status":"resolved"' "$out/alerts.jsonl") resolved)"
+fired=$(grep -c '"status":"firing"' "$out/alerts.jsonl" || true)
+resolved=$(grep -c '"status":"resolved"' "$out/alerts.jsonl" || true)
+echo "== alerts: $fired fired, $resolved resolved; the first 12 by start time ($out/alerts.jsonl)"
+grep '"status":"firing"' "$out/alerts.jsonl" | sed -E \
+  's/.*"kind":"([^"]*)","severity":"([^"]*)","device":"([^"]*)","interface":"([^"]*)","metric":"([^"]*)".*"startsAt":"([^"]*)".*"explanation":"([^"]*)".*/\6  \3 \4 \5 (\1): \7/' |
+  sed -E 's/  +/ /g; s/ \(/ (/' | sort | head -n 12
 
 echo
-echo "== vigil eval incidents (alerts against SampleData/fleet.truth.json)"
+echo "== vigil eval incidents --alerts $out/alerts.jsonl --truth SampleData/fleet.truth.json"
 "$vigil" eval incidents --alerts "$out/alerts.jsonl" --truth SampleData/fleet.truth.json
 
 echo
@@ -26,5 +33,8 @@ echo "== vigil rollups stats $out/rollups"
 "$vigil" rollups stats "$out/rollups"
 
 echo
-echo "== vigil rollups cat (one series, first rows)"
-"$vigil" rollups cat "$out/rollups" --series 'edge-01/et-0/0/0/in_octets' --format csv | head -n 6
+echo "== vigil rollups cat: the traffic surge inc-001 on edge-06/et-0/0/0 (in_octets rate as Mb/s)"
+"$vigil" rollups cat "$out/rollups" --series 'edge-06/et-0/0/0/in_octets' \
+  --from 2026-11-03T06:54:00Z --to 2026-11-03T07:04:00Z --format csv |
+  awk -F, 'NR == 1 { printf "%-22s %-28s %10s\n", "window_start", "series", "Mb/s"; next }
+           { printf "%-22s %-28s %10.1f\n", $1, $2 "/" $3 "/" $4, $13 * 8 / 1e6 }'

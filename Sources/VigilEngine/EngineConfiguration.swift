@@ -50,6 +50,16 @@ public struct EngineConfiguration: Sendable {
         if latenessNanoseconds < 0 || latenessNanoseconds > windowNanoseconds {
             try fail("--lateness must be between 0 and the window width")
         }
+        let dayNanoseconds: Int64 = 86_400 * 1_000_000_000
+        if models.anomalyDetection && dayNanoseconds % windowNanoseconds != 0 {
+            try fail(
+                "--window \(EventTime.describeDuration(nanoseconds: windowNanoseconds)) does not divide a day, which the "
+                    + "seasonal anomaly detector needs (e.g. 10s, 30s, 1m, 5m, 15m, 1h); or run with --no-anomaly"
+            )
+        }
+        if models.forecasting && models.forecastHorizonNanoseconds <= 0 {
+            try fail("--forecast-horizon must be positive")
+        }
         if shardCount < 1 || shardCount > 256 { try fail("--shards must be between 1 and 256") }
         if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
             try fail("--max-series must be between 1 and 100000000")

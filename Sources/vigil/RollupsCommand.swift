@@ -54,10 +54,16 @@ struct RollupsCommand: ParsableCommand {
         )
         var series: String?
 
-        @Option(name: .long, help: ArgumentHelp("Only windows starting at or after this time (RFC 3339).", valueName: "time"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Only windows starting at or after this time (RFC 3339).", valueName: "time")
+        )
         var from: String?
 
-        @Option(name: .long, help: ArgumentHelp("Only windows starting before this time (RFC 3339).", valueName: "time"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Only windows starting before this time (RFC 3339).", valueName: "time")
+        )
         var to: String?
 
         @Option(name: .long, help: "Output format: csv or jsonl.")
@@ -76,8 +82,10 @@ struct RollupsCommand: ParsableCommand {
             let fromNanoseconds = from.flatMap(EventTime.parseRFC3339) ?? .min
             let toNanoseconds = to.flatMap(EventTime.parseRFC3339) ?? .max
             let pattern = series.map(RollupSeriesPattern.init)
+            // List first, so a missing directory is an error alone, not a header followed by one.
+            let paths = try RollupDirectory.segmentPaths(directory)
             if format == .csv { print(RollupTextFormat.csvHeader) }
-            for path in try RollupDirectory.segmentPaths(directory) {
+            for path in paths {
                 let segment: RollupSegment
                 do {
                     segment = try RollupSegmentReader.read(path)
@@ -137,7 +145,12 @@ struct RollupsCommand: ParsableCommand {
                 ("bytes", "\(stats.bytes)"),
                 ("bytes_per_value", String(format3(stats.bytesPerValue))),
                 ("time_range", "\(time(stats.firstWindowStartNanoseconds)) .. \(time(stats.lastWindowEndNanoseconds))"),
-                ("window", stats.windowWidthsNanoseconds.map { EventTime.describeDuration(nanoseconds: $0) }.joined(separator: ", ")),
+                (
+                    "window",
+                    stats.windowWidthsNanoseconds.map { EventTime.describeDuration(nanoseconds: $0) }.joined(
+                        separator: ", "
+                    )
+                ),
                 ("damaged_segments", "\(stats.damaged.count)"),
             ]
             for (name, value) in lines {

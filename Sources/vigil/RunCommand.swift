@@ -32,7 +32,9 @@ struct RunCommand: ParsableCommand {
     )
     var input: [String] = []
 
-    @Option(help: ArgumentHelp("Write alerts as JSON Lines to this file, or '-' for standard output.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp("Write alerts as JSON Lines to this file, or '-' for standard output.", valueName: "path")
+    )
     var alerts: String?
 
     @Option(help: ArgumentHelp("Write rollup segments (zstd, columnar) into this directory.", valueName: "directory"))
@@ -41,8 +43,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Tumbling window width, e.g. 60s, 5m.")
     var window: String = "60s"
 
-    @Option(help: "How late a sample may arrive (event time behind the newest seen) and still count. At most one window.")
-    var lateness: String = "10s"
+    @Option(
+        help: ArgumentHelp(
+            "How late a sample may arrive (event time behind the newest seen) and still count. At most one window. "
+                + "(default: 10s, or the window width if that is shorter)"
+        )
+    )
+    var lateness: String?
 
     @Option(help: "Shards (worker threads). Default: the number of cores.")
     var shards: Int = EngineConfiguration.processorCount
@@ -74,20 +81,31 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-future-skew"), help: "Reject samples this far ahead of the newest event time.")
     var maxFutureSkew: String = "1h"
 
-    @Option(name: .customLong("stop-after-idle"), help: "Stop (and drain) when no input arrived for this long, e.g. 5s.")
+    @Option(
+        name: .customLong("stop-after-idle"),
+        help: "Stop (and drain) when no input arrived for this long, e.g. 5s."
+    )
     var stopAfterIdle: String?
 
     @Flag(help: "Print a progress line on standard error every 5 seconds.")
     var progress = false
 
-    @Option(name: .customLong("summary-json"), help: ArgumentHelp("Also write the run summary as JSON to this file ('-' for standard output).", valueName: "path"))
+    @Option(
+        name: .customLong("summary-json"),
+        help: ArgumentHelp(
+            "Also write the run summary as JSON to this file ('-' for standard output).",
+            valueName: "path"
+        )
+    )
     var summaryJSON: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
     func validate() throws {
-        if input.isEmpty { throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'") }
+        if input.isEmpty {
+            throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'")
+        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
     }
 
@@ -97,7 +115,9 @@ struct RunCommand: ParsableCommand {
             do { return try InputSpecification(parsing: $0) } catch { throw ValidationError("\(error)") }
         }
         configuration.windowNanoseconds = try parseDuration(window, flag: "--window")
-        configuration.latenessNanoseconds = try parseDuration(lateness, flag: "--lateness")
+        configuration.latenessNanoseconds =
+            try lateness.map { try parseDuration($0, flag: "--lateness") }
+            ?? min(10 * EventTime.nanosecondsPerSecond, configuration.windowNanoseconds)
         configuration.shardCount = shards
         configuration.cardinalityLimit = maxSeries
         configuration.maximumConnections = maxConnections
@@ -109,13 +129,17 @@ struct RunCommand: ParsableCommand {
         if !failureThreshold.isEmpty {
             configuration.models.failureThresholds = try failureThreshold.map {
                 guard let rule = FailureThresholdRule(parsing: $0) else {
-                    throw ValidationError("--failure-threshold '\($0)' must look like rx_power_dbm<-20 or temperature_celsius>85")
+                    throw ValidationError(
+                        "--failure-threshold '\($0)' must look like rx_power_dbm<-20 or temperature_celsius>85"
+                    )
                 }
                 return rule
             }
         }
         configuration.limits.maximumFutureSkewNanoseconds = try parseDuration(maxFutureSkew, flag: "--max-future-skew")
-        configuration.stopAfterIdleNanoseconds = try stopAfterIdle.map { try parseDuration($0, flag: "--stop-after-idle") }
+        configuration.stopAfterIdleNanoseconds = try stopAfterIdle.map {
+            try parseDuration($0, flag: "--stop-after-idle")
+        }
         configuration.reportsProgress = progress
         do { try configuration.validate() } catch { throw ValidationError("\(error)") }
         return configuration

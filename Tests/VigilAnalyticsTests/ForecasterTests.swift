@@ -12,7 +12,10 @@ func runForecaster(
     configuration: DegradationForecaster.Configuration = DegradationForecaster.Configuration(),
     value: (Int, inout SplitMix64) -> Double?
 ) -> [(window: Int, forecast: DegradationForecast)] {
-    var table = DegradationForecasterTable(capacity: 2, forecaster: try! DegradationForecaster(configuration: configuration))
+    var table = DegradationForecasterTable(
+        capacity: 2,
+        forecaster: try! DegradationForecaster(configuration: configuration)
+    )
     // Series 0 is a decoy sharing the table, to prove series do not leak into each other.
     table.register(localIndex: 0, threshold: 0, direction: .rising)
     table.register(localIndex: 1, threshold: threshold, direction: direction)
@@ -76,20 +79,24 @@ struct ForecasterTests {
             #expect(forecast.isForecasting)
             #expect(forecast.slopePerSecond < 0)
             if let eta = forecast.etaNanoseconds {
-                #expect(eta >= remainingNanoseconds / 3 && eta <= remainingNanoseconds * 3, "eta \(eta) vs \(remainingNanoseconds)")
+                #expect(
+                    eta >= remainingNanoseconds / 3 && eta <= remainingNanoseconds * 3,
+                    "eta \(eta) vs \(remainingNanoseconds)"
+                )
             } else {
                 Issue.record("no ETA at window \(window)")
             }
         }
         // Past the threshold the link is down: crossed, not forecast.
         let after = results.filter { $0.window >= end }
-        #expect(after.allSatisfy { $0.forecast.isCrossed && !$0.forecast.isForecasting && $0.forecast.exceedance == 20 })
+        #expect(
+            after.allSatisfy { $0.forecast.isCrossed && !$0.forecast.isForecasting && $0.forecast.exceedance == 20 }
+        )
     }
 
     /// Temperature: `base` with a ±`swing` daily cycle (peak 16:00), then from `start` climbing to 85 degC over
     /// `hours` (faster toward the end), then shut down (no windows).
-    static func runaway(base: Double, swing: Double, start: Int, hours: Double) -> (Int, inout SplitMix64) -> Double?
-    {
+    static func runaway(base: Double, swing: Double, start: Int, hours: Double) -> (Int, inout SplitMix64) -> Double? {
         let end = start + Int(hours * 60)
         return { window, random in
             if window >= end { return nil }
@@ -179,10 +186,12 @@ struct ForecasterTests {
         let first = run()
         let second = run()
         #expect(first.count == second.count)
-        #expect(zip(first, second).allSatisfy { a, b in
-            a.isForecasting == b.isForecasting && a.etaNanoseconds == b.etaNanoseconds
-                && a.slopePerSecond.bitPattern == b.slopePerSecond.bitPattern
-        })
+        #expect(
+            zip(first, second).allSatisfy { a, b in
+                a.isForecasting == b.isForecasting && a.etaNanoseconds == b.etaNanoseconds
+                    && a.slopePerSecond.bitPattern == b.slopePerSecond.bitPattern
+            }
+        )
     }
 
     @Test("NaN and absurd values, out-of-order and duplicate windows change nothing")
@@ -198,7 +207,9 @@ struct ForecasterTests {
             // `.unknown` has a NaN level, and NaN is never equal to itself: compare the other fields.
             for hostile in [Double.nan, -1e300, .infinity] {
                 let forecast = table.observe(value: hostile, windowStartNanoseconds: start, localIndex: 0)
-                #expect(forecast.level.isNaN && !forecast.isForecasting && !forecast.isCrossed && forecast.scale == .none)
+                #expect(
+                    forecast.level.isNaN && !forecast.isForecasting && !forecast.isCrossed && forecast.scale == .none
+                )
             }
             let forecast = table.observe(value: signal(window, &random)!, windowStartNanoseconds: start, localIndex: 0)
             dirty.append(forecast)

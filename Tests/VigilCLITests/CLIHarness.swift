@@ -20,12 +20,15 @@ enum CLI {
     }
 
     static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// Runs `vigil arguments…`, feeding `input` on standard input, and waits (at most `timeoutSeconds`).
     @discardableResult
     static func run(_ arguments: [String], input: Data? = nil, timeoutSeconds: Double = 120) throws -> CLIResult {
+        // A vigil that exits before reading all of its input must not kill the test process with SIGPIPE.
+        ignoreBrokenPipes()
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -69,7 +72,9 @@ enum CLI {
     }
 
     static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "vigil-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        )
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

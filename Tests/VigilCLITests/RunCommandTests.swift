@@ -8,7 +8,10 @@ struct RunCommandTests {
     @Test("a stream on standard input is aggregated into windows and the summary counts every sample")
     func standardInput() throws {
         let stream = makeStream(series: 4, rounds: 30)
-        let result = try CLI.run(["run", "--input", "-", "--summary-json", "-", "--lateness", "0s"], input: Data(stream))
+        let result = try CLI.run(
+            ["run", "--input", "-", "--summary-json", "-", "--lateness", "0s"],
+            input: Data(stream)
+        )
         #expect(result.status == 0, "\(result.standardError)")
         let summary = try CLI.json(result.standardOutput)
         #expect(summary["samples"] as? Int == 120)
@@ -44,7 +47,16 @@ struct RunCommandTests {
         let encoder = NativeEncoder(samplesPerDataFrame: 64)
         var out: [UInt8] = []
         try encoder.appendSchemaFrames(
-            [SchemaEntry(wireID: 0, descriptor: SeriesDescriptor(key: SeriesKey(device: "d", interface: "i", metric: "m"), kind: .gauge, unit: "x"))],
+            [
+                SchemaEntry(
+                    wireID: 0,
+                    descriptor: SeriesDescriptor(
+                        key: SeriesKey(device: "d", interface: "i", metric: "m"),
+                        kind: .gauge,
+                        unit: "x"
+                    )
+                )
+            ],
             to: &out
         )
         let base: Int64 = 1_793_577_600_000_000_000
@@ -100,7 +112,10 @@ struct RunCommandTests {
         let badInput = try CLI.run(["run", "--input", "udp:9"])
         #expect(badInput.status != 0)
         #expect(badInput.standardError.contains("tcp://"))
-        let unwritable = try CLI.run(["run", "--input", "-", "--rollups", "/proc/vigil-cannot-write-here"], input: Data())
+        let unwritable = try CLI.run(
+            ["run", "--input", "-", "--rollups", "/proc/vigil-cannot-write-here"],
+            input: Data()
+        )
         #expect(unwritable.status == 2)
         #expect(unwritable.standardError.contains("/proc/vigil-cannot-write-here"))
         let missingFile = try CLI.run(["run", "--input", "file:/nonexistent/x.vgl", "--summary-json", "-"])
@@ -115,7 +130,8 @@ func frameOffsets(_ bytes: [UInt8]) -> [Int] {
     var offset = 0
     while offset + NativeFormat.headerByteCount <= bytes.count {
         offsets.append(offset)
-        let length = Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
+        let length =
+            Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
             | Int(bytes[offset + 11]) << 24
         offset += NativeFormat.headerByteCount + length
     }

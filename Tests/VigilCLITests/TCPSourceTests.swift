@@ -29,18 +29,24 @@ struct TCPSourceTests {
     private func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
         var offset = bytes.startIndex
         while offset < bytes.endIndex {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written <= 0 { return }
             offset += written
         }
     }
 
-    @Test("two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame")
+    @Test(
+        "two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame"
+    )
     func twoConcurrentSenders() throws {
         let port = UInt16.random(in: 20_000...60_000)
         let process = Process()
         process.executableURL = CLI.executable
-        process.arguments = ["run", "--input", "tcp://127.0.0.1:\(port)", "--stop-after-idle", "2s", "--summary-json", "-"]
+        process.arguments = [
+            "run", "--input", "tcp://127.0.0.1:\(port)", "--stop-after-idle", "5s", "--summary-json", "-",
+        ]
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -54,23 +60,28 @@ struct TCPSourceTests {
         let a = try connect(port: port)
         let b = try connect(port: port)
         let half = first.count / 2
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
+        // Dedicated threads, not the global queue: other tests running in parallel may hold all of its
+        // threads, and a sender that starts late looks like an idle input to the engine.
+        let done = DispatchSemaphore(value: 0)
+        Thread {
             send(a, first[0..<half])
             usleep(100_000)
             send(a, first[half...])
             close(a)
-        }
-        DispatchQueue.global().async(group: group) {
+            done.signal()
+        }.start()
+        Thread {
             send(b, second[0...])
             // A third of a frame more, then hang up: a torn frame.
             send(b, second[0..<30])
             close(b)
-        }
-        group.wait()
+            done.signal()
+        }.start()
+        done.wait()
+        done.wait()
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        #expect(!process.isRunning, "the engine stops by itself after 2 s idle")
+        #expect(!process.isRunning, "the engine stops by itself after 5 s idle")
         process.waitUntilExit()
         let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(stderrText)")

@@ -31,7 +31,12 @@ public struct ModelConfigurationError: Error, Sendable, Equatable, CustomStringC
         _ requirement: String
     ) throws {
         if !condition {
-            throw ModelConfigurationError(model: model, field: field, value: value.description, requirement: requirement)
+            throw ModelConfigurationError(
+                model: model,
+                field: field,
+                value: value.description,
+                requirement: requirement
+            )
         }
     }
 }

@@ -65,8 +65,7 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
     ///   - kind: counters are scored on their rate with a counts-per-window spread floor, gauges on their mean.
     ///   - scaling: how level and season combine; `nil` takes ``SeasonalAnomalyDetector/Scaling/default(for:)``.
     /// - Complexity: O(`bucketCount`).
-    public mutating func register(localIndex: Int, kind: MetricKind, scaling: SeasonalAnomalyDetector.Scaling? = nil)
-    {
+    public mutating func register(localIndex: Int, kind: MetricKind, scaling: SeasonalAnomalyDetector.Scaling? = nil) {
         precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
         let resolved = scaling ?? .default(for: kind)
         let base = localIndex * _bucketCount

@@ -78,7 +78,12 @@ public enum Explanation {
     /// `temperature_celsius` → `temperature`.
     public static func displayName(metric: String, unit: String) -> String {
         var words = metric.split(separator: "_").map(String.init)
-        if words.count > 1, let last = words.last, last.lowercased() == unit.lowercased() || last == "dbm" {
+        // A trailing unit word goes (`_dbm`, `_celsius`): the quantity carries the unit. What a counter counts
+        // stays: `in_octets` is `in traffic`, not `in`.
+        let countedThings: Set<String> = ["octets", "packets", "errors", "discards"]
+        if words.count > 1, let last = words.last, !countedThings.contains(last),
+            last.lowercased() == unit.lowercased() || last == "dbm"
+        {
             words.removeLast()
         }
         return words.map { $0 == "octets" ? "traffic" : ($0 == "crc" ? "CRC" : ($0 == "cpu" ? "CPU" : $0)) }
@@ -175,7 +180,9 @@ public enum Explanation {
         withLetter: Bool = true
     ) -> String {
         let mantissa = value / prefix.scale
-        let text = prefix.scale == 1 && abs(mantissa) < 1 ? significant(mantissa) : fixed(mantissa, decimals: abs(mantissa) < 99.95 ? 1 : 0)
+        let text =
+            prefix.scale == 1 && abs(mantissa) < 1
+            ? significant(mantissa) : fixed(mantissa, decimals: abs(mantissa) < 99.95 ? 1 : 0)
         guard withLetter else { return text }
         return prefix.letter.isEmpty ? text : text + separator + prefix.letter
     }

@@ -65,7 +65,13 @@ public struct DegradationForecaster: Sendable, Equatable {
                 ("windowNanoseconds", windowNanoseconds), ("fineSlotNanoseconds", fineSlotNanoseconds),
                 ("coarseSlotNanoseconds", coarseSlotNanoseconds), ("horizonNanoseconds", horizonNanoseconds),
             ] {
-                try ModelConfigurationError.require(nanoseconds > 0, model: model, field: field, value: nanoseconds, "> 0")
+                try ModelConfigurationError.require(
+                    nanoseconds > 0,
+                    model: model,
+                    field: field,
+                    value: nanoseconds,
+                    "> 0"
+                )
             }
             try ModelConfigurationError.require(
                 (3...64).contains(fineSlotCount),

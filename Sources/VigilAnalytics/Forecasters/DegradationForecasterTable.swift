@@ -103,14 +103,12 @@ public struct DegradationForecasterTable: Sendable {
     ///   - windowStartNanoseconds: the window's start, ns since the epoch; windows of a series in event-time
     ///     order (a window older than the current point is dropped).
     /// - Complexity: O(1), plus one O(n²) Theil-Sen fit when a point completes; no allocation.
-    public mutating func observe(value: Double, windowStartNanoseconds: Int64, localIndex: Int) -> DegradationForecast
-    {
+    public mutating func observe(value: Double, windowStartNanoseconds: Int64, localIndex: Int) -> DegradationForecast {
         precondition(localIndex >= 0 && localIndex < capacity, "local index \(localIndex) outside 0..<\(capacity)")
         guard value.isFinite && abs(value) < 1e30 else { return .unknown }
         let configuration = forecaster.configuration
 
-        if let completed = _fine.accumulate(localIndex, value: value, windowStartNanoseconds: windowStartNanoseconds)
-        {
+        if let completed = _fine.accumulate(localIndex, value: value, windowStartNanoseconds: windowStartNanoseconds) {
             _fine.store(localIndex, point: completed)
             Self._refit(
                 scale: &_fine,

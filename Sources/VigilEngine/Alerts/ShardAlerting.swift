@@ -75,7 +75,10 @@ final class ShardAlerting {
 
     /// The configured models for a window width. Day-long settings are given in windows at 60 s; they are
     /// rescaled so that they still mean a day at other widths.
-    static func models(_ configuration: ModelConfiguration, windowNanoseconds: Int64) throws -> (
+    static func models(
+        _ configuration: ModelConfiguration,
+        windowNanoseconds: Int64
+    ) throws -> (
         SeasonalAnomalyDetector, DegradationForecaster, IncidentTracker, IncidentTracker, IncidentTracker
     ) {
         let perMinute = Double(60 * EventTime.nanosecondsPerSecond) / Double(windowNanoseconds)
@@ -183,7 +186,8 @@ final class ShardAlerting {
             if transition != .none {
                 handle(transition, kind: .anomaly, window: window) { descriptor in
                     let observed = descriptor.kind.isCounter ? window.rate : window.mean
-                    let severity: AlertSeverity = abs(score.score) >= 2 * self.anomalyTracker.configuration.fireScore
+                    let severity: AlertSeverity =
+                        abs(score.score) >= 2 * self.anomalyTracker.configuration.fireScore
                         ? .critical : .warning
                     let explanation = Explanation.anomaly(
                         metric: descriptor.key.metric,
