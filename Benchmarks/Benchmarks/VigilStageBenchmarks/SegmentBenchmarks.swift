@@ -7,7 +7,8 @@ import VigilStore
 /// Segment encode: `RollupSegmentWriter` appends one million closed windows (100k series × 10 minutes, made by
 /// a real `ShardWindowTable` from six samples a minute) and flushes them as one segment into a temporary
 /// directory: sort, columnar transforms, zstd level 9, CRC, write, fsync, rename. The starred figures are per
-/// row; `segment bytes per value ×1000` is the file's size over its 9 values per row.
+/// row (throughput rounds to whole millions of rows per second: read the time per row instead);
+/// `segment bytes per value ×1000` is the file's size over its 9 values per row.
 ///
 /// Not a zero-allocation path: a segment is written once per million windows, and it allocates its columns.
 func segmentBenchmarks() {
