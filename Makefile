@@ -43,7 +43,7 @@ bench: release
 	cd Benchmarks && $(SWIFT) package benchmark --target VigilStageBenchmarks $(BENCH_ARGS)
 
 fmt:
-	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Sources Package.swift
+	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Benchmarks Benchmarks/Package.swift Package.swift
 
 clean:
 	rm -rf .build out
