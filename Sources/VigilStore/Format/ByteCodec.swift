@@ -33,9 +33,9 @@ struct ByteWriter {
 
     /// A varint length then the UTF-8 bytes.
     mutating func appendString(_ text: String) {
-        let utf8 = Array(text.utf8)
-        appendVarint(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
+        // Straight from the string's UTF-8 view: no intermediate array per dictionary string.
+        appendVarint(UInt64(text.utf8.count))
+        bytes.append(contentsOf: text.utf8)
     }
 
     mutating func append(contentsOf other: [UInt8]) {
