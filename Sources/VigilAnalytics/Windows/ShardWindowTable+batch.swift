@@ -2,10 +2,11 @@ import CVigilNative
 import VigilCore
 
 extension ShardWindowTable {
-    /// How many samples ahead the batch loop prefetches a series' state. A miss to memory costs a few
-    /// hundred cycles and one sample's work a few dozen, so ~10 samples in flight hide most of it; more
-    /// would evict lines before their sample comes.
-    @usableFromInline static let prefetchDistance = 12
+    /// How many samples ahead the batch loop prefetches a series' header line; the slot line the sample
+    /// will write is prefetched at half this distance, once the header has arrived and says which slot.
+    /// A miss costs a few hundred cycles and one sample's work a few dozen, so ~10 samples in flight
+    /// hide most of it; more would evict lines before their sample comes.
+    @usableFromInline static let prefetchDistance = 16
 
     /// Aggregates a batch of samples, in order, exactly as the same calls to
     /// ``add(seriesID:timestamp:value:watermark:)`` would, and stops at the first sample whose series this
@@ -61,17 +62,40 @@ extension ShardWindowTable {
             return Int(truncatingIfNeeded: divisorMagic.multipliedFullWidth(by: UInt64(seriesID)).high)
         }
 
+        let windowNanoseconds = UInt64(configuration.windowNanoseconds)
+        let lineBytes = _SeriesWindowState.cacheLineBytes
+        let headerDistance = Self.prefetchDistance
+        let slotDistance = Self.prefetchDistance / 2
+
         var index = 0
         while index < count {
-            let ahead = index &+ Self.prefetchDistance
-            if ahead < count {
-                let aheadLocalIndex = localIndex(of: seriesIDs[ahead])
+            // Two stages, so that only lines the sample will use are fetched (memory traffic, not
+            // instructions, bounds this loop): the header far ahead, then the one slot line it selects
+            // (and the first-sample line when the sample will open a window).
+            if index &+ headerDistance < count {
+                let aheadLocalIndex = localIndex(of: seriesIDs[index &+ headerDistance])
+                if aheadLocalIndex < seriesCount { vigil_prefetch_for_write(states + aheadLocalIndex) }
+            }
+            if index &+ slotDistance < count {
+                let aheadLocalIndex = localIndex(of: seriesIDs[index &+ slotDistance])
                 if aheadLocalIndex < seriesCount {
-                    // Header and both slots: which slot the sample needs is in the header, unknown yet.
-                    let line = UnsafeRawPointer(states + aheadLocalIndex)
-                    vigil_prefetch_for_write(line)
-                    vigil_prefetch_for_write(line + _SeriesWindowState.cacheLineBytes)
-                    vigil_prefetch_for_write(line + 2 * _SeriesWindowState.cacheLineBytes)
+                    let state = states + aheadLocalIndex
+                    let timestamp = timestamps[index &+ slotDistance]
+                    let line = UnsafeRawPointer(state)
+                    let head0 = state.pointee.head0
+                    let head1 = state.pointee.head1
+                    if head0.isOpen && UInt64(bitPattern: timestamp &- head0.startNanoseconds) < windowNanoseconds {
+                        vigil_prefetch_for_write(line + lineBytes)
+                    } else if head1.isOpen
+                        && UInt64(bitPattern: timestamp &- head1.startNanoseconds) < windowNanoseconds
+                    {
+                        vigil_prefetch_for_write(line + 2 &* lineBytes)
+                    } else {
+                        // Opens a window: the free slot (or the older one, which a forced close reads).
+                        let slot1 = head0.isOpen && (!head1.isOpen || head1.startNanoseconds < head0.startNanoseconds)
+                        vigil_prefetch_for_write(line + (slot1 ? 2 : 1) &* lineBytes)
+                        vigil_prefetch_for_write(line + 3 &* lineBytes)
+                    }
                 }
             }
             let seriesID = seriesIDs[index]

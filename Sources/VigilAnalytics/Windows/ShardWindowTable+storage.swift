@@ -1,5 +1,9 @@
 import VigilCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Per-series state, laid out by cache line. A sample that lands in an open window reads and writes two
 // 64-byte lines of its series: the header (which slot, the counter's previous reading) and that slot's
 // running aggregate. Opening a window also writes the slot's first sample on the fourth line. The layout
@@ -110,14 +114,26 @@ final class _SeriesWindowStorage {
     /// Elements the allocation has room for.
     @usableFromInline let _capacity: Int
 
+    /// Storages at least this large are aligned to it and asked for transparent huge pages.
+    @usableFromInline static let hugePageBytes = 2 << 20
+
     @usableFromInline
     init(capacity: Int) {
         precondition(capacity >= 0, "storage capacity must be >= 0, got \(capacity)")
         _capacity = capacity
+        let byteCount = max(1, capacity) * MemoryLayout<_SeriesWindowState>.stride
+        let isLarge = byteCount >= Self.hugePageBytes
         let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: max(1, capacity) * MemoryLayout<_SeriesWindowState>.stride,
-            alignment: _SeriesWindowState.cacheLineBytes
+            byteCount: byteCount,
+            alignment: isLarge ? Self.hugePageBytes : _SeriesWindowState.cacheLineBytes
         )
+        #if os(Linux)
+        // Samples hit series in random order: with 4 KiB pages nearly every one also misses the TLB and
+        // waits for a page walk, which software prefetch cannot overlap well. 2 MiB pages cover a
+        // 100k-series shard in a handful of TLB entries. Only a hint: memory and results are unchanged
+        // (the kernel maps a huge page when the range is first written, or falls back to small pages).
+        if isLarge { _ = madvise(raw, byteCount, MADV_HUGEPAGE) }
+        #endif
         _states = raw.bindMemory(to: _SeriesWindowState.self, capacity: max(1, capacity))
     }
 
