@@ -43,7 +43,7 @@ let package = Package(
             ]
         ),
         .target(name: "VigilWire", dependencies: ["VigilCore"]),
-        .target(name: "VigilAnalytics", dependencies: ["VigilCore"]),
+        .target(name: "VigilAnalytics", dependencies: ["VigilCore", "CVigilNative"]),
         .target(name: "VigilStore", dependencies: ["VigilCore", "CZstd"]),
         .target(name: "VigilSim", dependencies: ["VigilCore", "VigilWire"]),
         .target(

@@ -371,9 +371,9 @@ struct WindowsTableTests {
         }
     }
 
-    @Test("one series costs at most 216 bytes")
+    @Test("one series costs 256 bytes: four whole cache lines")
     func memoryPerSeries() throws {
         let table = try makeTable()
-        #expect(table.memoryBytesPerSeries <= 216)
+        #expect(table.memoryBytesPerSeries == 256)
     }
 }

@@ -17,9 +17,12 @@ extension ShardWindowTable {
         if watermark > _watermarkNanoseconds { _watermarkNanoseconds = watermark }
         assert(Int(seriesID) % _shardCount == _shardIndex, "series \(seriesID) belongs to another shard")
         let localIndex = _localIndex(of: seriesID)
-        precondition(localIndex < _series.count, "add for series \(seriesID), which this table never registered")
+        precondition(localIndex < _seriesCount, "add for series \(seriesID), which this table never registered")
+        _makeUnique()
+        let state = _storage._states + localIndex
+        precondition(state.pointee.isRegistered, "add for series \(seriesID), which this table never registered")
         return Self._add(
-            state: &_series[localIndex],
+            state: &state.pointee,
             seriesID: seriesID,
             timestamp: timestamp,
             value: value,
@@ -31,9 +34,10 @@ extension ShardWindowTable {
         )
     }
 
-    /// The body of `add`, static so that the series' state and the table's counters are distinct inout
-    /// accesses (one bounds and uniqueness check for the element, none per field).
+    /// The body of both `add`s, static so that the series' state and the table's counters are distinct
+    /// inout accesses. The series must be registered (the callers check).
     @inlinable
+    @inline(__always)
     static func _add(
         state: inout _SeriesWindowState,
         seriesID: SeriesID,
@@ -45,37 +49,36 @@ extension ShardWindowTable {
         statistics: inout WindowStatistics,
         pending: inout [WindowAggregate]
     ) -> WindowAddResult {
-        precondition(state.isRegistered, "add for series \(seriesID), which this table never registered")
         let windowNanoseconds = configuration.windowNanoseconds
         let inSlot0: Bool
         // Fast path: the sample falls in an open slot. `timestamp &- start`, read unsigned, is below the
         // width exactly when start <= timestamp < start + width (a timestamp before start wraps to a huge value).
-        if state.slot0.isOpen
-            && UInt64(bitPattern: timestamp &- state.slot0.startNanoseconds) < UInt64(windowNanoseconds)
+        if state.head0.isOpen
+            && UInt64(bitPattern: timestamp &- state.head0.startNanoseconds) < UInt64(windowNanoseconds)
         {
-            if state.slot0.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
+            if state.head0.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
                 statistics.late &+= 1
                 return .late
             }
-            if state.slot0.count == .max {
+            if state.head0.count == .max {
                 statistics.rejected &+= 1
                 return .late
             }
             inSlot0 = true
-            state.slot0.merge(timestamp: timestamp, value: value)
-        } else if state.slot1.isOpen
-            && UInt64(bitPattern: timestamp &- state.slot1.startNanoseconds) < UInt64(windowNanoseconds)
+            _merge(head: &state.head0, slot: &state.slot0, first: &state.first0, timestamp: timestamp, value: value)
+        } else if state.head1.isOpen
+            && UInt64(bitPattern: timestamp &- state.head1.startNanoseconds) < UInt64(windowNanoseconds)
         {
-            if state.slot1.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
+            if state.head1.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
                 statistics.late &+= 1
                 return .late
             }
-            if state.slot1.count == .max {
+            if state.head1.count == .max {
                 statistics.rejected &+= 1
                 return .late
             }
             inSlot0 = false
-            state.slot1.merge(timestamp: timestamp, value: value)
+            _merge(head: &state.head1, slot: &state.slot1, first: &state.first1, timestamp: timestamp, value: value)
         } else {
             // Slow path, once per series and window: find the window, then a slot for it.
             guard let startNanoseconds = configuration.windowStart(containing: timestamp) else {
@@ -87,22 +90,34 @@ extension ShardWindowTable {
                 statistics.late &+= 1
                 return .late
             }
-            if !state.slot0.isOpen {
+            if !state.head0.isOpen {
                 inSlot0 = true
-            } else if !state.slot1.isOpen {
+            } else if !state.head1.isOpen {
                 inSlot0 = false
             } else {
                 // Both slots hold other windows: close the older one, unless this sample is older still.
-                let olderIsSlot0 = state.slot0.startNanoseconds < state.slot1.startNanoseconds
-                let olderStart = olderIsSlot0 ? state.slot0.startNanoseconds : state.slot1.startNanoseconds
+                let olderIsSlot0 = state.head0.startNanoseconds < state.head1.startNanoseconds
+                let olderStart = olderIsSlot0 ? state.head0.startNanoseconds : state.head1.startNanoseconds
                 if startNanoseconds < olderStart {
                     statistics.late &+= 1
                     return .late
                 }
-                let closed = (olderIsSlot0 ? state.slot0 : state.slot1).aggregate(
-                    seriesID: seriesID,
-                    isCounter: state.kind.isCounter
-                )
+                let closed =
+                    olderIsSlot0
+                    ? _aggregate(
+                        head: state.head0,
+                        slot: state.slot0,
+                        first: state.first0,
+                        seriesID: seriesID,
+                        isCounter: state.kind.isCounter
+                    )
+                    : _aggregate(
+                        head: state.head1,
+                        slot: state.slot1,
+                        first: state.first1,
+                        seriesID: seriesID,
+                        isCounter: state.kind.isCounter
+                    )
                 _forceClose(
                     closed,
                     configuration: configuration,
@@ -113,9 +128,23 @@ extension ShardWindowTable {
                 inSlot0 = olderIsSlot0
             }
             if inSlot0 {
-                state.slot0.open(startNanoseconds: startNanoseconds, timestamp: timestamp, value: value)
+                _open(
+                    head: &state.head0,
+                    slot: &state.slot0,
+                    first: &state.first0,
+                    startNanoseconds: startNanoseconds,
+                    timestamp: timestamp,
+                    value: value
+                )
             } else {
-                state.slot1.open(startNanoseconds: startNanoseconds, timestamp: timestamp, value: value)
+                _open(
+                    head: &state.head1,
+                    slot: &state.slot1,
+                    first: &state.first1,
+                    startNanoseconds: startNanoseconds,
+                    timestamp: timestamp,
+                    value: value
+                )
             }
             statistics.openWindows &+= 1
             if endNanoseconds < earliestOpenEndNanoseconds { earliestOpenEndNanoseconds = endNanoseconds }
@@ -131,6 +160,85 @@ extension ShardWindowTable {
             )
         }
         return .accepted
+    }
+
+    /// Opens a free slot for the window starting at `startNanoseconds` with its first sample.
+    @inlinable
+    static func _open(
+        head: inout _SlotHead,
+        slot: inout _WindowSlot,
+        first: inout _WindowFirst,
+        startNanoseconds: Int64,
+        timestamp: Int64,
+        value: Double
+    ) {
+        head.startNanoseconds = startNanoseconds
+        head.count = 1
+        slot = _WindowSlot()
+        slot.sum = value
+        slot.minimum = value
+        slot.maximum = value
+        slot.last = value
+        slot.lastTimestamp = timestamp
+        first.first = value
+        first.firstTimestamp = timestamp
+    }
+
+    /// Adds a sample to an open slot. Ties on time: `first` keeps the earliest arrival, `last` takes the
+    /// latest. `first` is read only for a sample older than the window's latest: `first <= last` in time,
+    /// so a sample at or after `last` cannot be before `first`.
+    @inlinable
+    @inline(__always)
+    static func _merge(
+        head: inout _SlotHead,
+        slot: inout _WindowSlot,
+        first: inout _WindowFirst,
+        timestamp: Int64,
+        value: Double
+    ) {
+        let countBefore = Double(head.count)
+        let deviation = countBefore * value - slot.sum
+        slot.sumOfSquaredDeviations += deviation * deviation / (countBefore * (countBefore + 1))
+        slot.sum += value
+        head.count &+= 1
+        if value < slot.minimum { slot.minimum = value }
+        if value > slot.maximum { slot.maximum = value }
+        if timestamp >= slot.lastTimestamp {
+            slot.lastTimestamp = timestamp
+            slot.last = value
+        } else if timestamp < first.firstTimestamp {
+            first.firstTimestamp = timestamp
+            first.first = value
+        }
+    }
+
+    /// The closed form of an open slot.
+    @inlinable
+    static func _aggregate(
+        head: _SlotHead,
+        slot: _WindowSlot,
+        first: _WindowFirst,
+        seriesID: SeriesID,
+        isCounter: Bool
+    ) -> WindowAggregate {
+        let rate: Double
+        if isCounter && slot.counterIntervalNanoseconds > 0 {
+            rate = slot.counterIncrease / (slot.counterIntervalNanoseconds / Double(EventTime.nanosecondsPerSecond))
+        } else {
+            rate = .nan
+        }
+        return WindowAggregate(
+            seriesID: seriesID,
+            windowStartNanoseconds: head.startNanoseconds,
+            count: head.count,
+            sum: slot.sum,
+            minimum: slot.minimum,
+            maximum: slot.maximum,
+            first: first.first,
+            last: slot.last,
+            sumOfSquaredDeviations: slot.sumOfSquaredDeviations,
+            rate: rate
+        )
     }
 
     /// Measures a counter reading against the series' previous accepted one and credits the increase

@@ -14,20 +14,25 @@ extension ShardWindowTable {
         let watermarkNanoseconds = _watermarkNanoseconds
         if !_pending.isEmpty { _emitPending(emit) }
         if _statistics.openWindows == 0 || watermarkNanoseconds < _earliestOpenEndNanoseconds { return }
+        _makeUnique()
+        let states = _storage._states
         let windowNanoseconds = _windowNanoseconds
         var earliestOpenEndNanoseconds = Int64.max
-        for localIndex in 0..<_series.count {
-            let end0 = _series[localIndex].slot0.startNanoseconds &+ windowNanoseconds
-            let end1 = _series[localIndex].slot1.startNanoseconds &+ windowNanoseconds
-            let due0 = _series[localIndex].slot0.isOpen && end0 <= watermarkNanoseconds
-            let due1 = _series[localIndex].slot1.isOpen && end1 <= watermarkNanoseconds
+        // Reads only each series' header line, in address order (the hardware prefetcher follows).
+        for localIndex in 0..<_seriesCount {
+            let head0 = states[localIndex].head0
+            let head1 = states[localIndex].head1
+            let end0 = head0.startNanoseconds &+ windowNanoseconds
+            let end1 = head1.startNanoseconds &+ windowNanoseconds
+            let due0 = head0.isOpen && end0 <= watermarkNanoseconds
+            let due1 = head1.isOpen && end1 <= watermarkNanoseconds
             if due0 || due1 {
                 _closeSlots(localIndex: localIndex, slot0: due0, slot1: due1, emit: emit)
             }
-            if _series[localIndex].slot0.isOpen && end0 < earliestOpenEndNanoseconds {
+            if head0.isOpen && !due0 && end0 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end0
             }
-            if _series[localIndex].slot1.isOpen && end1 < earliestOpenEndNanoseconds {
+            if head1.isOpen && !due1 && end1 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end1
             }
         }
@@ -41,14 +46,16 @@ extension ShardWindowTable {
     public mutating func closeAll(emit: (WindowAggregate) -> Void) {
         if !_pending.isEmpty { _emitPending(emit) }
         if _statistics.openWindows == 0 { return }
+        _makeUnique()
+        let states = _storage._states
         var latestEndNanoseconds = _watermarkNanoseconds
-        for localIndex in 0..<_series.count {
-            let slot0 = _series[localIndex].slot0.isOpen
-            let slot1 = _series[localIndex].slot1.isOpen
+        for localIndex in 0..<_seriesCount {
+            let slot0 = states[localIndex].head0.isOpen
+            let slot1 = states[localIndex].head1.isOpen
             if !slot0 && !slot1 { continue }
             let start = max(
-                slot0 ? _series[localIndex].slot0.startNanoseconds : .min,
-                slot1 ? _series[localIndex].slot1.startNanoseconds : .min
+                slot0 ? states[localIndex].head0.startNanoseconds : .min,
+                slot1 ? states[localIndex].head1.startNanoseconds : .min
             )
             latestEndNanoseconds = max(latestEndNanoseconds, start + _windowNanoseconds)
             _closeSlots(localIndex: localIndex, slot0: slot0, slot1: slot1, emit: emit)
@@ -57,23 +64,40 @@ extension ShardWindowTable {
         _earliestOpenEndNanoseconds = .max
     }
 
-    /// Emits the chosen slots of one series, older window first, and frees them.
+    /// Emits the chosen slots of one series, older window first, and frees them. The storage is unique.
     @usableFromInline
     mutating func _closeSlots(localIndex: Int, slot0: Bool, slot1: Bool, emit: (WindowAggregate) -> Void) {
         let seriesID = _seriesID(localIndex: localIndex)
-        let isCounter = _series[localIndex].kind.isCounter
-        let slot1First =
-            slot0 && slot1 && _series[localIndex].slot1.startNanoseconds < _series[localIndex].slot0.startNanoseconds
-        if slot1First {
-            emit(_series[localIndex].slot1.aggregate(seriesID: seriesID, isCounter: isCounter))
-            emit(_series[localIndex].slot0.aggregate(seriesID: seriesID, isCounter: isCounter))
+        let state = _storage._states + localIndex
+        let isCounter = state.pointee.kind.isCounter
+        let closed0 =
+            slot0
+            ? Self._aggregate(
+                head: state.pointee.head0,
+                slot: state.pointee.slot0,
+                first: state.pointee.first0,
+                seriesID: seriesID,
+                isCounter: isCounter
+            ) : nil
+        let closed1 =
+            slot1
+            ? Self._aggregate(
+                head: state.pointee.head1,
+                slot: state.pointee.slot1,
+                first: state.pointee.first1,
+                seriesID: seriesID,
+                isCounter: isCounter
+            ) : nil
+        if slot0 { state.pointee.head0.count = 0 }
+        if slot1 { state.pointee.head1.count = 0 }
+        if let closed0, let closed1, closed1.windowStartNanoseconds < closed0.windowStartNanoseconds {
+            emit(closed1)
+            emit(closed0)
         } else {
-            if slot0 { emit(_series[localIndex].slot0.aggregate(seriesID: seriesID, isCounter: isCounter)) }
-            if slot1 { emit(_series[localIndex].slot1.aggregate(seriesID: seriesID, isCounter: isCounter)) }
+            if let closed0 { emit(closed0) }
+            if let closed1 { emit(closed1) }
         }
         let closedCount = (slot0 ? 1 : 0) + (slot1 ? 1 : 0)
-        if slot0 { _series[localIndex].slot0.count = 0 }
-        if slot1 { _series[localIndex].slot1.count = 0 }
         _statistics.windowsClosed &+= UInt64(closedCount)
         _statistics.openWindows -= closedCount
     }

@@ -30,7 +30,11 @@ public struct ShardWindowTable {
     /// `ceil(2^64 / shardCount)`: `seriesID / shardCount == (magic * seriesID) >> 64` for every 32-bit id
     /// (Lemire, Kaser & Kurz 2019); 0 when `shardCount == 1`.
     @usableFromInline let _divisorMagic: UInt64
-    @usableFromInline var _series: [_SeriesWindowState]
+    /// Per-series states by local index, 64-byte aligned; `_seriesCount` of them initialised.
+    /// Copy on write: a copied table shares it until either copy mutates.
+    @usableFromInline var _storage: _SeriesWindowStorage
+    /// Initialised states: `max local index registered + 1`.
+    @usableFromInline var _seriesCount: Int = 0
     /// Windows closed by `add`, emitted by the next close. Capacity reserved up front; never grown.
     @usableFromInline var _pending: [WindowAggregate]
     @usableFromInline var _watermarkNanoseconds: Int64 = .min
@@ -52,8 +56,8 @@ public struct ShardWindowTable {
         _shardIndex = shardIndex
         _shardCount = shardCount
         _divisorMagic = shardCount == 1 ? 0 : UInt64.max / UInt64(shardCount) &+ 1
-        _series = []
-        _series.reserveCapacity(initialSeriesCapacity)
+        _SeriesWindowState.checkLayout()
+        _storage = _SeriesWindowStorage(capacity: initialSeriesCapacity)
         _pending = []
         _pending.reserveCapacity(configuration.maximumPendingWindows)
     }
@@ -69,7 +73,15 @@ public struct ShardWindowTable {
     public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride }
 
     /// Number of local slots (registered or not) the table holds: `max local index + 1`.
-    public var localSeriesCapacity: Int { _series.count }
+    public var localSeriesCapacity: Int { _seriesCount }
+
+    /// Gives this table its own storage if a copy of it shares the current one. O(1) when unique.
+    @inlinable
+    mutating func _makeUnique() {
+        if !isKnownUniquelyReferenced(&_storage) {
+            _storage = _storage.copy(count: _seriesCount, capacity: _storage._capacity)
+        }
+    }
 
     @inlinable
     func _localIndex(of seriesID: SeriesID) -> Int {
@@ -87,20 +99,30 @@ public struct ShardWindowTable {
     /// Registering again with the same kind does nothing; with another kind, the kind changes and the
     /// counter state restarts (open windows keep what they have).
     /// - Precondition: `id % shardCount == shardIndex`.
-    /// - Complexity: amortised O(1); O(local index) when the array grows.
+    /// - Complexity: amortised O(1); O(local index) when the storage grows (it doubles).
     public mutating func registerSeries(_ id: SeriesID, kind: MetricKind) {
         precondition(
             Int(id) % _shardCount == _shardIndex,
             "series \(id) belongs to shard \(Int(id) % _shardCount), not \(_shardIndex) of \(_shardCount)"
         )
+        _makeUnique()
         let localIndex = _localIndex(of: id)
-        if localIndex >= _series.count {
-            _series.append(contentsOf: repeatElement(_SeriesWindowState(), count: localIndex + 1 - _series.count))
+        if localIndex >= _seriesCount {
+            if localIndex >= _storage._capacity {
+                // Doubling keeps registration amortised O(1); local indices are < 2^32, so this is bounded.
+                let capacity = max(localIndex + 1, 2 * _storage._capacity)
+                _storage = _storage.copy(count: _seriesCount, capacity: capacity)
+            }
+            (_storage._states + _seriesCount).initialize(
+                repeating: _SeriesWindowState(),
+                count: localIndex + 1 - _seriesCount
+            )
+            _seriesCount = localIndex + 1
         }
-        let flags = _SeriesWindowState.registeredFlag | kind.rawValue
-        if _series[localIndex].isRegistered && _series[localIndex].kind == kind { return }
-        _series[localIndex].flags = flags
-        _series[localIndex].recentRatePerSecond = -1
+        let state = _storage._states + localIndex
+        if state.pointee.isRegistered && state.pointee.kind == kind { return }
+        state.pointee.flags = _SeriesWindowState.registeredFlag | kind.rawValue
+        state.pointee.recentRatePerSecond = -1
     }
 
     /// Whether `id` belongs to this shard and was registered.
@@ -109,6 +131,6 @@ public struct ShardWindowTable {
     public func isRegistered(_ id: SeriesID) -> Bool {
         let localIndex = _localIndex(of: id)
         guard Int(id) &- localIndex &* _shardCount == _shardIndex else { return false }
-        return localIndex < _series.count && _series[localIndex].isRegistered
+        return localIndex < _seriesCount && _storage._states[localIndex].isRegistered
     }
 }

@@ -1,3 +1,4 @@
+import CVigilNative
 import Logging
 import VigilCore
 import VigilWire
@@ -34,6 +35,8 @@ struct IngestSession: NativeDecoderDelegate {
     private var translation: [SeriesID] = []
     private var errorsLogged = 0
     static let maximumErrorsLoggedPerStream = 20
+    /// Samples ahead whose translation entry the decode loop prefetches.
+    static let translationPrefetchDistance = 16
 
     init(
         streamName: String,
@@ -63,7 +66,9 @@ struct IngestSession: NativeDecoderDelegate {
             translation[wireIndex] = id
         case .rejectedCardinality:
             translation[wireIndex] = Self.rejectedByCardinality
-            report("series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached")
+            report(
+                "series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached"
+            )
         }
     }
 
@@ -77,8 +82,15 @@ struct IngestSession: NativeDecoderDelegate {
         let maximum = limits.maximumTimestampNanoseconds
         let skew = limits.maximumFutureSkewNanoseconds
         var newest = router.knownNewest
+        let frameCount = frame.count
         translation.withUnsafeBufferPointer { table in
-            for index in 0..<frame.count {
+            for index in 0..<frameCount {
+                // Wire ids come in the sender's order, random over a table larger than L1: fetch the
+                // entry a few samples ahead so the lookup below hits cache.
+                if index &+ Self.translationPrefetchDistance < frameCount {
+                    let wireAhead = Int(frame.wireID(at: index &+ Self.translationPrefetchDistance))
+                    if wireAhead < table.count { vigil_prefetch_for_write(table.baseAddress! + wireAhead) }
+                }
                 let wireID = Int(frame.wireID(at: index))
                 let seriesID = wireID < table.count ? table[wireID] : Self.undeclared
                 if seriesID >= Self.rejectedByCardinality {

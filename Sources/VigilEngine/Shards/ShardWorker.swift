@@ -86,22 +86,23 @@ final class ShardWorker {
         finished.store(true, ordering: .releasing)
     }
 
+    /// Aggregates a batch through the table's batch API, which stops at the first series this shard has
+    /// not met yet: register it (cold path) and resume there. Each stop registers a new series, so the
+    /// loop ends after at most `batch.count + 1` calls.
     private func process(_ batch: SampleBatch) {
         if batch.watermarkNanoseconds > watermark { watermark = batch.watermarkNanoseconds }
-        let timestamps = batch.timestamps
-        let seriesIDs = batch.seriesIDs
-        let values = batch.values
-        let currentWatermark = watermark
-        for index in 0..<batch.count {
-            let seriesID = seriesIDs[index]
-            if !windows.isRegistered(seriesID) { register(seriesID) }
+        let count = batch.count
+        var start = 0
+        while start < count {
             // Late and unplaceable samples are counted by the table itself (see publishStatistics).
-            _ = windows.add(
-                seriesID: seriesID,
-                timestamp: timestamps[index],
-                value: values[index],
-                watermark: currentWatermark
+            start += windows.add(
+                timestamps: batch.timestamps + start,
+                seriesIDs: batch.seriesIDs + start,
+                values: batch.values + start,
+                count: count - start,
+                watermark: watermark
             )
+            if start < count { register(batch.seriesIDs[start]) }
         }
     }
 
@@ -110,6 +111,7 @@ final class ShardWorker {
         guard let descriptor = registry.descriptor(for: seriesID) else {
             preconditionFailure("series \(seriesID) routed before it was registered")
         }
+        // Traps on a series of another shard: the router and the table disagree on the shard arithmetic.
         windows.registerSeries(seriesID, kind: descriptor.kind)
         alerting.register(seriesID, descriptor: descriptor)
     }
