@@ -53,7 +53,9 @@ public final class Engine: @unchecked Sendable {
         let shardCount = configuration.shardCount
 
         // Sinks first: a destination that cannot be written stops the run before any input is read.
-        let alertLog = try configuration.alertsPath.map { try AlertLogWriter(path: $0, counters: counters, logger: logger) }
+        let alertLog = try configuration.alertsPath.map {
+            try AlertLogWriter(path: $0, counters: counters, logger: logger)
+        }
         let rollupWriter = try configuration.rollupDirectory.map { directory in
             try prepareOutputDirectory(directory)
             return RollupSegmentWriter(directory: directory, windowNanoseconds: configuration.windowNanoseconds)
@@ -88,9 +90,12 @@ public final class Engine: @unchecked Sendable {
             switch input {
             case .standardInput:
                 let stop = stopRequested
-                let producer = SequentialStreamProducer(context: context, openStreams: [
-                    { PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) }
-                ])
+                let producer = SequentialStreamProducer(
+                    context: context,
+                    openStreams: [
+                        { PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) }
+                    ]
+                )
                 producerRuns.append(producer.run)
             case .files(let pattern):
                 let paths = try expandFilePattern(pattern)
@@ -101,9 +106,12 @@ public final class Engine: @unchecked Sendable {
                 producerRuns.append(producer.run)
             case .fileDescriptor(let fd):
                 let stop = stopRequested
-                let producer = SequentialStreamProducer(context: context, openStreams: [
-                    { PollingFileDescriptorStream(fd: fd, name: "fd:\(fd)", stopRequested: stop) }
-                ])
+                let producer = SequentialStreamProducer(
+                    context: context,
+                    openStreams: [
+                        { PollingFileDescriptorStream(fd: fd, name: "fd:\(fd)", stopRequested: stop) }
+                    ]
+                )
                 producerRuns.append(producer.run)
             case .stream(let factory):
                 let producer = SequentialStreamProducer(context: context, openStreams: [factory.make])
@@ -120,7 +128,8 @@ public final class Engine: @unchecked Sendable {
             }
         }
 
-        let alertInboxes = (0..<shardCount).map { _ in SPSCRing<AlertEvent>(capacity: configuration.alertQueueCapacity) }
+        let alertInboxes = (0..<shardCount).map { _ in SPSCRing<AlertEvent>(capacity: configuration.alertQueueCapacity)
+        }
         let shards = try (0..<shardCount).map { shard in
             ShardWorker(
                 shardIndex: shard,
@@ -182,6 +191,9 @@ public final class Engine: @unchecked Sendable {
             }
         }
 
+        // The idle timer starts now, not at `started`: set-up (binding, allocating shard state) can take a
+        // while on a cold start, and must not count as an idle input.
+        lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed)
         // The calling thread supervises: progress lines, the idle timer, and waiting for the drain.
         var nextProgress = started + 5_000_000_000
         var lastProgressSamples = 0

@@ -53,6 +53,22 @@ public struct IncidentTrackerTable: Sendable {
     @inlinable
     public func state(localIndex: Int) -> IncidentState { _states[localIndex] }
 
+    /// Feeds one window's score, skipping the work when it cannot matter: a quiet window (|score| below
+    /// `fireScore`, or NaN) for a series that is idle with no recent hit changes nothing but the time of the
+    /// last window seen, and a window that never arrived counts as quiet anyway. Most windows are such; this
+    /// is what a caller feeding every window of every series should use.
+    /// - Complexity: O(1); no allocation, and no write for a skipped window.
+    @inlinable
+    public mutating func observeSkippingQuiet(
+        score: Double,
+        windowStartNanoseconds: Int64,
+        localIndex: Int
+    ) -> IncidentTransition {
+        let isQuiet = !(abs(score) >= tracker.configuration.fireScore)
+        if isQuiet && _hitMasks[localIndex] == 0 && _states[localIndex] == .idle { return .none }
+        return observe(score: score, windowStartNanoseconds: windowStartNanoseconds, localIndex: localIndex)
+    }
+
     /// Feeds one window's score.
     ///
     /// - Parameters:

@@ -178,7 +178,7 @@ final class ShardAlerting {
             let page = local / Self.pageSize
             let offset = local % Self.pageSize
             let score = detectorPages[page].observe(window, localIndex: offset)
-            let transition = anomalyPages[page].observe(
+            let transition = anomalyPages[page].observeSkippingQuiet(
                 score: score.alertScore,
                 windowStartNanoseconds: start,
                 localIndex: offset
@@ -207,7 +207,7 @@ final class ShardAlerting {
         let page = forecastIndex / Self.pageSize
         let offset = forecastIndex % Self.pageSize
         let forecast = forecasterPages[page].observe(window, localIndex: offset)
-        let forecastTransition = forecastPages[page].observe(
+        let forecastTransition = forecastPages[page].observeSkippingQuiet(
             score: forecast.alertScore,
             windowStartNanoseconds: start,
             localIndex: offset
@@ -228,7 +228,7 @@ final class ShardAlerting {
                 return (severity, forecast.alertScore, explanation)
             }
         }
-        let thresholdTransition = thresholdPages[page].observe(
+        let thresholdTransition = thresholdPages[page].observeSkippingQuiet(
             score: forecast.exceedance,
             windowStartNanoseconds: start,
             localIndex: offset

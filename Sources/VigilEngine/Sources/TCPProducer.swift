@@ -103,7 +103,9 @@ final class TCPProducer {
                     connection.ingestor.didAppend(count)
                 } else if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
                     if count < 0 {
-                        context.logger.warning("\(connection.name): receive failed: \(String(cString: strerror(errno)))")
+                        context.logger.warning(
+                            "\(connection.name): receive failed: \(String(cString: strerror(errno)))"
+                        )
                     }
                     closed.append(offset)
                 }
@@ -137,11 +139,15 @@ final class TCPProducer {
             let name = "tcp \(String(cString: text)):\(UInt16(bigEndian: peer.sin_port))"
             guard connections.count < maximumConnections else {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
-                context.logger.warning("\(name): refused, already \(maximumConnections) connections (--max-connections)")
+                context.logger.warning(
+                    "\(name): refused, already \(maximumConnections) connections (--max-connections)"
+                )
                 Glibc.close(fd)
                 continue
             }
             context.counters.tcpConnections.wrappingIncrement(ordering: .relaxed)
+            // A new sender is activity: the idle timer must not stop the engine before its first bytes.
+            context.noteInput()
             context.logger.info("\(name): connected")
             connections.append(Connection(fd: fd, name: name, ingestor: context.makeIngestor(streamName: name)))
         }
