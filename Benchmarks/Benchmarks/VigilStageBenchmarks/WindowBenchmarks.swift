@@ -9,11 +9,15 @@ import VigilCore
 /// Sequential order walks the table in id order; shuffled order lists each round's series in its own random
 /// order, which is what a shard sees from many pollers, and costs a cache miss per sample (the table is
 /// 100k × its per-series stride, far more than the cache).
+///
+/// The batch variants call the engine's path, `add(timestamps:seriesIDs:values:count:watermark:)` over
+/// 8192-sample batches (it prefetches each series' state ahead); the absolute timestamps and values are
+/// prepared before the measurement.
 func windowBenchmarks() {
-    for shuffled in [false, true] {
+    for (shuffled, batch) in [(false, false), (true, false), (true, true)] {
         let fixture = FixtureBox<WindowUpdateFixture>()
         Benchmark(
-            "window/add, 100k series, \(shuffled ? "shuffled" : "sequential") order",
+            "window/add\(batch ? " batch" : ""), 100k series, \(shuffled ? "shuffled" : "sequential") order",
             configuration: .init(
                 metrics: stageMetrics,
                 scalingFactor: .mega,
@@ -22,9 +26,17 @@ func windowBenchmarks() {
             )
         ) { benchmark in
             let window = fixture.value!
-            benchmark.startMeasurement()
-            let accepted = window.addOneWindow()
-            benchmark.stopMeasurement()
+            let accepted: Int
+            if batch {
+                window.prepareBatch()
+                benchmark.startMeasurement()
+                accepted = window.addOneWindowInBatches()
+                benchmark.stopMeasurement()
+            } else {
+                benchmark.startMeasurement()
+                accepted = window.addOneWindow()
+                benchmark.stopMeasurement()
+            }
             precondition(accepted == WindowUpdateFixture.sampleCount, "\(accepted) samples accepted, expected all")
             window.closeWindow()
         }
@@ -45,6 +57,10 @@ final class WindowUpdateFixture {
     let offsetsNanoseconds: UnsafeMutableBufferPointer<Int64>
     let seriesIDs: UnsafeMutableBufferPointer<SeriesID>
     let values: UnsafeMutableBufferPointer<Double>
+    /// Absolute timestamps and shifted values of the next minute, for the batch variant.
+    let batchTimestamps: UnsafeMutableBufferPointer<Int64>
+    let batchValues: UnsafeMutableBufferPointer<Double>
+    static let batchSize = 8_192
     var windowIndex = 0
     var windowsClosed = 0
 
@@ -62,6 +78,10 @@ final class WindowUpdateFixture {
         _ = seriesIDs.initialize(from: samples.seriesIDs)
         values = .allocate(capacity: Self.sampleCount)
         _ = values.initialize(from: samples.values)
+        batchTimestamps = .allocate(capacity: Self.sampleCount)
+        batchTimestamps.initialize(repeating: 0)
+        batchValues = .allocate(capacity: Self.sampleCount)
+        batchValues.initialize(repeating: 0)
         table = ShardWindowTable(
             configuration: try WindowConfiguration(windowNanoseconds: SyntheticFleet.windowNanoseconds),
             shardIndex: 0,
@@ -77,6 +97,41 @@ final class WindowUpdateFixture {
         offsetsNanoseconds.deallocate()
         seriesIDs.deallocate()
         values.deallocate()
+        batchTimestamps.deallocate()
+        batchValues.deallocate()
+    }
+
+    private var windowStartNanoseconds: Int64 {
+        SyntheticFleet.epochNanoseconds &+ Int64(windowIndex) &* SyntheticFleet.windowNanoseconds
+    }
+
+    /// Fills the next minute's absolute timestamps and values (not measured).
+    func prepareBatch() {
+        let start = windowStartNanoseconds
+        let valueOffset = Double(windowIndex) * Self.valueStepPerWindow
+        for index in 0..<Self.sampleCount {
+            batchTimestamps[index] = start &+ offsetsNanoseconds[index]
+            batchValues[index] = values[index] + valueOffset
+        }
+    }
+
+    /// Adds the prepared minute through the batch API, 8192 samples at a time; returns how many were accepted.
+    func addOneWindowInBatches() -> Int {
+        let before = table.statistics.accepted
+        var offset = 0
+        while offset < Self.sampleCount {
+            let count = min(Self.batchSize, Self.sampleCount - offset)
+            let handled = table.add(
+                timestamps: batchTimestamps.baseAddress! + offset,
+                seriesIDs: seriesIDs.baseAddress! + offset,
+                values: batchValues.baseAddress! + offset,
+                count: count,
+                watermark: windowStartNanoseconds
+            )
+            precondition(handled == count, "every series is registered: the batch must not stop")
+            offset += count
+        }
+        return Int(table.statistics.accepted - before)
     }
 
     /// Adds the next minute's million samples; returns how many were accepted (all of them).
