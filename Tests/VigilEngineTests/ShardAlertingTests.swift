@@ -27,7 +27,7 @@ struct ShardAlertingTests {
     }
 
     struct Harness {
-        let registry = SeriesRegistry(cardinalityLimit: 100)
+        let registry = SeriesRegistry(cardinalityLimit: 100_000)
         let outbox = SPSCRing<AlertEvent>(capacity: 1024)
         let counters = EngineCounters()
         let alerting: ShardAlerting
@@ -127,6 +127,43 @@ struct ShardAlertingTests {
         #expect(events[0].score > 6)
         let endsAt = try #require(events[1].endsAt.flatMap(EventTime.parseRFC3339))
         #expect(endsAt == Self.start + Int64(surge.upperBound) * Self.minute)
+    }
+
+    @Test("thousands of series registered in random order over many pages keep their own forecaster state")
+    func forecasterPlacement() throws {
+        var configuration = ModelConfiguration()
+        configuration.anomalyDetection = false
+        let harness = try Harness(configuration: configuration)
+        // 9,000 series: a third thresholded (temperature), spread over three pages of local indices and more
+        // than one forecaster block per page, registered in a shuffled order.
+        var random = SplitMix64(seed: 11)
+        var order = Array(0..<9_000)
+        for index in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(index, Int(random.next() % UInt64(index + 1)))
+        }
+        var ids: [Int: SeriesID] = [:]
+        for number in order {
+            let metric = number % 3 == 0 ? "temperature_celsius" : "cpu_percent"
+            ids[number] = harness.register(
+                device: "d\(number)",
+                interface: "",
+                metric: metric,
+                kind: .gauge,
+                unit: number % 3 == 0 ? "celsius" : "percent"
+            )
+        }
+        // Every series at 50 for 20 minutes, except three hot temperature series at 90 from minute 10.
+        let hot: Set<Int> = [0, 4_503, 8_997]
+        for minute in 0..<20 {
+            for number in 0..<9_000 {
+                let mean = hot.contains(number) && minute >= 10 ? 90.0 : 50.0
+                harness.alerting.observe(Self.window(ids[number]!, minute: minute, mean: mean))
+            }
+        }
+        let fired = harness.drain().filter { $0.status == .firing }
+        #expect(fired.count == 3)
+        #expect(Set(fired.map(\.device)) == Set(hot.map { "d\($0)" }))
+        #expect(fired.allSatisfy { $0.kind == .threshold && $0.explanation.hasPrefix("temperature 90.0 degC above") })
     }
 
     @Test("alert ids are stable across runs and differ by series, kind and start")

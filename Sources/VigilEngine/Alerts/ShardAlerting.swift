@@ -30,10 +30,21 @@ final class ShardAlerting {
 
     private var detectorPages: [SeasonalAnomalyDetectorTable] = []
     private var anomalyPages: [IncidentTrackerTable] = []
-    /// Local index → index into the forecaster pages, or -1 for series without a failure threshold.
+    /// Local index → forecast index (`block × forecastBlockSize + slot`), or -1 for series without a
+    /// failure threshold.
     private var forecastIndexOfLocal: [Int32] = []
+    /// Forecaster state in blocks of ``forecastBlockSize`` series. Each block belongs to one page of local
+    /// indices: windows close in local-index order, so while a page's windows close, its forecasts stay within
+    /// its few blocks (cache-sized) instead of scattering over every thresholded series of the shard in the
+    /// order they were first seen.
     private var forecasterPages: [DegradationForecasterTable] = []
     private var forecastPages: [IncidentTrackerTable] = []
+    /// Per page of local indices: its newest forecaster block and the slots used in it (-1: none yet).
+    private var newestBlockOfPage: [Int32] = []
+    private var slotsUsedInNewestBlock: [Int32] = []
+    /// Series per forecaster block: a page whose series are all thresholded fills 8 of them; one with a
+    /// single thresholded series wastes at most a block (~230 KB), bounding the overhead per page.
+    static let forecastBlockSize = 512
     private var thresholdPages: [IncidentTrackerTable] = []
     private var forecastSeriesCount = 0
     /// Explanation and score of every alert now firing, for its `resolved` line. Bounded by series × 3.
@@ -150,17 +161,12 @@ final class ShardAlerting {
         else { return }
         var forecastIndex = Int(forecastIndexOfLocal[local])
         if forecastIndex < 0 {
-            forecastIndex = forecastSeriesCount
+            forecastIndex = newForecastIndex(localPage: page)
             forecastSeriesCount += 1
             forecastIndexOfLocal[local] = Int32(forecastIndex)
         }
-        let forecastPage = forecastIndex / Self.pageSize
-        let forecastOffset = forecastIndex % Self.pageSize
-        while forecasterPages.count <= forecastPage {
-            forecasterPages.append(DegradationForecasterTable(capacity: Self.pageSize, forecaster: forecaster))
-            forecastPages.append(IncidentTrackerTable(capacity: Self.pageSize, tracker: forecastTracker))
-            thresholdPages.append(IncidentTrackerTable(capacity: Self.pageSize, tracker: thresholdTracker))
-        }
+        let forecastPage = forecastIndex / Self.forecastBlockSize
+        let forecastOffset = forecastIndex % Self.forecastBlockSize
         forecasterPages[forecastPage].register(
             localIndex: forecastOffset,
             threshold: rule.threshold,
@@ -168,6 +174,25 @@ final class ShardAlerting {
         )
         forecastPages[forecastPage].reset(localIndex: forecastOffset)
         thresholdPages[forecastPage].reset(localIndex: forecastOffset)
+    }
+
+    /// The next free forecast slot in the newest block of a page of local indices, opening a block if needed.
+    private func newForecastIndex(localPage: Int) -> Int {
+        if localPage >= newestBlockOfPage.count {
+            let missing = localPage + 1 - newestBlockOfPage.count
+            newestBlockOfPage.append(contentsOf: repeatElement(-1, count: missing))
+            slotsUsedInNewestBlock.append(contentsOf: repeatElement(0, count: missing))
+        }
+        if newestBlockOfPage[localPage] < 0 || Int(slotsUsedInNewestBlock[localPage]) == Self.forecastBlockSize {
+            newestBlockOfPage[localPage] = Int32(forecasterPages.count)
+            slotsUsedInNewestBlock[localPage] = 0
+            forecasterPages.append(DegradationForecasterTable(capacity: Self.forecastBlockSize, forecaster: forecaster))
+            forecastPages.append(IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: forecastTracker))
+            thresholdPages.append(IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: thresholdTracker))
+        }
+        let slot = Int(slotsUsedInNewestBlock[localPage])
+        slotsUsedInNewestBlock[localPage] += 1
+        return Int(newestBlockOfPage[localPage]) * Self.forecastBlockSize + slot
     }
 
     /// Scores one closed window and raises or resolves alerts. Windows of a series come in event-time order.
@@ -204,8 +229,8 @@ final class ShardAlerting {
         guard local < forecastIndexOfLocal.count else { return }
         let forecastIndex = Int(forecastIndexOfLocal[local])
         guard forecastIndex >= 0 else { return }
-        let page = forecastIndex / Self.pageSize
-        let offset = forecastIndex % Self.pageSize
+        let page = forecastIndex / Self.forecastBlockSize
+        let offset = forecastIndex % Self.forecastBlockSize
         let forecast = forecasterPages[page].observe(window, localIndex: offset)
         let forecastTransition = forecastPages[page].observeSkippingQuiet(
             score: forecast.alertScore,
