@@ -62,7 +62,9 @@ public enum RollupTextFormat: String, Sendable, CaseIterable {
         let start = EventTime.rfc3339(nanoseconds: row.windowStartNanoseconds)
         switch self {
         case .csv:
-            var fields = [start, csvField(key.device), csvField(key.interface), csvField(key.metric), String(row.count)]
+            var fields = [
+                start, csvField(key.device), csvField(key.interface), csvField(key.metric), String(row.count),
+            ]
             fields += values.map { value in
                 value.isNaN ? "" : value.isInfinite ? (value < 0 ? "-inf" : "inf") : String(value)
             }
@@ -73,7 +75,9 @@ public enum RollupTextFormat: String, Sendable, CaseIterable {
             text += ",\"interface\":\(Self.jsonString(key.interface)),\"metric\":\(Self.jsonString(key.metric))"
             if !key.extraLabels.isEmpty {
                 text += ",\"labels\":{"
-                text += key.extraLabels.map { "\(Self.jsonString($0.name)):\(Self.jsonString($0.value))" }.joined(separator: ",")
+                text += key.extraLabels.map { "\(Self.jsonString($0.name)):\(Self.jsonString($0.value))" }.joined(
+                    separator: ","
+                )
                 text += "}"
             }
             text += ",\"count\":\(row.count)"
@@ -94,22 +98,6 @@ public enum RollupTextFormat: String, Sendable, CaseIterable {
         return quoted + "\""
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    public static func jsonString(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
-    }
+    /// A JSON string literal (``JSONText/string(_:)``).
+    public static func jsonString(_ text: String) -> String { JSONText.string(text) }
 }

@@ -22,24 +22,8 @@ extension AlertEvent {
     }
 }
 
-/// A JSON string literal with the escapes RFC 8259 requires.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (``JSONText/string(_:)``).
+func jsonString(_ text: String) -> String { JSONText.string(text) }
 
 /// A JSON number; NaN and infinities (which JSON cannot carry) become null.
 func jsonNumber(_ value: Double) -> String {
