@@ -7,8 +7,9 @@ import Glibc
 
 /// Writes alert events as JSON Lines to a file or standard output, draining every shard's alert ring.
 ///
-/// A slow destination never stalls the shards: each shard's ring is bounded and a shard that finds it
-/// full drops the event and counts it (`alert_events_dropped`). Each line is written with one `write`
+/// Each shard's ring is bounded; a shard that finds it full waits (alerts are never dropped to keep up),
+/// so a slow destination slows the shards and, through the lanes, the input. Events that cannot be
+/// written (the destination failed) are counted (`alert_events_dropped`). Each line is written with one `write`
 /// call, so a crash leaves whole lines (at most the last one torn); the file is fsynced at shutdown.
 final class AlertLogWriter {
     private let fd: Int32
