@@ -13,6 +13,10 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
 
     @usableFromInline let _bucketCount: Int
     @usableFromInline let _dayNanoseconds: Int64 = 86_400 * EventTime.nanosecondsPerSecond
+    /// The bucket position of the last window start seen: a shard scores every series' window of the same
+    /// minute in a row, so the 64-bit remainder by a day (tens of cycles) is paid once per window start.
+    @usableFromInline var _positionWindowStart: Int64 = .min
+    @usableFromInline var _position: Double = 0
     /// `capacity × bucketCount`: the seasonal centre of each bucket, deseasonalised by the level.
     @usableFromInline var _centres: [Float]
     /// `capacity × bucketCount`: the robust spread (about one standard deviation) of each bucket.
@@ -107,11 +111,19 @@ public struct SeasonalAnomalyDetectorTable: Sendable {
         let configuration = detector.configuration
 
         // Where in the day the window's midpoint falls, in buckets, relative to bucket centres.
-        let middle = windowStartNanoseconds &+ configuration.windowNanoseconds / 2
-        var timeOfDay = middle % _dayNanoseconds
-        if timeOfDay < 0 { timeOfDay += _dayNanoseconds }
-        var position = Double(timeOfDay) / Double(_dayNanoseconds) * Double(_bucketCount) - 0.5
-        if position < 0 { position += Double(_bucketCount) }
+        let position: Double
+        if windowStartNanoseconds == _positionWindowStart {
+            position = _position
+        } else {
+            let middle = windowStartNanoseconds &+ configuration.windowNanoseconds / 2
+            var timeOfDay = middle % _dayNanoseconds
+            if timeOfDay < 0 { timeOfDay += _dayNanoseconds }
+            var computed = Double(timeOfDay) / Double(_dayNanoseconds) * Double(_bucketCount) - 0.5
+            if computed < 0 { computed += Double(_bucketCount) }
+            position = computed
+            _positionWindowStart = windowStartNanoseconds
+            _position = computed
+        }
         let lowerBucket = min(Int(position), _bucketCount - 1)
         let upperWeight = position - Double(lowerBucket)
         let upperBucket = lowerBucket + 1 == _bucketCount ? 0 : lowerBucket + 1
