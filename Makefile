@@ -22,12 +22,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product vigil
 
-## test: the whole suite (Swift Testing), after installing what is missing.
+## test: the whole suite (Swift Testing), then its concurrent tests under ThreadSanitizer, after installing what is missing.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@echo "== the concurrent tests again under ThreadSanitizer (SPSC ring stress, TCP senders, signal drain)"
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'SPSCRingTests|TCPSourceTests|RunCommandTests'
 
-## test-tsan: the suite under ThreadSanitizer (concurrency changes).
+## test-tsan: the whole suite under ThreadSanitizer (concurrency changes; make test runs the concurrent tests under it).
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread
 
