@@ -38,24 +38,24 @@ enum CLI {
         process.standardError = errPipe
         let inPipe = Pipe()
         process.standardInput = inPipe
-        var outData = Data()
-        var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
+        // Readers and the writer run on threads of their own: tests running in parallel can hold every
+        // thread of the global queue, and a child whose output nobody reads blocks.
+        let outData = DataBox()
+        let errData = DataBox()
+        let readersDone = DispatchSemaphore(value: 0)
+        Thread {
+            outData.set(outPipe.fileHandleForReading.readDataToEndOfFile())
+            readersDone.signal()
+        }.start()
+        Thread {
+            errData.set(errPipe.fileHandleForReading.readDataToEndOfFile())
+            readersDone.signal()
+        }.start()
         try process.run()
-        DispatchQueue.global().async {
+        Thread {
             if let input { try? inPipe.fileHandleForWriting.write(contentsOf: input) }
             try? inPipe.fileHandleForWriting.close()
-        }
+        }.start()
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
@@ -63,11 +63,12 @@ enum CLI {
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
-        group.wait()
+        readersDone.wait()
+        readersDone.wait()
         return CLIResult(
             status: process.terminationStatus,
-            standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self)
+            standardOutput: String(decoding: outData.get(), as: UTF8.self),
+            standardError: String(decoding: errData.get(), as: UTF8.self)
         )
     }
 
@@ -121,4 +122,22 @@ func makeStream(series: Int, rounds: Int, device: String = "t1", start: Int64 = 
         }
     }
     return out
+}
+
+/// Bytes handed from a reader thread to the test thread, behind a lock.
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func set(_ value: Data) {
+        lock.lock()
+        data = value
+        lock.unlock()
+    }
+
+    func get() -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
+    }
 }

@@ -55,14 +55,19 @@ public struct BenchmarkRunner {
             func line(_ name: String, _ seconds: Double, _ note: String = "") -> String {
                 let rate = Double(samples) / seconds
                 let bytesRate = Double(bytes) / seconds
-                return "  \(name.padding(22)) \(formatRate(rate).padding(8)) samples/s  \(formatRate(bytesRate).padding(8))B/s  \(String(format1: seconds)) s\(note)"
+                return
+                    "  \(name.padding(22)) \(formatRate(rate).padding(8)) samples/s  \(formatRate(bytesRate).padding(8))B/s  \(String(format1: seconds)) s\(note)"
             }
             return [
                 "vigil bench: \(series) series, \(samples) samples, \(bytes >> 20) MiB of native frames",
                 line("raw read (pipe)", rawReadSeconds, "   ceiling"),
                 line("decode only", decodeOnlySeconds, "   ceiling"),
                 line("engine, from memory", memorySeconds),
-                line("engine, through pipe", pipeSeconds, "   = \(Int((pipeRatioToRawRead * 100).rounded())) % of raw read"),
+                line(
+                    "engine, through pipe",
+                    pipeSeconds,
+                    "   = \(Int((pipeRatioToRawRead * 100).rounded())) % of raw read"
+                ),
                 "  peak RSS \(pipePeakResidentBytes >> 20) MiB (engine phase; \(Int(bytesPerSeries.rounded())) B per series above the \(baselineResidentBytes >> 20) MiB before it)",
                 "  windows closed \(windows), late samples \(lateSamples)",
             ].joined(separator: "\n")
@@ -174,18 +179,23 @@ public struct BenchmarkRunner {
         _ = fcntl(fds[1], 1031 /* F_SETPIPE_SZ */, 1 << 20)
         let writeEnd = fds[1]
         let started = ResourceUsage.monotonicNanoseconds()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
+        // The buffer outlives the writer (we wait for it below); its address crosses threads as an integer.
+        let address = UInt(bitPattern: bytes.baseAddress)
+        let byteCount = bytes.count
+        let writerDone = DispatchSemaphore(value: 0)
+        DispatchQueue(label: "vigil.bench.pipe-writer").async {
+            let base = UnsafeRawPointer(bitPattern: address)!
             var offset = 0
-            while offset < bytes.count {
-                let written = write(writeEnd, bytes.baseAddress! + offset, min(1 << 20, bytes.count - offset))
+            while offset < byteCount {
+                let written = write(writeEnd, base + offset, min(1 << 20, byteCount - offset))
                 if written <= 0 { if errno == EINTR { continue } else { break } }
                 offset += written
             }
             close(writeEnd)
+            writerDone.signal()
         }
         try consume(fds[0])
-        group.wait()
+        writerDone.wait()
         close(fds[0])
         return Double(ResourceUsage.monotonicNanoseconds() - started) / 1e9
     }
