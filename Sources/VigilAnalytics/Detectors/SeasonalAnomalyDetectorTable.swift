@@ -4,7 +4,8 @@ import VigilCore
 /// indexed by the series' dense local index, allocated once at `capacity`.
 ///
 /// Per series: `bucketCount` centres and spreads (`Float`), `bucketCount` update counts (`UInt8`), a level
-/// (`Float`), a window count (`UInt32`) and the kind and scaling (2 B): 222 B with the default 24 buckets.
+/// (`Float`), a window count (`UInt32`), a level-shift run (`Int16`) and the kind and scaling (2 B): 224 B with the
+/// default 24 buckets.
 /// Scoring a window is O(1), allocates nothing and calls no closure; single-threaded like its shard.
 public struct SeasonalAnomalyDetectorTable: Sendable {
     public let detector: SeasonalAnomalyDetector
