@@ -4,7 +4,8 @@ import VigilCore
 /// index (only series with a failure threshold get one).
 ///
 /// Per series: two rings of `Float` points (fine and coarse, with slot numbers implied by position), two
-/// point accumulators, the last fit of each scale, the baseline, its typical deviation and the threshold: 442 B at the defaults.
+/// point accumulators, the last fit of each scale, the baseline, its typical deviation and the threshold:
+/// 442 B at the defaults.
 /// Windows are O(1); a completed point costs one Theil-Sen fit, O(n²) for n <= 64 points, in preallocated
 /// scratch. Nothing allocates after `init`.
 public struct DegradationForecasterTable: Sendable {
