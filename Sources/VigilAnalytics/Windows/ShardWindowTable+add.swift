@@ -1,8 +1,8 @@
 import VigilCore
 
 extension ShardWindowTable {
-    /// Aggregates one sample into its series' window. The hot path: no allocation, no division when the
-    /// sample falls in an open window of its series, no closure or existential call.
+    /// Aggregates one sample into its series' window. The hot path: no allocation, no closure or existential
+    /// call, and one division (Welford's M2 update) when the sample falls in an open window of its series.
     ///
     /// - Parameters:
     ///   - seriesID: a series registered with ``registerSeries(_:kind:)`` (precondition).
