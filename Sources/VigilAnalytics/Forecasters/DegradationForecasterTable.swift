@@ -219,15 +219,10 @@ public struct DegradationForecasterTable: Sendable {
             Int(_baselinePoints[localIndex]) >= configuration.baselineSettledPoints
             ? configuration.minimumDepartureFraction : configuration.earlyDepartureFraction
         let horizonSeconds = Double(configuration.horizonNanoseconds) / Double(EventTime.nanosecondsPerSecond)
-        // Departed: further off the baseline than a share of its distance to the threshold, and further
-        // than an ordinary day strays (the peak of a sine is 1.57x its mean absolute deviation).
-        let requiredDeparture = max(
-            fraction * abs(threshold - baseline),
-            configuration.departureDeviations * Double(_baselineDeviations[localIndex])
-        )
         let isRaising =
             isHeadingThere && confidence >= configuration.minimumConfidence
-            && departure >= requiredDeparture && eta <= horizonSeconds
+            && departure >= _requiredDeparture(localIndex: localIndex, baseline: baseline, fraction: fraction)
+            && eta <= horizonSeconds
         return _Decision(
             scale: scale.kind,
             level: level,
@@ -240,6 +235,16 @@ public struct DegradationForecasterTable: Sendable {
 
     /// The baseline is a running average of the first points, then an exponential average with a week's
     /// time constant, slowed while the level is off toward the threshold so a degradation is not absorbed.
+    /// How far from its baseline a series must be to count as departed, for forecasting and for slowing the
+    /// baseline alike: further than `fraction` of the baseline's distance to the threshold, and further than
+    /// an ordinary day strays (the peak of a sine is 1.57x its mean absolute deviation).
+    func _requiredDeparture(localIndex: Int, baseline: Double, fraction: Double) -> Double {
+        max(
+            fraction * abs(_thresholds[localIndex] - baseline),
+            forecaster.configuration.departureDeviations * Double(_baselineDeviations[localIndex])
+        )
+    }
+
     mutating func _updateBaseline(localIndex: Int, point: Double) {
         let configuration = forecaster.configuration
         let points = _baselinePoints[localIndex]
@@ -247,7 +252,6 @@ public struct DegradationForecasterTable: Sendable {
             _baselines[localIndex] = Float(point)
         } else {
             let baseline = Double(_baselines[localIndex])
-            let threshold = _thresholds[localIndex]
             let departure = _isRising[localIndex] ? point - baseline : baseline - point
             var gain = max(1 / (Double(points) + 1), 1 / configuration.baselineTimeConstantPoints)
             // The first day is learnt whole (a plain running average), so that a daily swing neither biases
@@ -257,9 +261,10 @@ public struct DegradationForecasterTable: Sendable {
             let isDeparted =
                 isSettled
                 && departure
-                    >= max(
-                        configuration.minimumDepartureFraction * abs(threshold - baseline),
-                        configuration.departureDeviations * Double(_baselineDeviations[localIndex])
+                    >= _requiredDeparture(
+                        localIndex: localIndex,
+                        baseline: baseline,
+                        fraction: configuration.minimumDepartureFraction
                     )
             if isDeparted {
                 gain /= configuration.departedBaselineGainDivisor
