@@ -139,7 +139,6 @@ public final class Engine: @unchecked Sendable {
                 alerting: try ShardAlerting(
                     configuration: configuration.models,
                     windowNanoseconds: configuration.windowNanoseconds,
-                    shardIndex: shard,
                     shardCount: shardCount,
                     registry: registry,
                     outbox: alertInboxes[shard],

@@ -36,7 +36,6 @@ struct ShardAlertingTests {
             alerting = try ShardAlerting(
                 configuration: configuration,
                 windowNanoseconds: ShardAlertingTests.minute,
-                shardIndex: 0,
                 shardCount: 1,
                 registry: registry,
                 outbox: outbox,

@@ -14,7 +14,6 @@ final class ShardAlerting {
     /// Series per page of model state.
     static let pageSize = 4_096
 
-    private let shardIndex: Int
     private let shardCount: Int
     private let outbox: SPSCRing<AlertEvent>
     private let counters: EngineCounters
@@ -33,30 +32,25 @@ final class ShardAlerting {
     /// Local index → forecast index (`block × forecastBlockSize + slot`), or -1 for series without a
     /// failure threshold.
     private var forecastIndexOfLocal: [Int32] = []
-    /// Forecaster state in blocks of ``forecastBlockSize`` series. Each block belongs to one page of local
-    /// indices: windows close in local-index order, so while a page's windows close, its forecasts stay within
-    /// its few blocks (cache-sized) instead of scattering over every thresholded series of the shard in the
-    /// order they were first seen.
-    private var forecasterPages: [DegradationForecasterTable] = []
-    private var forecastPages: [IncidentTrackerTable] = []
+    /// Forecaster and its two trackers' state, in blocks of ``forecastBlockSize`` series. Each block belongs
+    /// to one page of local indices: windows close in local-index order, so while a page's windows close, its
+    /// forecasts stay within its few blocks (cache-sized) instead of scattering over every thresholded series
+    /// of the shard in the order they were first seen.
+    private var forecasterBlocks: [DegradationForecasterTable] = []
+    private var forecastTrackerBlocks: [IncidentTrackerTable] = []
+    private var thresholdTrackerBlocks: [IncidentTrackerTable] = []
     /// Per page of local indices: its newest forecaster block and the slots used in it (-1: none yet).
     private var newestBlockOfPage: [Int32] = []
     private var slotsUsedInNewestBlock: [Int32] = []
     /// Series per forecaster block: a page whose series are all thresholded fills 8 of them; one with a
     /// single thresholded series wastes at most a block (~230 KB), bounding the overhead per page.
     static let forecastBlockSize = 512
-    private var thresholdPages: [IncidentTrackerTable] = []
-    private var forecastSeriesCount = 0
-    /// Explanation and score of every alert now firing, for its `resolved` line. Bounded by series × 3.
-    private var firing: [FiringKey: FiringAlert] = [:]
+    /// The event of every alert now firing, for its `resolved` line. Bounded by series × 3.
+    private var firing: [FiringKey: AlertEvent] = [:]
 
     private struct FiringKey: Hashable {
         var seriesID: SeriesID
         var kind: AlertKind
-    }
-
-    private struct FiringAlert {
-        var event: AlertEvent
     }
 
     /// - Throws: ``ModelConfigurationError`` when the window width does not suit the models (the seasonal
@@ -64,13 +58,11 @@ final class ShardAlerting {
     init(
         configuration: ModelConfiguration,
         windowNanoseconds: Int64,
-        shardIndex: Int,
         shardCount: Int,
         registry: SeriesRegistry,
         outbox: SPSCRing<AlertEvent>,
         counters: EngineCounters
     ) throws {
-        self.shardIndex = shardIndex
         self.shardCount = shardCount
         self.registry = registry
         self.outbox = outbox
@@ -126,19 +118,6 @@ final class ShardAlerting {
         )
     }
 
-    /// Bytes of model state per series: detector and its tracker for every series, plus forecaster, its
-    /// index and two trackers for series with a failure threshold.
-    var memoryBytesPerSeries: (all: Int, thresholded: Int) {
-        let all =
-            (anomalyEnabled
-                ? SeasonalAnomalyDetectorTable.memoryBytesPerSeries(bucketCount: detector.configuration.bucketCount)
-                    + IncidentTrackerTable.memoryBytesPerSeries : 0) + MemoryLayout<Int32>.size
-        let thresholded =
-            DegradationForecasterTable.memoryBytesPerSeries(configuration: forecaster.configuration)
-            + 2 * IncidentTrackerTable.memoryBytesPerSeries
-        return (all, thresholded)
-    }
-
     /// First sight of a series in this shard (cold path): makes room for its state and forgets any history
     /// at its index.
     func register(_ seriesID: SeriesID, descriptor: SeriesDescriptor) {
@@ -162,18 +141,17 @@ final class ShardAlerting {
         var forecastIndex = Int(forecastIndexOfLocal[local])
         if forecastIndex < 0 {
             forecastIndex = newForecastIndex(localPage: page)
-            forecastSeriesCount += 1
             forecastIndexOfLocal[local] = Int32(forecastIndex)
         }
-        let forecastPage = forecastIndex / Self.forecastBlockSize
-        let forecastOffset = forecastIndex % Self.forecastBlockSize
-        forecasterPages[forecastPage].register(
-            localIndex: forecastOffset,
+        let block = forecastIndex / Self.forecastBlockSize
+        let slot = forecastIndex % Self.forecastBlockSize
+        forecasterBlocks[block].register(
+            localIndex: slot,
             threshold: rule.threshold,
             direction: rule.direction == .below ? .falling : .rising
         )
-        forecastPages[forecastPage].reset(localIndex: forecastOffset)
-        thresholdPages[forecastPage].reset(localIndex: forecastOffset)
+        forecastTrackerBlocks[block].reset(localIndex: slot)
+        thresholdTrackerBlocks[block].reset(localIndex: slot)
     }
 
     /// The next free forecast slot in the newest block of a page of local indices, opening a block if needed.
@@ -184,11 +162,17 @@ final class ShardAlerting {
             slotsUsedInNewestBlock.append(contentsOf: repeatElement(0, count: missing))
         }
         if newestBlockOfPage[localPage] < 0 || Int(slotsUsedInNewestBlock[localPage]) == Self.forecastBlockSize {
-            newestBlockOfPage[localPage] = Int32(forecasterPages.count)
+            newestBlockOfPage[localPage] = Int32(forecasterBlocks.count)
             slotsUsedInNewestBlock[localPage] = 0
-            forecasterPages.append(DegradationForecasterTable(capacity: Self.forecastBlockSize, forecaster: forecaster))
-            forecastPages.append(IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: forecastTracker))
-            thresholdPages.append(IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: thresholdTracker))
+            forecasterBlocks.append(
+                DegradationForecasterTable(capacity: Self.forecastBlockSize, forecaster: forecaster)
+            )
+            forecastTrackerBlocks.append(
+                IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: forecastTracker)
+            )
+            thresholdTrackerBlocks.append(
+                IncidentTrackerTable(capacity: Self.forecastBlockSize, tracker: thresholdTracker)
+            )
         }
         let slot = Int(slotsUsedInNewestBlock[localPage])
         slotsUsedInNewestBlock[localPage] += 1
@@ -229,16 +213,16 @@ final class ShardAlerting {
         guard local < forecastIndexOfLocal.count else { return }
         let forecastIndex = Int(forecastIndexOfLocal[local])
         guard forecastIndex >= 0 else { return }
-        let page = forecastIndex / Self.forecastBlockSize
+        let block = forecastIndex / Self.forecastBlockSize
         let offset = forecastIndex % Self.forecastBlockSize
-        let forecast = forecasterPages[page].observe(window, localIndex: offset)
-        let forecastTransition = forecastPages[page].observeSkippingQuiet(
+        let forecast = forecasterBlocks[block].observe(window, localIndex: offset)
+        let forecastTransition = forecastTrackerBlocks[block].observeSkippingQuiet(
             score: forecast.alertScore,
             windowStartNanoseconds: start,
             localIndex: offset
         )
         if forecastTransition != .none {
-            let threshold = forecasterPages[page].threshold(localIndex: offset)
+            let threshold = forecasterBlocks[block].threshold(localIndex: offset)
             handle(forecastTransition, kind: .forecast, window: window) { descriptor in
                 let eta = forecast.etaNanoseconds ?? .max
                 let severity: AlertSeverity = eta <= 24 * 3_600 * EventTime.nanosecondsPerSecond ? .critical : .warning
@@ -253,14 +237,14 @@ final class ShardAlerting {
                 return (severity, forecast.alertScore, explanation)
             }
         }
-        let thresholdTransition = thresholdPages[page].observeSkippingQuiet(
+        let thresholdTransition = thresholdTrackerBlocks[block].observeSkippingQuiet(
             score: forecast.exceedance,
             windowStartNanoseconds: start,
             localIndex: offset
         )
         if thresholdTransition != .none {
-            let threshold = forecasterPages[page].threshold(localIndex: offset)
-            let direction = forecasterPages[page].direction(localIndex: offset)
+            let threshold = forecasterBlocks[block].threshold(localIndex: offset)
+            let direction = forecasterBlocks[block].direction(localIndex: offset)
             handle(thresholdTransition, kind: .threshold, window: window) { descriptor in
                 let explanation = Explanation.threshold(
                     metric: descriptor.key.metric,
@@ -273,10 +257,6 @@ final class ShardAlerting {
             }
         }
     }
-
-    /// End of the run: alerts still firing stay firing (the incident has not cleared); nothing to flush
-    /// here, as every event was pushed when it happened.
-    func finish() {}
 
     /// Turns a tracker transition into an alert event. `describe` runs only when an alert fires.
     private func handle(
@@ -308,11 +288,11 @@ final class ShardAlerting {
                 endsAt: nil,
                 explanation: explanation
             )
-            firing[key] = FiringAlert(event: event)
+            firing[key] = event
             counters.alertsFired.wrappingIncrement(ordering: .relaxed)
             send(event)
         case .resolved(_, let endsAt, _):
-            guard var event = firing.removeValue(forKey: key)?.event else { return }
+            guard var event = firing.removeValue(forKey: key) else { return }
             event.status = .resolved
             event.endsAt = EventTime.rfc3339(nanoseconds: endsAt)
             counters.alertsResolved.wrappingIncrement(ordering: .relaxed)

@@ -80,7 +80,6 @@ final class ShardWorker {
             }
         }
         windows.closeAll { self.handleClosed($0) }
-        alerting.finish()
         sendRollups(force: true)
         publishStatistics()
         finished.store(true, ordering: .releasing)
