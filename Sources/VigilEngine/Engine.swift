@@ -87,16 +87,17 @@ public final class Engine: @unchecked Sendable {
                 stopRequested: stopRequested,
                 lastInputNanoseconds: lastInputNanoseconds
             )
+            // A descriptor that may block (a pipe, a terminal): polled, so a stop request is seen while waiting.
+            func pollingProducer(fd: Int32, name: String) -> SequentialStreamProducer {
+                let stop = stopRequested
+                return SequentialStreamProducer(
+                    context: context,
+                    openStreams: [{ PollingFileDescriptorStream(fd: fd, name: name, stopRequested: stop) }]
+                )
+            }
             switch input {
             case .standardInput:
-                let stop = stopRequested
-                let producer = SequentialStreamProducer(
-                    context: context,
-                    openStreams: [
-                        { PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) }
-                    ]
-                )
-                producerRuns.append(producer.run)
+                producerRuns.append(pollingProducer(fd: STDIN_FILENO, name: "stdin").run)
             case .files(let pattern):
                 let paths = try expandFilePattern(pattern)
                 let producer = SequentialStreamProducer(
@@ -105,14 +106,7 @@ public final class Engine: @unchecked Sendable {
                 )
                 producerRuns.append(producer.run)
             case .fileDescriptor(let fd):
-                let stop = stopRequested
-                let producer = SequentialStreamProducer(
-                    context: context,
-                    openStreams: [
-                        { PollingFileDescriptorStream(fd: fd, name: "fd:\(fd)", stopRequested: stop) }
-                    ]
-                )
-                producerRuns.append(producer.run)
+                producerRuns.append(pollingProducer(fd: fd, name: "fd:\(fd)").run)
             case .stream(let factory):
                 let producer = SequentialStreamProducer(context: context, openStreams: [factory.make])
                 producerRuns.append(producer.run)

@@ -85,6 +85,15 @@ public final class AutoDecompressingStream: ByteStream {
     public var name: String { inner.name }
     public var isCompressed: Bool { decompressor != nil }
 
+    /// The inner stream's bytes, the sniffed ones first.
+    private func readRaw(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !sniffed.isEmpty else { return try inner.read(into: buffer) }
+        let count = min(sniffed.count, buffer.count)
+        buffer.copyBytes(from: sniffed[0..<count])
+        sniffed.removeFirst(count)
+        return count
+    }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if !decided {
             decided = true
@@ -100,25 +109,9 @@ public final class AutoDecompressingStream: ByteStream {
             sniffed = Array(head[0..<filled])
             if sniffed == ZstdStreamDecompressor.magic { decompressor = ZstdStreamDecompressor() }
         }
-        guard let decompressor else {
-            if !sniffed.isEmpty {
-                let count = min(sniffed.count, buffer.count)
-                buffer.copyBytes(from: sniffed[0..<count])
-                sniffed.removeFirst(count)
-                return count
-            }
-            return try inner.read(into: buffer)
-        }
+        guard let decompressor else { return try readRaw(into: buffer) }
         do {
-            return try decompressor.read(into: buffer) { compressed in
-                if !sniffed.isEmpty {
-                    let count = min(sniffed.count, compressed.count)
-                    compressed.copyBytes(from: sniffed[0..<count])
-                    sniffed.removeFirst(count)
-                    return count
-                }
-                return try inner.read(into: compressed)
-            }
+            return try decompressor.read(into: buffer) { compressed in try readRaw(into: compressed) }
         } catch let failure as ZstdStreamDecompressor.Failure {
             throw SourceError(source: name, operation: "decompress", reason: failure.description)
         }

@@ -112,6 +112,27 @@ enum DoubleColumnCodec {
     @inline(__always)
     static func double(bits: Int64) -> Double { Double(bitPattern: UInt64(bitPattern: bits)) }
 
+    /// The integer a row's `k` is predicted from: one function for encoding and decoding, so they agree.
+    @inline(__always)
+    static func predicted(
+        _ column: Column,
+        _ predictor: Predictor,
+        previousK: Int64,
+        scaleCode: Int,
+        scale: Double,
+        row: Int,
+        runStart: Int,
+        rows: Rows
+    ) -> Int64 {
+        switch predictor {
+        case .zero: return 0
+        case .previous: return previousK
+        case .referenceA, .referenceB:
+            let referenceValue = reference(column, predictor, row: row, runStart: runStart, rows: rows)
+            return scaleCode == bitsScaleCode ? bits(referenceValue) : scaledInteger(referenceValue, scale)
+        }
+    }
+
     /// Calls `body(kDelta, residual)` for up to `limit` rows of the run `[runStart, runEnd)`; the residual
     /// is nil in bits mode. One function for both the size estimate and the real encoding, so they agree.
     @inline(__always)
@@ -138,14 +159,16 @@ enum DoubleColumnCodec {
                 k = scaledInteger(value, scale)
                 residual = bits(value) &- bits(Double(k) / scale)
             }
-            let predictedK: Int64
-            switch predictor {
-            case .zero: predictedK = 0
-            case .previous: predictedK = previousK
-            case .referenceA, .referenceB:
-                let referenceValue = reference(column, predictor, row: row, runStart: runStart, rows: rows)
-                predictedK = scaleCode == bitsScaleCode ? bits(referenceValue) : scaledInteger(referenceValue, scale)
-            }
+            let predictedK = predicted(
+                column,
+                predictor,
+                previousK: previousK,
+                scaleCode: scaleCode,
+                scale: scale,
+                row: row,
+                runStart: runStart,
+                rows: rows
+            )
             body(k &- predictedK, residual)
             previousK = k
         }
@@ -231,14 +254,16 @@ enum DoubleColumnCodec {
             if scaleCode != bitsScaleCode {
                 scale = rowScale(column, scaleCode: scaleCode, count: rows.counts[row])
             }
-            let predictedK: Int64
-            switch predictor {
-            case .zero: predictedK = 0
-            case .previous: predictedK = previousK
-            case .referenceA, .referenceB:
-                let referenceValue = reference(column, predictor, row: row, runStart: runStart, rows: rows)
-                predictedK = scaleCode == bitsScaleCode ? bits(referenceValue) : scaledInteger(referenceValue, scale)
-            }
+            let predictedK = predicted(
+                column,
+                predictor,
+                previousK: previousK,
+                scaleCode: scaleCode,
+                scale: scale,
+                row: row,
+                runStart: runStart,
+                rows: rows
+            )
             let k = predictedK &+ (try integers.readSignedVarint())
             if scaleCode == bitsScaleCode {
                 output[row] = double(bits: k)
