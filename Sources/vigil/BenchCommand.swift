@@ -15,6 +15,7 @@ struct BenchCommand: ParsableCommand {
             Examples:
               vigil bench                              # 100k series, 20M samples
               vigil bench --series 1000000 --samples 20000000 --json
+              vigil bench --save-stream /tmp/w1.vgl   # then: vigil run --input file:/tmp/w1.vgl
             """
     )
 
@@ -39,6 +40,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Run the measurements this many times and keep the best.")
     var repeats: Int = 1
 
+    @Option(name: .customLong("save-stream"), help: "Also write the generated stream (native frames) to this file.")
+    var saveStream: String?
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -61,6 +65,7 @@ struct BenchCommand: ParsableCommand {
         options.modelsEnabled = !noModels
         options.rollupDirectory = rollups
         options.repeats = repeats
+        options.streamPath = saveStream
         let result = try BenchmarkRunner(options: options, logger: logger).run { printError("bench: \($0)") }
         print(json ? result.json : result.text)
     }

@@ -129,9 +129,13 @@ struct CommandLineBasicsTests {
         #expect(summary["windows"] as? Int == 24)
     }
 
-    @Test("bench --json prints its throughput, ceiling, memory and series keys")
+    @Test("bench --json prints its throughput, ceiling, CPU, memory and series keys; --save-stream replays in run")
     func benchJSON() throws {
-        let result = try CLI.run(["bench", "--series", "2000", "--samples", "200000", "--json"])
+        let directory = try CLI.temporaryDirectory("bench-stream")
+        let stream = directory.appendingPathComponent("w1.vgl").path
+        let result = try CLI.run([
+            "bench", "--series", "2000", "--samples", "200000", "--json", "--save-stream", stream,
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         let object = try CLI.json(result.standardOutput)
         for key in ["samples_per_second", "raw_read_samples_per_second", "peak_rss_bytes", "series"] {
@@ -140,5 +144,17 @@ struct CommandLineBasicsTests {
         }
         #expect(object["series"] as? Int == 2000)
         #expect(object["samples"] as? Int == 200_000)
+        #expect(((object["pipe_cpu_seconds"] as? NSNumber)?.doubleValue ?? 0) > 0)
+        // The saved stream is the measured one: the engine reads every sample of every series from it.
+        let replay = try CLI.run(["run", "--input", "file:\(stream)", "--summary-json", "-"])
+        #expect(replay.status == 0, "\(replay.standardError)")
+        let summary = try CLI.json(replay.standardOutput)
+        #expect(summary["samples_aggregated"] as? Int == 200_000)
+        #expect(summary["series"] as? Int == 2000)
+        let unwritable = try CLI.run([
+            "bench", "--series", "10", "--samples", "100", "--save-stream", "/proc/no/such/dir/x",
+        ])
+        #expect(unwritable.status != 0)
+        #expect(unwritable.standardError.contains("/proc/no/such/dir/x"))
     }
 }

@@ -22,6 +22,9 @@ public struct BenchmarkRunner {
         public var modelsEnabled = true
         public var rollupDirectory: String?
         public var repeats = 1
+        /// Also write the generated stream to this file, so that `vigil run`, a peer tool or a profiler can
+        /// replay exactly the bytes measured.
+        public var streamPath: String?
         public init() {}
     }
 
@@ -33,6 +36,10 @@ public struct BenchmarkRunner {
         public var decodeOnlySeconds: Double
         public var memorySeconds: Double
         public var pipeSeconds: Double
+        /// CPU time (user + system, all threads of this process, the pipe writer's included) of the two engine
+        /// phases: with `seconds` it says how many cores the phase kept busy, so a run on a crowded machine shows.
+        public var memoryCPUSeconds: Double
+        public var pipeCPUSeconds: Double
         public var memoryPeakResidentBytes: Int
         public var pipePeakResidentBytes: Int
         public var baselineResidentBytes: Int
@@ -58,15 +65,20 @@ public struct BenchmarkRunner {
                 return
                     "  \(name.padding(22)) \(formatRate(rate).padding(8)) samples/s  \(formatRate(bytesRate).padding(8))B/s  \(String(format1: seconds)) s\(note)"
             }
+            func cpu(_ cpuSeconds: Double, _ seconds: Double) -> String {
+                let nanosecondsPerSample = cpuSeconds * 1e9 / Double(samples)
+                return
+                    "   CPU \(String(format1: cpuSeconds / seconds)) cores, \(Int(nanosecondsPerSample.rounded())) ns per sample"
+            }
             return [
                 "vigil bench: \(series) series, \(samples) samples, \(bytes >> 20) MiB of native frames",
                 line("raw read (pipe)", rawReadSeconds, "   ceiling"),
                 line("decode only", decodeOnlySeconds, "   ceiling"),
-                line("engine, from memory", memorySeconds),
+                line("engine, from memory", memorySeconds, cpu(memoryCPUSeconds, memorySeconds)),
                 line(
                     "engine, through pipe",
                     pipeSeconds,
-                    "   = \(Int((pipeRatioToRawRead * 100).rounded())) % of raw read"
+                    "   = \(Int((pipeRatioToRawRead * 100).rounded())) % of raw read" + cpu(pipeCPUSeconds, pipeSeconds)
                 ),
                 "  peak RSS \(pipePeakResidentBytes >> 20) MiB (engine phase; \(Int(bytesPerSeries.rounded())) B per series above the \(baselineResidentBytes >> 20) MiB before it)",
                 "  windows closed \(windows), late samples \(lateSamples)",
@@ -82,6 +94,8 @@ public struct BenchmarkRunner {
                 ("raw_read_samples_per_second", jsonNumber(rawReadSamplesPerSecond.rounded())),
                 ("decode_only_samples_per_second", jsonNumber(decodeOnlySamplesPerSecond.rounded())),
                 ("ratio_to_raw_read", jsonNumber((pipeRatioToRawRead * 1000).rounded() / 1000)),
+                ("pipe_cpu_seconds", jsonNumber((pipeCPUSeconds * 1000).rounded() / 1000)),
+                ("memory_cpu_seconds", jsonNumber((memoryCPUSeconds * 1000).rounded() / 1000)),
                 ("peak_rss_bytes", "\(pipePeakResidentBytes)"),
                 ("memory_phase_peak_rss_bytes", "\(memoryPeakResidentBytes)"),
                 ("bytes_per_series", jsonNumber(bytesPerSeries.rounded())),
@@ -103,6 +117,10 @@ public struct BenchmarkRunner {
         progress("generating \(options.samples) samples over \(options.series) series…")
         let workload = BenchmarkWorkload(series: options.series, samples: options.samples)
         let bytes = UnsafeRawBufferPointer(workload.bytes)
+        if let streamPath = options.streamPath {
+            progress("writing the stream to \(streamPath)…")
+            try Self.writeStream(bytes, to: streamPath)
+        }
         var best: Result?
         for _ in 0..<max(1, options.repeats) {
             progress("raw read through a pipe…")
@@ -115,19 +133,23 @@ public struct BenchmarkRunner {
             let decode = timeDecodeOnly(bytes)
             progress("engine from memory…")
             resetPeakResident()
+            let memoryCPUStarted = ResourceUsage.cpuNanoseconds()
             let memoryRun = try timeEngine(
                 input: .stream(
                     StreamFactory(name: "memory") { MemoryByteStream(name: "memory", bytes: bytes, owner: workload) }
                 )
             )
+            let memoryCPUSeconds = Double(ResourceUsage.cpuNanoseconds() - memoryCPUStarted) / 1e9
             let memoryPeak = ResourceUsage.peakResidentBytes()
             progress("engine through a pipe…")
             resetPeakResident()
             let baseline = ResourceUsage.residentBytes()
             var pipeRun: (seconds: Double, summary: RunSummary)?
+            let pipeCPUStarted = ResourceUsage.cpuNanoseconds()
             let pipeSeconds = try timePipe(bytes) { fd in
                 pipeRun = try? timeEngine(input: .fileDescriptor(fd))
             }
+            let pipeCPUSeconds = Double(ResourceUsage.cpuNanoseconds() - pipeCPUStarted) / 1e9
             guard let pipeRun else { throw EngineConfiguration.InvalidConfiguration(description: "engine run failed") }
             let result = Result(
                 series: options.series,
@@ -137,6 +159,8 @@ public struct BenchmarkRunner {
                 decodeOnlySeconds: decode,
                 memorySeconds: memoryRun.seconds,
                 pipeSeconds: max(pipeSeconds, pipeRun.seconds),
+                memoryCPUSeconds: memoryCPUSeconds,
+                pipeCPUSeconds: pipeCPUSeconds,
                 memoryPeakResidentBytes: memoryPeak,
                 pipePeakResidentBytes: ResourceUsage.peakResidentBytes(),
                 baselineResidentBytes: baseline,
@@ -168,6 +192,23 @@ public struct BenchmarkRunner {
             )
         }
         return (seconds, summary)
+    }
+
+    /// Writes `bytes` to a new (or truncated) file at `path`.
+    static func writeStream(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SourceError(source: path, operation: "open for writing", errno: errno) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, min(1 << 24, bytes.count - offset))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SourceError(source: path, operation: "write", errno: errno)
+            }
+            guard written > 0 else { throw SourceError(source: path, operation: "write", errno: EIO) }
+            offset += written
+        }
     }
 
     /// Writes `bytes` into a 1 MiB pipe from a second thread while `consume` reads the other end.
