@@ -64,17 +64,33 @@ public struct Label: Hashable, Sendable, Comparable {
 ///
 /// Device-level metrics (CPU, chassis temperature) use an empty `interface`.
 public struct SeriesKey: Hashable, Sendable, CustomStringConvertible {
-    public var device: String
-    public var interface: String
-    public var metric: String
+    public private(set) var device: String
+    public private(set) var interface: String
+    public private(set) var metric: String
     public private(set) var extraLabels: [Label]
+    /// The labels' hash, computed once: a registry of a million keys rehashes every key each time its table
+    /// grows, and hashing the strings again each time was most of the cost of declaring series.
+    let labelsHash: Int
 
     public init(device: String, interface: String, metric: String, extraLabels: [Label] = []) {
         self.device = device
         self.interface = interface
         self.metric = metric
         self.extraLabels = extraLabels.sorted()
+        var hasher = Hasher()
+        hasher.combine(device)
+        hasher.combine(interface)
+        hasher.combine(metric)
+        hasher.combine(self.extraLabels)
+        labelsHash = hasher.finalize()
     }
+
+    public static func == (lhs: SeriesKey, rhs: SeriesKey) -> Bool {
+        lhs.labelsHash == rhs.labelsHash && lhs.device == rhs.device && lhs.interface == rhs.interface
+            && lhs.metric == rhs.metric && lhs.extraLabels == rhs.extraLabels
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(labelsHash) }
 
     /// `device/interface/metric` (or `device/metric` when there is no interface), then `{k=v,…}` when
     /// there are extra labels: the form `--series` patterns match against.

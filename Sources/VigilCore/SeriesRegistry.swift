@@ -12,9 +12,15 @@ import Darwin
 ///
 /// Bound: at most `cardinalityLimit` series; further keys are rejected and counted, and stay rejected
 /// (their samples are counted as rejected by the caller) until the engine restarts.
+///
+/// The key → id index is an open-addressing table of 8-byte slots (the key's hash high half, id + 1) over
+/// the descriptor array, which holds the keys: growing it moves slots without hashing a key again, and it
+/// costs 16 bytes or less per series where a `[SeriesKey: SeriesID]` cost about 90 (and rehashed every key,
+/// strings included, at each doubling: most of the time a stream of 100k new series took to declare).
 public final class SeriesRegistry: @unchecked Sendable {
     public let cardinalityLimit: Int
-    private var idsByKey: [SeriesKey: SeriesID] = [:]
+    /// `UInt64(hash high 32 bits) << 32 | (id + 1)`; 0 is an empty slot. Power-of-two count, at most half full.
+    private var slots = [UInt64](repeating: 0, count: 1024)
     private var descriptors: [SeriesDescriptor] = []
     private var _rejectedRegistrations = 0
     private var _kindConflicts = 0
@@ -43,7 +49,8 @@ public final class SeriesRegistry: @unchecked Sendable {
     public func register(_ descriptor: SeriesDescriptor) -> Registration {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        if let id = idsByKey[descriptor.key] {
+        let (found, slotIndex) = find(descriptor.key)
+        if let id = found {
             if descriptors[Int(id)].kind != descriptor.kind { _kindConflicts += 1 }
             return .registered(id)
         }
@@ -52,9 +59,44 @@ public final class SeriesRegistry: @unchecked Sendable {
             return .rejectedCardinality
         }
         let id = SeriesID(descriptors.count)
-        idsByKey[descriptor.key] = id
+        slots[slotIndex] = Self.slot(hash: descriptor.key.labelsHash, id: id)
         descriptors.append(descriptor)
+        if descriptors.count * 2 > slots.count { grow() }
         return .registered(id)
+    }
+
+    @inline(__always)
+    private static func slot(hash: Int, id: SeriesID) -> UInt64 {
+        UInt64(UInt(bitPattern: hash) >> 32) << 32 | (UInt64(id) + 1)
+    }
+
+    /// The key's id if registered, and the slot where the search ended (where a new key goes). The mutex
+    /// is held. Bounded: the table is at most half full, so a probe meets an empty slot.
+    private func find(_ key: SeriesKey) -> (SeriesID?, Int) {
+        let hashHigh = UInt64(UInt(bitPattern: key.labelsHash) >> 32)
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hashHigh) & mask
+        while true {
+            let slot = slots[index]
+            if slot == 0 { return (nil, index) }
+            if slot >> 32 == hashHigh {
+                let id = SeriesID(truncatingIfNeeded: slot &- 1)
+                if descriptors[Int(id)].key == key { return (id, index) }
+            }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// Doubles the table, placing each slot again from the hash half it stores.
+    private func grow() {
+        var grown = [UInt64](repeating: 0, count: slots.count * 2)
+        let mask = grown.count - 1
+        for slot in slots where slot != 0 {
+            var index = Int(truncatingIfNeeded: slot >> 32) & mask
+            while grown[index] != 0 { index = (index + 1) & mask }
+            grown[index] = slot
+        }
+        slots = grown
     }
 
     /// The descriptor of a registered id. Callers cache what they need; this takes the mutex.
@@ -67,7 +109,7 @@ public final class SeriesRegistry: @unchecked Sendable {
     public func id(for key: SeriesKey) -> SeriesID? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        return idsByKey[key]
+        return find(key).0
     }
 
     /// A copy of all descriptors, indexed by id (for the rollup writer's dictionary and the summary).

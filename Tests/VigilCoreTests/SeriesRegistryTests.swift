@@ -4,7 +4,11 @@ import VigilCore
 @Suite("Series registry")
 struct SeriesRegistryTests {
     private func gauge(_ device: String, _ metric: String) -> SeriesDescriptor {
-        SeriesDescriptor(key: SeriesKey(device: device, interface: "et-0/0/1", metric: metric), kind: .gauge, unit: "dBm")
+        SeriesDescriptor(
+            key: SeriesKey(device: device, interface: "et-0/0/1", metric: metric),
+            kind: .gauge,
+            unit: "dBm"
+        )
     }
 
     @Test("interns keys into dense ids and returns the same id for the same labels in any order")
@@ -13,8 +17,18 @@ struct SeriesRegistryTests {
         #expect(registry.register(gauge("r1", "rx_power")) == .registered(0))
         #expect(registry.register(gauge("r2", "rx_power")) == .registered(1))
         #expect(registry.register(gauge("r1", "rx_power")) == .registered(0))
-        let a = SeriesKey(device: "r1", interface: "", metric: "cpu", extraLabels: [.init(name: "b", value: "2"), .init(name: "a", value: "1")])
-        let b = SeriesKey(device: "r1", interface: "", metric: "cpu", extraLabels: [.init(name: "a", value: "1"), .init(name: "b", value: "2")])
+        let a = SeriesKey(
+            device: "r1",
+            interface: "",
+            metric: "cpu",
+            extraLabels: [.init(name: "b", value: "2"), .init(name: "a", value: "1")]
+        )
+        let b = SeriesKey(
+            device: "r1",
+            interface: "",
+            metric: "cpu",
+            extraLabels: [.init(name: "a", value: "1"), .init(name: "b", value: "2")]
+        )
         #expect(a == b)
         #expect(a.description == "r1/cpu{a=1,b=2}")
     }
@@ -29,5 +43,30 @@ struct SeriesRegistryTests {
         #expect(registry.register(gauge("r1", "a")) == .registered(0))
         #expect(registry.rejectedRegistrations == 2)
         #expect(registry.count == 2)
+    }
+
+    @Test("keeps every id through many growths of its index, and tells keys apart that share their characters")
+    func growthAndLookalikes() {
+        let registry = SeriesRegistry(cardinalityLimit: 100_000)
+        // 20k keys: the index (1024 slots at first) doubles five times.
+        for index in 0..<20_000 {
+            #expect(registry.register(gauge("edge-\(index / 10)", "m\(index % 10)")) == .registered(SeriesID(index)))
+        }
+        for index in stride(from: 0, to: 20_000, by: 7) {
+            #expect(registry.id(for: gauge("edge-\(index / 10)", "m\(index % 10)").key) == SeriesID(index))
+            #expect(registry.descriptor(for: SeriesID(index))?.key == gauge("edge-\(index / 10)", "m\(index % 10)").key)
+        }
+        #expect(registry.id(for: gauge("edge-2000", "m0").key) == nil)
+        // The same characters split differently between labels are different keys.
+        let split1 = SeriesKey(device: "ab", interface: "c", metric: "d")
+        let split2 = SeriesKey(device: "a", interface: "bc", metric: "d")
+        let labelled = SeriesKey(device: "a", interface: "bc", metric: "d", extraLabels: [.init(name: "", value: "")])
+        #expect(split1 != split2 && split2 != labelled)
+        for (offset, key) in [split1, split2, labelled].enumerated() {
+            let descriptor = SeriesDescriptor(key: key, kind: .gauge, unit: "")
+            #expect(registry.register(descriptor) == .registered(SeriesID(20_000 + offset)))
+        }
+        #expect(registry.id(for: split2) == 20_001)
+        #expect(registry.count == 20_003)
     }
 }

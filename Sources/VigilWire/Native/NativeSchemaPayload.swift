@@ -125,13 +125,20 @@ struct _SchemaPayloadReader {
         let stringOffset = position
         let utf8 = UnsafeRawBufferPointer(rebasing: bytes[stringOffset..<stringOffset + byteCount])
         // Decoding repairs invalid sequences with U+FFFD, so the input was valid exactly when the decoded
-        // string's UTF-8 is the input (portable; `String(validating:)` needs macOS 15).
+        // string's UTF-8 is the input (portable; `String(validating:)` needs macOS 15). Labels are nearly
+        // always ASCII, which is valid as it stands: that check is a byte scan, not a second walk of the string.
         let string = String(decoding: utf8, as: UTF8.self)
-        guard string.utf8.elementsEqual(utf8) else {
+        guard Self.isASCII(utf8) || string.utf8.elementsEqual(utf8) else {
             throw _SchemaDefectAt(payloadByteOffset: stringOffset, defect: .invalidUTF8(field: field))
         }
         position += byteCount
         return string
+    }
+
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var highBits: UInt8 = 0
+        for byte in bytes { highBits |= byte }
+        return highBits < 0x80
     }
 
     private func require(_ byteCount: Int, for field: SchemaField) throws(_SchemaDefectAt) {
