@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "VigilEngine",
             dependencies: [
-                "VigilCore", "VigilWire", "VigilAnalytics", "VigilStore", "VigilSim", "CZstd",
+                "VigilCore", "VigilWire", "VigilAnalytics", "VigilStore", "VigilSim", "CZstd", "CVigilNative",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

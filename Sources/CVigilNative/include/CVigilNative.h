@@ -1,11 +1,15 @@
 // The few things Vigil needs from C because Swift has no portable way to say them:
 // - CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by iSCSI, ext4 and many framed formats,
 //   with the hardware crc32 instruction (SSE4.2) when the CPU has it, a slicing-by-8 table otherwise;
-// - a software prefetch hint, for hot loops that know which memory they touch next.
+// - a software prefetch hint, for hot loops that know which memory they touch next;
+// - handing malloc's free memory back to the kernel, so that a resident-size measurement counts live memory.
 #ifndef VIGIL_NATIVE_H
 #define VIGIL_NATIVE_H
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 /// Continues a CRC32C over `length` bytes. Start with crc = 0; the result of one call feeds the next,
 /// so `vigil_crc32c_update(vigil_crc32c_update(0, a, n), b, m)` equals the CRC of a followed by b.
@@ -22,6 +26,14 @@ uint32_t vigil_crc32c_portable_update(uint32_t crc, const void *data, size_t len
 static inline __attribute__((always_inline)) void vigil_prefetch_for_write(const void *address) {
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_prefetch(address, 1, 3);
+#endif
+}
+
+/// Returns malloc's free memory to the kernel where the C library can (glibc's `malloc_trim`); a no-op
+/// elsewhere. Slow (walks every arena): call it between measurements, never on a hot path.
+static inline void vigil_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
 #endif
 }
 

@@ -1,3 +1,4 @@
+import CVigilNative
 import Dispatch
 import Logging
 import VigilCore
@@ -142,6 +143,10 @@ public struct BenchmarkRunner {
             let memoryCPUSeconds = Double(ResourceUsage.cpuNanoseconds() - memoryCPUStarted) / 1e9
             let memoryPeak = ResourceUsage.peakResidentBytes()
             progress("engine through a pipe…")
+            // The engine before this one freed its memory, but malloc keeps freed small blocks in its
+            // arenas: hand them back first, or the baseline would include them and the engine's own
+            // memory would seem smaller than it is.
+            vigil_release_free_memory()
             resetPeakResident()
             let baseline = ResourceUsage.residentBytes()
             var pipeRun: (seconds: Double, summary: RunSummary)?
