@@ -2,10 +2,8 @@ import CVigilNative
 import VigilCore
 
 extension ShardWindowTable {
-    /// How many samples ahead the batch loop prefetches a series' header line; the slot line the sample
-    /// will write is prefetched at half this distance, once the header has arrived and says which slot.
-    /// A miss costs a few hundred cycles and one sample's work a few dozen, so ~10 samples in flight
-    /// hide most of it (measured on W1's order: 8, 16, 24 and 32 are within noise of each other).
+    /// How many samples ahead the batch loop prefetches the lines a sample will use. A miss costs a few
+    /// hundred cycles and one sample's work a few dozen, so ~10 samples in flight hide most of it.
     @usableFromInline static let prefetchDistance = 16
 
     /// Aggregates a batch of samples, in order, exactly as the same calls to
@@ -13,9 +11,9 @@ extension ShardWindowTable {
     /// table has not registered (or that belongs to another shard).
     ///
     /// The engine's hot path. Per sample: no allocation, no bounds or uniqueness check, no closure or
-    /// existential call. The series' header line is prefetched ``prefetchDistance`` samples ahead and the
-    /// one slot line the sample needs half as far ahead, so the random access to per-series state
-    /// overlaps with the work on the samples before it and fetches only lines that are used.
+    /// existential call. ``prefetchDistance`` samples ahead, the loop fetches the slot line of the sample's
+    /// window parity (and the counter line, for a counter), addresses it knows from the sample alone, so
+    /// the random access to per-series state overlaps with the work on the samples before it.
     ///
     /// ```swift
     /// var start = 0
@@ -63,54 +61,41 @@ extension ShardWindowTable {
             return Int(truncatingIfNeeded: divisorMagic.multipliedFullWidth(by: UInt64(seriesID)).high)
         }
 
-        let windowNanoseconds = UInt64(configuration.windowNanoseconds)
+        let flags = _storage._flags
+        let inverseWindowNanoseconds = _inverseWindowNanoseconds
         let lineBytes = _SeriesWindowState.cacheLineBytes
-        let headerDistance = Self.prefetchDistance
-        let slotDistance = Self.prefetchDistance / 2
+        let distance = Self.prefetchDistance
 
         var index = 0
         while index < count {
-            // Two stages, so that only lines the sample will use are fetched (memory traffic, not
-            // instructions, bounds this loop): the header far ahead, then the one slot line it selects
-            // (and the first-sample line when the sample will open a window).
-            if index &+ headerDistance < count {
-                let aheadLocalIndex = localIndex(of: seriesIDs[index &+ headerDistance])
-                if aheadLocalIndex < seriesCount { vigil_prefetch_for_write(states + aheadLocalIndex) }
-            }
-            if index &+ slotDistance < count {
-                let aheadLocalIndex = localIndex(of: seriesIDs[index &+ slotDistance])
+            if index &+ distance < count {
+                let aheadLocalIndex = localIndex(of: seriesIDs[index &+ distance])
                 if aheadLocalIndex < seriesCount {
-                    let state = states + aheadLocalIndex
-                    let timestamp = timestamps[index &+ slotDistance]
-                    let line = UnsafeRawPointer(state)
-                    let head0 = state.pointee.head0
-                    let head1 = state.pointee.head1
-                    if head0.isOpen && UInt64(bitPattern: timestamp &- head0.startNanoseconds) < windowNanoseconds {
-                        vigil_prefetch_for_write(line + lineBytes)
-                    } else if head1.isOpen
-                        && UInt64(bitPattern: timestamp &- head1.startNanoseconds) < windowNanoseconds
-                    {
+                    let line = UnsafeRawPointer(states + aheadLocalIndex)
+                    let hint = Self._slotHint(
+                        timestamp: timestamps[index &+ distance],
+                        inverseWindowNanoseconds: inverseWindowNanoseconds
+                    )
+                    vigil_prefetch_for_write(line + hint &* lineBytes)
+                    if flags[aheadLocalIndex] & _SeriesWindowState.kindMask != 0 {
                         vigil_prefetch_for_write(line + 2 &* lineBytes)
-                    } else {
-                        // Opens a window: the free slot (or the older one, which a forced close reads).
-                        let slot1 = head0.isOpen && (!head1.isOpen || head1.startNanoseconds < head0.startNanoseconds)
-                        vigil_prefetch_for_write(line + (slot1 ? 2 : 1) &* lineBytes)
-                        vigil_prefetch_for_write(line + 3 &* lineBytes)
                     }
                 }
             }
             let seriesID = seriesIDs[index]
             let local = localIndex(of: seriesID)
-            guard local < seriesCount, local &* shardCount &+ shardIndex == Int(seriesID),
-                states[local].isRegistered
-            else { break }
+            guard local < seriesCount, local &* shardCount &+ shardIndex == Int(seriesID) else { break }
+            let seriesFlags = flags[local]
+            guard seriesFlags & _SeriesWindowState.registeredFlag != 0 else { break }
             // Late and unplaceable samples are counted in `statistics`; the result adds nothing here.
             _ = Self._add(
-                state: &states[local],
+                state: states + local,
+                flags: seriesFlags,
                 seriesID: seriesID,
                 timestamp: timestamps[index],
                 value: values[index],
                 configuration: configuration,
+                inverseWindowNanoseconds: inverseWindowNanoseconds,
                 watermarkNanoseconds: &watermarkNanoseconds,
                 earliestOpenEndNanoseconds: &earliestOpenEndNanoseconds,
                 statistics: &statistics,

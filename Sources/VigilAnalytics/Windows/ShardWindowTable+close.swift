@@ -18,21 +18,21 @@ extension ShardWindowTable {
         let states = _storage._states
         let windowNanoseconds = _windowNanoseconds
         var earliestOpenEndNanoseconds = Int64.max
-        // Reads only each series' header line, in address order (the hardware prefetcher follows).
+        // Reads each series' two slot lines, in address order (the hardware prefetcher follows).
         for localIndex in 0..<_seriesCount {
-            let head0 = states[localIndex].head0
-            let head1 = states[localIndex].head1
-            let end0 = head0.startNanoseconds &+ windowNanoseconds
-            let end1 = head1.startNanoseconds &+ windowNanoseconds
-            let due0 = head0.isOpen && end0 <= watermarkNanoseconds
-            let due1 = head1.isOpen && end1 <= watermarkNanoseconds
+            let slot0 = states[localIndex].slot0
+            let slot1 = states[localIndex].slot1
+            let end0 = slot0.startNanoseconds &+ windowNanoseconds
+            let end1 = slot1.startNanoseconds &+ windowNanoseconds
+            let due0 = slot0.isOpen && end0 <= watermarkNanoseconds
+            let due1 = slot1.isOpen && end1 <= watermarkNanoseconds
             if due0 || due1 {
                 _closeSlots(localIndex: localIndex, slot0: due0, slot1: due1, emit: emit)
             }
-            if head0.isOpen && !due0 && end0 < earliestOpenEndNanoseconds {
+            if slot0.isOpen && !due0 && end0 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end0
             }
-            if head1.isOpen && !due1 && end1 < earliestOpenEndNanoseconds {
+            if slot1.isOpen && !due1 && end1 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end1
             }
         }
@@ -50,12 +50,12 @@ extension ShardWindowTable {
         let states = _storage._states
         var latestEndNanoseconds = _watermarkNanoseconds
         for localIndex in 0..<_seriesCount {
-            let slot0 = states[localIndex].head0.isOpen
-            let slot1 = states[localIndex].head1.isOpen
+            let slot0 = states[localIndex].slot0.isOpen
+            let slot1 = states[localIndex].slot1.isOpen
             if !slot0 && !slot1 { continue }
             let start = max(
-                slot0 ? states[localIndex].head0.startNanoseconds : .min,
-                slot1 ? states[localIndex].head1.startNanoseconds : .min
+                slot0 ? states[localIndex].slot0.startNanoseconds : .min,
+                slot1 ? states[localIndex].slot1.startNanoseconds : .min
             )
             latestEndNanoseconds = max(latestEndNanoseconds, start + _windowNanoseconds)
             _closeSlots(localIndex: localIndex, slot0: slot0, slot1: slot1, emit: emit)
@@ -69,27 +69,13 @@ extension ShardWindowTable {
     mutating func _closeSlots(localIndex: Int, slot0: Bool, slot1: Bool, emit: (WindowAggregate) -> Void) {
         let seriesID = _seriesID(localIndex: localIndex)
         let state = _storage._states + localIndex
-        let isCounter = state.pointee.kind.isCounter
+        let isCounter = _storage._flags[localIndex] & _SeriesWindowState.kindMask != 0
         let closed0 =
-            slot0
-            ? Self._aggregate(
-                head: state.pointee.head0,
-                slot: state.pointee.slot0,
-                first: state.pointee.first0,
-                seriesID: seriesID,
-                isCounter: isCounter
-            ) : nil
+            slot0 ? Self._aggregate(state: state, slotIndex: 0, seriesID: seriesID, isCounter: isCounter) : nil
         let closed1 =
-            slot1
-            ? Self._aggregate(
-                head: state.pointee.head1,
-                slot: state.pointee.slot1,
-                first: state.pointee.first1,
-                seriesID: seriesID,
-                isCounter: isCounter
-            ) : nil
-        if slot0 { state.pointee.head0.count = 0 }
-        if slot1 { state.pointee.head1.count = 0 }
+            slot1 ? Self._aggregate(state: state, slotIndex: 1, seriesID: seriesID, isCounter: isCounter) : nil
+        if slot0 { state.pointee.slot0.count = 0 }
+        if slot1 { state.pointee.slot1.count = 0 }
         if let closed0, let closed1, closed1.windowStartNanoseconds < closed0.windowStartNanoseconds {
             emit(closed1)
             emit(closed0)

@@ -4,84 +4,91 @@ import VigilCore
 import Glibc
 #endif
 
-// Per-series state, laid out by cache line. A sample that lands in an open window reads and writes two
-// 64-byte lines of its series: the header (which slot, the counter's previous reading) and that slot's
-// running aggregate. Opening a window also writes the slot's first sample on the fourth line. The layout
-// is checked at table init (`_SeriesWindowState.checkLayout()`): Swift lays out stored properties of a
-// non-resilient struct in declaration order, and the table's storage is 64-byte aligned.
+// Per-series state, laid out by cache line. A window lives in the slot of its parity (window index
+// `start / width`, even in slot 0, odd in slot 1) whenever that slot is free, which in steady state it
+// always is, since consecutive windows alternate. So a gauge sample reads and writes one 64-byte line, the
+// slot of its window, which the batch loop can prefetch from the sample's timestamp alone; a counter sample
+// also touches the counter line. Opening a window also writes the window's first sample on the fourth line.
+// Each series' registration flags (kind) live outside, in a byte per series, small enough to stay in cache.
+// The layout is checked at table init (`_SeriesWindowState.checkLayout()`): Swift lays out stored
+// properties of a non-resilient struct in declaration order, and the table's storage is 64-byte aligned.
 
-/// Where an open window starts and how many samples it holds: the part of a slot that `add` reads to
-/// find a sample's slot, kept for both slots in the header line. `count == 0` marks a free slot.
-@usableFromInline
-struct _SlotHead {
-    @usableFromInline var startNanoseconds: Int64 = 0
-    @usableFromInline var count: UInt32 = 0
-
-    @inlinable init() {}
-
-    @inlinable var isOpen: Bool { count != 0 }
-}
-
-/// The running aggregate of one open window: exactly one cache line.
+/// One window slot: where its window starts, how many samples it holds (`count == 0` marks a free slot)
+/// and its running aggregate. Exactly one cache line.
 ///
 /// Welford's M2 is updated from the running sum instead of a running mean (same precision, one division,
 /// eight bytes less): with `k` samples so far and sum `S`, adding `x` adds `(k·x − S)² / (k·(k+1))`.
 @usableFromInline
 struct _WindowSlot {
+    @usableFromInline var startNanoseconds: Int64 = 0
+    @usableFromInline var count: UInt32 = 0
     @usableFromInline var sum: Double = 0
     @usableFromInline var minimum: Double = 0
     @usableFromInline var maximum: Double = 0
     @usableFromInline var sumOfSquaredDeviations: Double = 0
     @usableFromInline var last: Double = 0
     @usableFromInline var lastTimestamp: Int64 = 0
-    /// Counters only: sum of the increases attributed to this window, and of their intervals.
-    /// Intervals are summed as Double nanoseconds: exact below 2^53 ns (104 days), and no overflow trap.
-    @usableFromInline var counterIncrease: Double = 0
-    @usableFromInline var counterIntervalNanoseconds: Double = 0
 
     @inlinable init() {}
+
+    @inlinable var isOpen: Bool { count != 0 }
 }
 
-/// The earliest sample of one open window. Written when the window opens; afterwards read only by a
+/// A counter's previous reading and recent increase, and the increases credited to each slot's window.
+/// One cache line; unused by gauges.
+@usableFromInline
+struct _CounterState {
+    /// Last accepted counter reading and its time; `previousTimestamp == .min` when there is none yet
+    /// (no accepted sample has that time: its window cannot be placed).
+    @usableFromInline var previousValue: Double = 0
+    @usableFromInline var previousTimestamp: Int64 = .min
+    /// The latest measured increase and its interval, whose quotient is the recent rate a wrap is judged
+    /// against; kept apart so that the rate (a division) is computed only when a counter goes down.
+    /// `recentIntervalNanoseconds == 0` when there is none.
+    @usableFromInline var recentIncrease: Double = 0
+    @usableFromInline var recentIntervalNanoseconds: Double = 0
+    /// Per slot: sum of the increases credited to its window, and of their intervals (Double nanoseconds:
+    /// exact below 2^53 ns, 104 days, and no overflow trap).
+    @usableFromInline var increase0: Double = 0
+    @usableFromInline var intervalNanoseconds0: Double = 0
+    @usableFromInline var increase1: Double = 0
+    @usableFromInline var intervalNanoseconds1: Double = 0
+
+    @inlinable init() {}
+
+    /// The recent increase rate per second, nil when there is none.
+    @inlinable var recentRatePerSecond: Double? {
+        recentIntervalNanoseconds > 0 ? recentIncrease / (recentIntervalNanoseconds * 1e-9) : nil
+    }
+}
+
+/// The earliest sample of each slot's window. Written when the window opens; afterwards read only by a
 /// sample older than the window's latest (out of order), so it lives off the hot lines.
 @usableFromInline
-struct _WindowFirst {
-    @usableFromInline var first: Double = 0
-    @usableFromInline var firstTimestamp: Int64 = 0
+struct _WindowFirsts {
+    @usableFromInline var first0: Double = 0
+    @usableFromInline var firstTimestamp0: Int64 = 0
+    @usableFromInline var first1: Double = 0
+    @usableFromInline var firstTimestamp1: Int64 = 0
+    @usableFromInline var _reservedTail: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     @inlinable init() {}
 }
 
-/// Everything one series costs in a shard table: 256 bytes, four cache lines.
-///
-/// - line 0, header: both slots' start and count, the counter's previous reading, kind and flags;
-/// - line 1: slot 0's running aggregate; line 2: slot 1's;
-/// - line 3: both slots' first sample, then reserved bytes.
+/// Everything one series costs in a shard table's state array: 256 bytes, four cache lines (plus its
+/// flags byte): line 0 is slot 0, line 1 slot 1, line 2 the counter, line 3 the first samples.
 ///
 /// Two slots suffice: lateness <= width means at most two windows of a series are open at once.
 @usableFromInline
 struct _SeriesWindowState {
-    // Line 0.
-    @usableFromInline var head0 = _SlotHead()
-    @usableFromInline var head1 = _SlotHead()
-    /// Last accepted counter reading and its time; valid when `flags & hasPreviousCounterFlag`.
-    @usableFromInline var previousCounterValue: Double = 0
-    @usableFromInline var previousCounterTimestamp: Int64 = 0
-    /// Latest measured increase rate (per second); negative when there is none.
-    @usableFromInline var recentRatePerSecond: Double = -1
-    /// Kind and flags; ends line 0 (its 7 padding bytes are the rest of the line).
-    @usableFromInline var flags: UInt8 = 0
-    // Lines 1 and 2.
     @usableFromInline var slot0 = _WindowSlot()
     @usableFromInline var slot1 = _WindowSlot()
-    // Line 3.
-    @usableFromInline var first0 = _WindowFirst()
-    @usableFromInline var first1 = _WindowFirst()
-    @usableFromInline var _reservedTail: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var counter = _CounterState()
+    @usableFromInline var firsts = _WindowFirsts()
 
+    /// Flags byte: the kind in the low bits, and whether the series is registered.
     @usableFromInline static let kindMask: UInt8 = 0x03
     @usableFromInline static let registeredFlag: UInt8 = 0x40
-    @usableFromInline static let hasPreviousCounterFlag: UInt8 = 0x80
 
     /// Bytes from one line to the next, and lines per series.
     @usableFromInline static let cacheLineBytes = 64
@@ -89,28 +96,27 @@ struct _SeriesWindowState {
 
     @inlinable init() {}
 
-    @inlinable var isRegistered: Bool { flags & Self.registeredFlag != 0 }
-
-    @inlinable var kind: MetricKind { MetricKind(rawValue: flags & Self.kindMask) ?? .gauge }
-
     /// Traps unless the layout is the one the comment above promises (a compiler that reorders fields
     /// would silently cost a cache line per sample otherwise).
     static func checkLayout() {
         precondition(MemoryLayout<_SeriesWindowState>.stride == strideBytes, "series state is not 256 bytes")
         precondition(MemoryLayout<_WindowSlot>.size == cacheLineBytes, "window slot is not one line")
-        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.flags)! < cacheLineBytes, "flags off line 0")
-        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.slot0) == cacheLineBytes, "slot0 not on line 1")
-        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.slot1) == 2 * cacheLineBytes, "slot1 not on line 2")
-        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.first0) == 3 * cacheLineBytes, "first0 off line 3")
+        precondition(MemoryLayout<_CounterState>.size == cacheLineBytes, "counter state is not one line")
+        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.slot1) == cacheLineBytes, "slot1 not on line 1")
+        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.counter) == 2 * cacheLineBytes, "counter off line 2")
+        precondition(MemoryLayout<_SeriesWindowState>.offset(of: \.firsts) == 3 * cacheLineBytes, "firsts off line 3")
     }
 }
 
 /// The per-series states of one table, in one 64-byte-aligned allocation so that every state starts a
-/// cache line. Elements `0..<count` (counted by the table) are initialised; the rest is untouched memory,
-/// which the kernel maps only when first written. The type is trivial: nothing to deinitialise.
+/// cache line, and their flags bytes in another. Elements `0..<count` (counted by the table) are
+/// initialised; the rest is untouched memory, which the kernel maps only when first written. The types
+/// are trivial: nothing to deinitialise.
 @usableFromInline
 final class _SeriesWindowStorage {
     @usableFromInline let _states: UnsafeMutablePointer<_SeriesWindowState>
+    /// Per series: `registeredFlag | kind`, 0 when not registered.
+    @usableFromInline let _flags: UnsafeMutablePointer<UInt8>
     /// Elements the allocation has room for.
     @usableFromInline let _capacity: Int
 
@@ -135,18 +141,21 @@ final class _SeriesWindowStorage {
         if isLarge { _ = madvise(raw, byteCount, MADV_HUGEPAGE) }
         #endif
         _states = raw.bindMemory(to: _SeriesWindowState.self, capacity: max(1, capacity))
+        _flags = .allocate(capacity: max(1, capacity))
     }
 
-    /// A new storage of `capacity` holding a copy of the first `count` states of this one.
+    /// A new storage of `capacity` holding a copy of the first `count` states and flags of this one.
     @usableFromInline
     func copy(count: Int, capacity: Int) -> _SeriesWindowStorage {
         precondition(count <= _capacity && count <= capacity, "copying \(count) states into \(capacity)")
         let copy = _SeriesWindowStorage(capacity: capacity)
         copy._states.initialize(from: _states, count: count)
+        copy._flags.initialize(from: _flags, count: count)
         return copy
     }
 
     deinit {
         UnsafeMutableRawPointer(_states).deallocate()
+        _flags.deallocate()
     }
 }

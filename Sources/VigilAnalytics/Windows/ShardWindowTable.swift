@@ -4,8 +4,9 @@ import VigilCore
 ///
 /// Shard `k` of `n` holds the series with `seriesID % n == k`, at local index `seriesID / n`, so the table
 /// is a plain array. Each series has two fixed window slots (lateness <= width means at most two windows
-/// are open at once) and its counter's previous reading: ``memoryBytesPerSeries`` bytes, nothing allocated
-/// per window or per sample. Single-threaded: one table per shard worker.
+/// are open at once; a window takes the slot of its parity when it is free) and its counter's previous
+/// reading: ``memoryBytesPerSeries`` bytes, nothing allocated per window or per sample. Single-threaded:
+/// one table per shard worker.
 ///
 /// Semantics:
 /// - A window is `[start, start + width)` with `start = floor(t / width) * width`.
@@ -25,6 +26,8 @@ public struct ShardWindowTable {
     /// Width, range bounds and shard arithmetic: fixed at init.
     @usableFromInline let _configuration: WindowConfiguration
     @usableFromInline let _windowNanoseconds: Int64
+    /// `1 / width` as a Double: the batch loop's hint of a timestamp's window parity, without a division.
+    @usableFromInline let _inverseWindowNanoseconds: Double
     @usableFromInline let _shardIndex: Int
     @usableFromInline let _shardCount: Int
     /// `ceil(2^64 / shardCount)`: `seriesID / shardCount == (magic * seriesID) >> 64` for every 32-bit id
@@ -53,6 +56,7 @@ public struct ShardWindowTable {
         precondition(initialSeriesCapacity >= 0, "initialSeriesCapacity must be >= 0")
         _configuration = configuration
         _windowNanoseconds = configuration.windowNanoseconds
+        _inverseWindowNanoseconds = 1 / Double(configuration.windowNanoseconds)
         _shardIndex = shardIndex
         _shardCount = shardCount
         _divisorMagic = shardCount == 1 ? 0 : UInt64.max / UInt64(shardCount) &+ 1
@@ -69,8 +73,9 @@ public struct ShardWindowTable {
 
     public var statistics: WindowStatistics { _statistics }
 
-    /// Bytes one registered series costs in this table (the per-series state's stride), for the memory budget.
-    public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride }
+    /// Bytes one registered series costs in this table (its state's stride and its flags byte), for the
+    /// memory budget.
+    public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride + 1 }
 
     /// Number of local slots (registered or not) the table holds: `max local index + 1`.
     public var localSeriesCapacity: Int { _seriesCount }
@@ -117,12 +122,17 @@ public struct ShardWindowTable {
                 repeating: _SeriesWindowState(),
                 count: localIndex + 1 - _seriesCount
             )
+            (_storage._flags + _seriesCount).initialize(repeating: 0, count: localIndex + 1 - _seriesCount)
             _seriesCount = localIndex + 1
         }
-        let state = _storage._states + localIndex
-        if state.pointee.isRegistered && state.pointee.kind == kind { return }
-        state.pointee.flags = _SeriesWindowState.registeredFlag | kind.rawValue
-        state.pointee.recentRatePerSecond = -1
+        let flags = _SeriesWindowState.registeredFlag | kind.rawValue
+        if _storage._flags[localIndex] == flags { return }
+        _storage._flags[localIndex] = flags
+        // The counter restarts; open windows keep the increases already credited to them.
+        let fresh = _CounterState()
+        _storage._states[localIndex].counter.previousTimestamp = fresh.previousTimestamp
+        _storage._states[localIndex].counter.recentIncrease = fresh.recentIncrease
+        _storage._states[localIndex].counter.recentIntervalNanoseconds = fresh.recentIntervalNanoseconds
     }
 
     /// Whether `id` belongs to this shard and was registered.
@@ -131,6 +141,6 @@ public struct ShardWindowTable {
     public func isRegistered(_ id: SeriesID) -> Bool {
         let localIndex = _localIndex(of: id)
         guard Int(id) &- localIndex &* _shardCount == _shardIndex else { return false }
-        return localIndex < _seriesCount && _storage._states[localIndex].isRegistered
+        return localIndex < _seriesCount && _storage._flags[localIndex] & _SeriesWindowState.registeredFlag != 0
     }
 }
