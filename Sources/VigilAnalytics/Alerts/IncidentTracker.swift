@@ -127,4 +127,11 @@ public enum IncidentTransition: Sendable, Equatable {
     case fired(startsAtNanoseconds: Int64, peakScore: Double)
     /// The incident resolved; it ended where the run of quiet windows that resolved it began.
     case resolved(startsAtNanoseconds: Int64, endsAtNanoseconds: Int64, peakScore: Double)
+
+    /// Whether nothing happened: what a caller asks once per window, so it is inlinable (the derived `==`
+    /// is a call across modules, made for every window).
+    @inlinable public var isNone: Bool {
+        if case .none = self { return true }
+        return false
+    }
 }

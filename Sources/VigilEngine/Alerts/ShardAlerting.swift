@@ -192,7 +192,7 @@ final class ShardAlerting {
                 windowStartNanoseconds: start,
                 localIndex: offset
             )
-            if transition != .none {
+            if !transition.isNone {
                 handle(transition, kind: .anomaly, window: window) { descriptor in
                     let observed = descriptor.kind.isCounter ? window.rate : window.mean
                     let severity: AlertSeverity =
@@ -221,7 +221,7 @@ final class ShardAlerting {
             windowStartNanoseconds: start,
             localIndex: offset
         )
-        if forecastTransition != .none {
+        if !forecastTransition.isNone {
             let threshold = forecasterBlocks[block].threshold(localIndex: offset)
             handle(forecastTransition, kind: .forecast, window: window) { descriptor in
                 let eta = forecast.etaNanoseconds ?? .max
@@ -242,7 +242,7 @@ final class ShardAlerting {
             windowStartNanoseconds: start,
             localIndex: offset
         )
-        if thresholdTransition != .none {
+        if !thresholdTransition.isNone {
             let threshold = forecasterBlocks[block].threshold(localIndex: offset)
             let direction = forecasterBlocks[block].direction(localIndex: offset)
             handle(thresholdTransition, kind: .threshold, window: window) { descriptor in
