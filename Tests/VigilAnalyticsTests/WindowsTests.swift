@@ -91,6 +91,39 @@ struct WindowsConfigurationTests {
         #expect(unit.windowStart(containing: .min) == .min)
         #expect(unit.windowStart(containing: .max) == nil)
     }
+
+    @Test("window(containing:) gives floor(t / width) and the start, exactly, without dividing: seeded, at edges")
+    func windowIndexWithoutDivision() throws {
+        var random = SplitMix64(seed: 71)
+        let widths: [Int64] = [1, 7, 10, 999_983, 60 * second, 86_400 * second, 1 << 40, 1 << 61, .max / 3]
+        for width in widths {
+            let configuration = try WindowConfiguration(windowNanoseconds: width, latenessNanoseconds: 0)
+            var timestamps: [Int64] = [0, 1, -1, .max, .min, .max - 1, .min + 1, 1 << 61, -(1 << 61), (1 << 61) - 1]
+            // Exact boundaries are where a quotient rounded a hair low would truncate to the window before.
+            for multiple: Int64 in Array(1...3_000) + [1_000_000, 29_000_000, 29_833_333] {
+                let (boundary, overflow) = width.multipliedReportingOverflow(by: multiple)
+                if !overflow { timestamps += [boundary - 1, boundary, boundary + 1, -boundary, -boundary - 1] }
+            }
+            // Boundaries whose Double quotient by a width of 999,983 ns rounds below the index (found by search).
+            for boundary: Int64 in [331_567_479_739_019_806, 798_609_474_123_137_845] {
+                timestamps += [boundary - 1, boundary, boundary + 1]
+            }
+            for _ in 0..<2_000 {
+                timestamps.append(Int64(bitPattern: random.next()))
+                timestamps.append(Int64(bitPattern: random.next()) >> 8)
+                // 2026-ish nanoseconds, where the engine lives.
+                timestamps.append(1_790_000_000_000_000_000 + Int64(random.next() % (1 << 50)))
+            }
+            for timestamp in timestamps {
+                let expected = configuration.windowStart(containing: timestamp)
+                let window = configuration.window(containing: timestamp)
+                #expect(window?.startNanoseconds == expected, "width \(width), timestamp \(timestamp)")
+                if let window, let expected {
+                    #expect(window.index == expected / width, "width \(width), timestamp \(timestamp)")
+                }
+            }
+        }
+    }
 }
 
 @Suite("Shard window table")

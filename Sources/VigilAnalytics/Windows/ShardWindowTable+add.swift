@@ -31,7 +31,7 @@ extension ShardWindowTable {
             timestamp: timestamp,
             value: value,
             configuration: _configuration,
-            inverseWindowNanoseconds: _inverseWindowNanoseconds,
+            inverseWindowNanoseconds: _configuration.inverseWindowNanoseconds,
             watermarkNanoseconds: &_watermarkNanoseconds,
             earliestOpenEndNanoseconds: &_earliestOpenEndNanoseconds,
             statistics: &_statistics,
@@ -162,7 +162,7 @@ extension ShardWindowTable {
         pending: inout [WindowAggregate]
     ) -> Int? {
         let windowNanoseconds = configuration.windowNanoseconds
-        guard let startNanoseconds = configuration.windowStart(containing: timestamp) else {
+        guard let (windowIndex, startNanoseconds) = configuration.window(containing: timestamp) else {
             statistics.rejected &+= 1
             return nil
         }
@@ -171,7 +171,7 @@ extension ShardWindowTable {
             statistics.late &+= 1
             return nil
         }
-        let parity = Int((startNanoseconds / windowNanoseconds) & 1)
+        let parity = Int(windowIndex & 1)
         let opened: Int
         if !_slot(state, parity).pointee.isOpen {
             opened = parity
@@ -342,7 +342,7 @@ extension ShardWindowTable {
             if event == .wrap { statistics.wraps &+= 1 }
             // Becomes the recent rate (increase over interval, computed when a wrap needs it); an increase
             // that is not finite or negative never does.
-            if increase.isFinite && increase >= 0 {
+            if increase >= 0 && increase < .infinity {  // finite and not negative (NaN fails both)
                 counter.pointee.recentIncrease = increase
                 counter.pointee.recentIntervalNanoseconds = intervalNanoseconds
             }

@@ -62,7 +62,7 @@ extension ShardWindowTable {
         }
 
         let flags = _storage._flags
-        let inverseWindowNanoseconds = _inverseWindowNanoseconds
+        let inverseWindowNanoseconds = configuration.inverseWindowNanoseconds
         let lineBytes = _SeriesWindowState.cacheLineBytes
         let distance = Self.prefetchDistance
 

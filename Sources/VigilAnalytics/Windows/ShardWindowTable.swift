@@ -26,8 +26,6 @@ public struct ShardWindowTable {
     /// Width, range bounds and shard arithmetic: fixed at init.
     @usableFromInline let _configuration: WindowConfiguration
     @usableFromInline let _windowNanoseconds: Int64
-    /// `1 / width` as a Double: the batch loop's hint of a timestamp's window parity, without a division.
-    @usableFromInline let _inverseWindowNanoseconds: Double
     @usableFromInline let _shardIndex: Int
     @usableFromInline let _shardCount: Int
     /// `ceil(2^64 / shardCount)`: `seriesID / shardCount == (magic * seriesID) >> 64` for every 32-bit id
@@ -56,7 +54,6 @@ public struct ShardWindowTable {
         precondition(initialSeriesCapacity >= 0, "initialSeriesCapacity must be >= 0")
         _configuration = configuration
         _windowNanoseconds = configuration.windowNanoseconds
-        _inverseWindowNanoseconds = 1 / Double(configuration.windowNanoseconds)
         _shardIndex = shardIndex
         _shardCount = shardCount
         _divisorMagic = shardCount == 1 ? 0 : UInt64.max / UInt64(shardCount) &+ 1
