@@ -147,7 +147,34 @@ func resolvedCount(_ results: [(window: Int, score: AnomalyScore, transition: In
 struct DetectorTests {
     static let day = FleetSignal.windowsPerDay
 
-    @Test("a week of normal fleet telemetry (2 devices × 66 series, daily shape, weekend ramp, noise, a reboot gap) never alerts")
+    @Test("a copied table is a value: scoring on the copy leaves the original's history untouched")
+    func copyOnWrite() throws {
+        var original = SeasonalAnomalyDetectorTable(capacity: 2, detector: try SeasonalAnomalyDetector())
+        original.register(localIndex: 1, kind: .gauge)
+        let minute: Int64 = 60_000_000_000
+        for window in 0..<5 {
+            _ = original.observe(value: 10, windowStartNanoseconds: Int64(window) * minute, localIndex: 1)
+        }
+        var copy = original
+        for window in 5..<40 {
+            _ = copy.observe(value: 50, windowStartNanoseconds: Int64(window) * minute, localIndex: 1)
+        }
+        #expect(original.windowsSeen(localIndex: 1) == 5)
+        #expect(copy.windowsSeen(localIndex: 1) == 40)
+        // The original scores its next window as if the copy's 35 windows at 50 never happened.
+        var twin = SeasonalAnomalyDetectorTable(capacity: 2, detector: try SeasonalAnomalyDetector())
+        twin.register(localIndex: 1, kind: .gauge)
+        for window in 0..<5 {
+            _ = twin.observe(value: 10, windowStartNanoseconds: Int64(window) * minute, localIndex: 1)
+        }
+        let next = original.observe(value: 12, windowStartNanoseconds: 5 * minute, localIndex: 1)
+        let expected = twin.observe(value: 12, windowStartNanoseconds: 5 * minute, localIndex: 1)
+        #expect(next == expected)
+    }
+
+    @Test(
+        "a week of normal fleet telemetry (2 devices × 66 series, daily shape, weekend ramp, noise, a reboot gap) never alerts"
+    )
     func normalWeekIsQuiet() {
         var firings: [String] = []
         var largestScore = 0.0
@@ -175,7 +202,10 @@ struct DetectorTests {
         #expect(firings.isEmpty, "false alerts: \(firings)")
         // Single windows at or above the fire score are rare (Gaussian tails over 1.5M windows), and none
         // come in runs that fire.
-        #expect(Double(hits) <= 1e-5 * Double(scoredWindows), "\(hits) hits in \(scoredWindows), largest \(largestScore)")
+        #expect(
+            Double(hits) <= 1e-5 * Double(scoredWindows),
+            "\(hits) hits in \(scoredWindows), largest \(largestScore)"
+        )
         #expect(largestScore < 8, "largest score \(largestScore)")
     }
 
@@ -228,7 +258,9 @@ struct DetectorTests {
         }
         let fired = firedWindows(results)
         #expect(fired.count == 1 && fired[0] >= burstStart && fired[0] <= burstStart + 2, "fired at \(fired)")
-        let singleErrorScores = results.filter { $0.window >= Self.day && $0.window % 100 == 0 && $0.window < burstStart }
+        let singleErrorScores = results.filter {
+            $0.window >= Self.day && $0.window % 100 == 0 && $0.window < burstStart
+        }
         #expect(!singleErrorScores.isEmpty)
         #expect(singleErrorScores.allSatisfy { $0.score.score > 0.5 && $0.score.score < 2 })
     }
