@@ -106,6 +106,14 @@ public final class SeriesRegistry: @unchecked Sendable {
         return Int(id) < descriptors.count ? descriptors[Int(id)] : nil
     }
 
+    /// The descriptors of several ids under one lock (nil for an id not registered): how a shard learns
+    /// the new series of a batch, thousands at once when a fleet first reports.
+    public func descriptors(for ids: [SeriesID]) -> [SeriesDescriptor?] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return ids.map { Int($0) < descriptors.count ? descriptors[Int($0)] : nil }
+    }
+
     public func id(for key: SeriesKey) -> SeriesID? {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }

@@ -68,5 +68,8 @@ struct SeriesRegistryTests {
         }
         #expect(registry.id(for: split2) == 20_001)
         #expect(registry.count == 20_003)
+        // Several at once, in the order asked, nil for an id never given out.
+        let looked = registry.descriptors(for: [20_002, 7, 20_003, 20_001])
+        #expect(looked.map { $0?.key } == [labelled, gauge("edge-0", "m7").key, nil, split2])
     }
 }

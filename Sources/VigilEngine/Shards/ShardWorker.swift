@@ -86,8 +86,8 @@ final class ShardWorker {
     }
 
     /// Aggregates a batch through the table's batch API, which stops at the first series this shard has
-    /// not met yet: register it (cold path) and resume there. Each stop registers a new series, so the
-    /// loop ends after at most `batch.count + 1` calls.
+    /// not met yet: register the new series of the rest of the batch (cold path) and resume there. Each
+    /// stop registers at least one new series, so the loop ends after at most `batch.count + 1` calls.
     private func process(_ batch: SampleBatch) {
         if batch.watermarkNanoseconds > watermark { watermark = batch.watermarkNanoseconds }
         let count = batch.count
@@ -101,18 +101,26 @@ final class ShardWorker {
                 count: count - start,
                 watermark: watermark
             )
-            if start < count { register(batch.seriesIDs[start]) }
+            if start < count { registerNewSeries(in: batch, from: start) }
         }
     }
 
-    /// First sight of a series in this shard: a cold path, once per series.
-    private func register(_ seriesID: SeriesID) {
-        guard let descriptor = registry.descriptor(for: seriesID) else {
-            preconditionFailure("series \(seriesID) routed before it was registered")
+    /// First sight of series in this shard: a cold path, once per series. Registers every series of
+    /// `batch[start...]` this shard has not met, with one registry lookup for all of them (a fleet's first
+    /// round brings a batch of new series at a time, and the registry's lock is shared with the producers).
+    private func registerNewSeries(in batch: SampleBatch, from start: Int) {
+        var seen = Set<SeriesID>()
+        var newSeries: [SeriesID] = []
+        for index in start..<batch.count {
+            let seriesID = batch.seriesIDs[index]
+            if !windows.isRegistered(seriesID) && seen.insert(seriesID).inserted { newSeries.append(seriesID) }
         }
-        // Traps on a series of another shard: the router and the table disagree on the shard arithmetic.
-        windows.registerSeries(seriesID, kind: descriptor.kind)
-        alerting.register(seriesID, descriptor: descriptor)
+        for (seriesID, descriptor) in zip(newSeries, registry.descriptors(for: newSeries)) {
+            guard let descriptor else { preconditionFailure("series \(seriesID) routed before it was registered") }
+            // Traps on a series of another shard: the router and the table disagree on the shard arithmetic.
+            windows.registerSeries(seriesID, kind: descriptor.kind)
+            alerting.register(seriesID, descriptor: descriptor)
+        }
     }
 
     private func closeDueWindows() {
