@@ -48,7 +48,7 @@ extension ShardWindowTable {
         // Everything the loop reads or writes, in locals: no access to `self` per sample.
         let states = _storage._states
         let seriesCount = _seriesCount
-        let divisorMagic = _divisorMagic
+        let shards = _shards
         let shardCount = _shardCount
         let shardIndex = _shardIndex
         let configuration = _configuration
@@ -56,10 +56,7 @@ extension ShardWindowTable {
         var earliestOpenEndNanoseconds = _earliestOpenEndNanoseconds
         var statistics = _statistics
         @inline(__always)
-        func localIndex(of seriesID: SeriesID) -> Int {
-            if divisorMagic == 0 { return Int(seriesID) }
-            return Int(truncatingIfNeeded: divisorMagic.multipliedFullWidth(by: UInt64(seriesID)).high)
-        }
+        func localIndex(of seriesID: SeriesID) -> Int { shards.localIndex(of: seriesID) }
 
         let flags = _storage._flags
         let inverseWindowNanoseconds = configuration.inverseWindowNanoseconds

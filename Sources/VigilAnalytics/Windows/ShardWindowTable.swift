@@ -28,9 +28,8 @@ public struct ShardWindowTable {
     @usableFromInline let _windowNanoseconds: Int64
     @usableFromInline let _shardIndex: Int
     @usableFromInline let _shardCount: Int
-    /// `ceil(2^64 / shardCount)`: `seriesID / shardCount == (magic * seriesID) >> 64` for every 32-bit id
-    /// (Lemire, Kaser & Kurz 2019); 0 when `shardCount == 1`.
-    @usableFromInline let _divisorMagic: UInt64
+    /// Local index of a series id, by multiplication.
+    @usableFromInline let _shards: ShardArithmetic
     /// Per-series states by local index, 64-byte aligned; `_seriesCount` of them initialised.
     /// Copy on write: a copied table shares it until either copy mutates.
     @usableFromInline var _storage: _SeriesWindowStorage
@@ -49,14 +48,13 @@ public struct ShardWindowTable {
     ///   - shardCount: number of shards (>= 1, <= 2^32).
     ///   - initialSeriesCapacity: series slots reserved up front (the table grows past it on registration).
     public init(configuration: WindowConfiguration, shardIndex: Int, shardCount: Int, initialSeriesCapacity: Int) {
-        precondition(shardCount >= 1 && shardCount <= 1 << 32, "shardCount must be in 1...2^32, got \(shardCount)")
         precondition(shardIndex >= 0 && shardIndex < shardCount, "shardIndex \(shardIndex) not in 0..<\(shardCount)")
         precondition(initialSeriesCapacity >= 0, "initialSeriesCapacity must be >= 0")
         _configuration = configuration
         _windowNanoseconds = configuration.windowNanoseconds
         _shardIndex = shardIndex
         _shardCount = shardCount
-        _divisorMagic = shardCount == 1 ? 0 : UInt64.max / UInt64(shardCount) &+ 1
+        _shards = ShardArithmetic(shardCount: shardCount)
         _SeriesWindowState.checkLayout()
         _storage = _SeriesWindowStorage(capacity: initialSeriesCapacity)
         _pending = []
@@ -86,10 +84,7 @@ public struct ShardWindowTable {
     }
 
     @inlinable
-    func _localIndex(of seriesID: SeriesID) -> Int {
-        if _divisorMagic == 0 { return Int(seriesID) }
-        return Int(truncatingIfNeeded: _divisorMagic.multipliedFullWidth(by: UInt64(seriesID)).high)
-    }
+    func _localIndex(of seriesID: SeriesID) -> Int { _shards.localIndex(of: seriesID) }
 
     @inlinable
     func _seriesID(localIndex: Int) -> SeriesID {

@@ -14,7 +14,7 @@ final class ShardAlerting {
     /// Series per page of model state.
     static let pageSize = 4_096
 
-    private let shardCount: Int
+    private let shards: ShardArithmetic
     private let outbox: SPSCRing<AlertEvent>
     private let counters: EngineCounters
     private let registry: SeriesRegistry
@@ -63,7 +63,7 @@ final class ShardAlerting {
         outbox: SPSCRing<AlertEvent>,
         counters: EngineCounters
     ) throws {
-        self.shardCount = shardCount
+        self.shards = ShardArithmetic(shardCount: shardCount)
         self.registry = registry
         self.outbox = outbox
         self.counters = counters
@@ -121,7 +121,7 @@ final class ShardAlerting {
     /// First sight of a series in this shard (cold path): makes room for its state and forgets any history
     /// at its index.
     func register(_ seriesID: SeriesID, descriptor: SeriesDescriptor) {
-        let local = Int(seriesID) / shardCount
+        let local = shards.localIndex(of: seriesID)
         let page = local / Self.pageSize
         let offset = local % Self.pageSize
         if anomalyEnabled {
@@ -181,7 +181,7 @@ final class ShardAlerting {
 
     /// Scores one closed window and raises or resolves alerts. Windows of a series come in event-time order.
     func observe(_ window: WindowAggregate) {
-        let local = Int(window.seriesID) / shardCount
+        let local = shards.localIndex(of: window.seriesID)
         let start = window.windowStartNanoseconds
         if anomalyEnabled {
             let page = local / Self.pageSize

@@ -21,22 +21,3 @@ public final class ShardLane: @unchecked Sendable {
         for _ in 0..<batchesPerLane { _ = recycle.tryPush(SampleBatch(capacity: batchCapacity)) }
     }
 }
-
-/// Fast `x % divisor` for a divisor fixed at start-up (Lemire, "Faster remainder by direct computation"):
-/// two multiplications instead of a division in the per-sample routing step.
-struct FastModulo {
-    let divisor: UInt32
-    let multiplier: UInt64
-
-    init(divisor: UInt32) {
-        precondition(divisor > 0)
-        self.divisor = divisor
-        self.multiplier = UInt64.max / UInt64(divisor) &+ 1
-    }
-
-    @inline(__always)
-    func remainder(_ value: UInt32) -> UInt32 {
-        let lowBits = multiplier &* UInt64(value)
-        return UInt32(truncatingIfNeeded: lowBits.multipliedFullWidth(by: UInt64(divisor)).high)
-    }
-}

@@ -23,7 +23,7 @@ public final class ShardRouter {
     let lanes: [ShardLane]
     let clock: EventClock
     let counters: EngineCounters
-    private let modulo: FastModulo
+    private let shards: ShardArithmetic
     private let cursors: UnsafeMutablePointer<Cursor>
     /// Newest event time this producer has seen, synchronised with the shared clock at every send.
     private(set) var knownNewest: Int64 = .min
@@ -33,7 +33,7 @@ public final class ShardRouter {
         self.lanes = lanes
         self.clock = clock
         self.counters = counters
-        self.modulo = FastModulo(divisor: UInt32(lanes.count))
+        self.shards = ShardArithmetic(shardCount: lanes.count)
         let placeholder = UnsafeMutablePointer<Int64>.allocate(capacity: 0)
         defer { placeholder.deallocate() }
         cursors = .allocate(capacity: lanes.count)
@@ -62,7 +62,7 @@ public final class ShardRouter {
     @inline(__always)
     func route(timestamp: Int64, seriesID: SeriesID, value: Double) {
         if timestamp > knownNewest { knownNewest = timestamp }
-        let shard = lanes.count == 1 ? 0 : Int(modulo.remainder(seriesID))
+        let shard = shards.shard(of: seriesID)
         let cursor = cursors + shard
         if cursor.pointee.count == cursor.pointee.capacity { replaceBatch(shard: shard) }
         let index = cursor.pointee.count
