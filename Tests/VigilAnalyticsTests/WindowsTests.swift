@@ -95,7 +95,9 @@ struct WindowsConfigurationTests {
     @Test("window(containing:) gives floor(t / width) and the start, exactly, without dividing: seeded, at edges")
     func windowIndexWithoutDivision() throws {
         var random = SplitMix64(seed: 71)
-        let widths: [Int64] = [1, 7, 10, 999_983, 60 * second, 86_400 * second, 1 << 40, 1 << 61, .max / 3]
+        let widths: [Int64] = [
+            1, 7, 10, 999_983, 60 * second, 300 * second, 600 * second, 86_400 * second, 1 << 40, 1 << 61, .max / 3,
+        ]
         for width in widths {
             let configuration = try WindowConfiguration(windowNanoseconds: width, latenessNanoseconds: 0)
             var timestamps: [Int64] = [0, 1, -1, .max, .min, .max - 1, .min + 1, 1 << 61, -(1 << 61), (1 << 61) - 1]
@@ -103,6 +105,12 @@ struct WindowsConfigurationTests {
             for multiple: Int64 in Array(1...3_000) + [1_000_000, 29_000_000, 29_833_333] {
                 let (boundary, overflow) = width.multipliedReportingOverflow(by: multiple)
                 if !overflow { timestamps += [boundary - 1, boundary, boundary + 1, -boundary, -boundary - 1] }
+            }
+            // More than 2^53 ns before 1970 a timestamp is not exact in a Double: one nanosecond before a
+            // boundary can round onto it (with 300 s: t = -306,093,000,000,000,001).
+            for multiple: Int64 in 1_020_000..<1_020_400 {
+                let (boundary, overflow) = width.multipliedReportingOverflow(by: multiple)
+                if !overflow && boundary < 1 << 61 { timestamps += [-boundary - 1, -boundary, -boundary + 1] }
             }
             // Boundaries whose Double quotient by a width of 999,983 ns rounds below the index (found by search).
             for boundary: Int64 in [331_567_479_739_019_806, 798_609_474_123_137_845] {
@@ -402,6 +410,42 @@ struct WindowsTableTests {
             #expect(windows.map(\.seriesID) == ids)
             #expect(windows.map(\.sum) == ids.map { Double($0) })
         }
+    }
+
+    @Test("a counter reading at Int64.min is a reading like any other (1 ns windows place it)")
+    func counterReadingAtInt64Min() throws {
+        let configuration = try WindowConfiguration(windowNanoseconds: 1, latenessNanoseconds: 0)
+        var table = ShardWindowTable(
+            configuration: configuration,
+            shardIndex: 0,
+            shardCount: 1,
+            initialSeriesCapacity: 1
+        )
+        table.registerSeries(0, kind: .counter64)
+        #expect(table.add(seriesID: 0, timestamp: .min, value: 10, watermark: .min) == .accepted)
+        #expect(table.add(seriesID: 0, timestamp: .min, value: 30, watermark: .min) == .accepted)
+        #expect(table.add(seriesID: 0, timestamp: .min + 1, value: 20, watermark: .min) == .accepted)
+        let windows = table.flush()
+        #expect(windows.count == 2)
+        // The second reading at .min is not newer than the first: counted, and the first stays the previous
+        // reading, so the increase into .min + 1 is 10 in 1 ns.
+        #expect(table.statistics.outOfOrderCounterSamples == 1)
+        #expect(windows.last?.rate == 10e9)
+    }
+
+    @Test("an increase whose rate overflows never becomes the recent rate a wrap is judged against")
+    func infiniteRateIsNotRecent() throws {
+        var table = try makeTable(windowSeconds: 60, series: [(0, .counter64)])
+        let start: Int64 = 1_790_000_040 * second
+        let modulus = 18_446_744_073_709_551_616.0
+        _ = table.add(seriesID: 0, timestamp: start, value: 100, watermark: .min)
+        _ = table.add(seriesID: 0, timestamp: start + second, value: 110, watermark: .min)  // 10/s: the recent rate
+        _ = table.add(seriesID: 0, timestamp: start + second + 1, value: 1e300, watermark: .min)  // 1e309/s: not kept
+        _ = table.add(seriesID: 0, timestamp: start + 2 * second, value: modulus - 4096, watermark: .min)  // a reset
+        // Down by a wrapped 4,596 in 1 s: more than 8 × 10/s + 1,000/s of slack allows, so a reset, not a wrap.
+        _ = table.add(seriesID: 0, timestamp: start + 3 * second, value: 500, watermark: .min)
+        #expect(table.statistics.resets == 2)
+        #expect(table.statistics.wraps == 0)
     }
 
     @Test("one series costs 257 bytes: four whole cache lines and its flags byte")

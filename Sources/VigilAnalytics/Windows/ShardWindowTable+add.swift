@@ -310,18 +310,21 @@ extension ShardWindowTable {
         statistics: inout WindowStatistics
     ) {
         let counter = state.pointer(to: \.counter)!
-        let previousTimestamp = counter.pointee.previousTimestamp
-        if previousTimestamp == .min {
+        if counter.pointee.recentIntervalNanoseconds < 0 {
+            // The first reading: nothing to measure against yet.
             counter.pointee.previousValue = value
             counter.pointee.previousTimestamp = timestamp
+            counter.pointee.recentIntervalNanoseconds = 0
             return
         }
+        let previousTimestamp = counter.pointee.previousTimestamp
         guard timestamp > previousTimestamp else {
             statistics.outOfOrderCounterSamples &+= 1
             return
         }
         // Exact: 0 < timestamp - previous < 2^64, so the wrapped Int64 difference read unsigned is the interval.
         let intervalNanoseconds = Double(UInt64(bitPattern: timestamp &- previousTimestamp))
+        let intervalSeconds = intervalNanoseconds * 1e-9
         let previousValue = counter.pointee.previousValue
         let increase: Double
         let event: CounterEvent
@@ -333,16 +336,17 @@ extension ShardWindowTable {
                 previous: previousValue,
                 current: value,
                 kind: kind,
-                intervalSeconds: intervalNanoseconds * 1e-9,
+                intervalSeconds: intervalSeconds,
                 recentRatePerSecond: counter.pointee.recentRatePerSecond
             )
         }
         switch event {
         case .normal, .wrap:
             if event == .wrap { statistics.wraps &+= 1 }
-            // Becomes the recent rate (increase over interval, computed when a wrap needs it); an increase
-            // that is not finite or negative never does.
-            if increase >= 0 && increase < .infinity {  // finite and not negative (NaN fails both)
+            // Becomes the recent rate (increase over interval, computed when a wrap needs it) when that rate
+            // is finite and not negative (NaN fails every comparison). The bound is the quotient's overflow,
+            // said with a multiplication; it is infinite, so no bound, for intervals of a second or more.
+            if increase >= 0 && increase < .infinity && increase <= intervalSeconds * .greatestFiniteMagnitude {
                 counter.pointee.recentIncrease = increase
                 counter.pointee.recentIntervalNanoseconds = intervalNanoseconds
             }

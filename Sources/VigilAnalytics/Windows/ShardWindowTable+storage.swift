@@ -38,15 +38,14 @@ struct _WindowSlot {
 /// One cache line; unused by gauges.
 @usableFromInline
 struct _CounterState {
-    /// Last accepted counter reading and its time; `previousTimestamp == .min` when there is none yet
-    /// (no accepted sample has that time: its window cannot be placed).
+    /// Last accepted counter reading and its time, valid when `recentIntervalNanoseconds >= 0`.
     @usableFromInline var previousValue: Double = 0
-    @usableFromInline var previousTimestamp: Int64 = .min
+    @usableFromInline var previousTimestamp: Int64 = 0
     /// The latest measured increase and its interval, whose quotient is the recent rate a wrap is judged
     /// against; kept apart so that the rate (a division) is computed only when a counter goes down.
-    /// `recentIntervalNanoseconds == 0` when there is none.
+    /// `recentIntervalNanoseconds` is -1 before the first reading, 0 while there is a reading but no rate.
     @usableFromInline var recentIncrease: Double = 0
-    @usableFromInline var recentIntervalNanoseconds: Double = 0
+    @usableFromInline var recentIntervalNanoseconds: Double = -1
     /// Per slot: sum of the increases credited to its window, and of their intervals (Double nanoseconds:
     /// exact below 2^53 ns, 104 days, and no overflow trap).
     @usableFromInline var increase0: Double = 0

@@ -99,8 +99,9 @@ public struct WindowConfiguration: Sendable, Equatable {
     public func window(containing timestamp: Int64) -> (index: Int64, startNanoseconds: Int64)? {
         let estimate = Double(timestamp) * inverseWindowNanoseconds
         if abs(estimate) < 0x1p40 && timestamp.magnitude < 1 << 61 && windowNanoseconds < 1 << 61 {
-            // |estimate - timestamp / width| < 1, so the truncated estimate is the floor or one off it.
-            var index = Int64(estimate)
+            // |estimate - timestamp / width| < 1, so its floor is the index or one off it. (Truncating instead
+            // would be one more off for a negative time, and two off when the quotient also rounded up.)
+            var index = Int64(estimate.rounded(.down))
             var start = index &* windowNanoseconds
             if timestamp &- start < 0 {
                 index &-= 1
