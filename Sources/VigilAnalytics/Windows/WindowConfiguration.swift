@@ -101,7 +101,8 @@ public struct WindowConfiguration: Sendable, Equatable {
         if abs(estimate) < 0x1p40 && timestamp.magnitude < 1 << 61 && windowNanoseconds < 1 << 61 {
             // |estimate - timestamp / width| < 1, so its floor is the index or one off it. (Truncating instead
             // would be one more off for a negative time, and two off when the quotient also rounded up.)
-            var index = Int64(estimate.rounded(.down))
+            let truncated = Int64(estimate)
+            var index = Double(truncated) > estimate ? truncated &- 1 : truncated  // floor, without a libm call
             var start = index &* windowNanoseconds
             if timestamp &- start < 0 {
                 index &-= 1
