@@ -26,4 +26,26 @@ struct CRC32CTests {
             }
         }
     }
+
+    @Test("the three-lane path agrees with the table path around every lane threshold, and across splits")
+    func lanesAgree() {
+        var generator = SplitMix64(seed: 11)
+        let bytes = (0..<120_008).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let lengths = [767, 768, 769, 775, 776, 1_535, 1_536, 24_575, 24_576, 24_577, 24_583, 25_344, 49_152, 119_999]
+        bytes.withUnsafeBytes { all in
+            for length in lengths {
+                for offset in [0, 1, 5] {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[offset..<offset + length])
+                    let whole = CRC32C.checksum(slice)
+                    #expect(whole == CRC32C.portableChecksum(slice), "length \(length), offset \(offset)")
+                    let cut = length / 3
+                    let split = CRC32C.checksum(
+                        UnsafeRawBufferPointer(rebasing: all[offset + cut..<offset + length]),
+                        continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[offset..<offset + cut]))
+                    )
+                    #expect(split == whole, "length \(length), offset \(offset)")
+                }
+            }
+        }
+    }
 }
