@@ -1,10 +1,14 @@
 // CRC32C with a hardware path (x86-64 SSE4.2 `crc32`) chosen once at first use, and a portable
 // slicing-by-8 path. Both produce identical results; the table path is also what tests compare against.
 #include "CVigilNative.h"
+#include <pthread.h>
 #include <string.h>
 
+// Tables are built on first use, once, whichever threads ask first (pthread_once: the first caller builds,
+// the others wait, and all see the finished table).
+
 static uint32_t table[8][256];
-static int table_ready = 0;
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void build_table(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -19,11 +23,10 @@ static void build_table(void) {
             table[s][i] = crc;
         }
     }
-    __atomic_store_n(&table_ready, 1, __ATOMIC_RELEASE);
 }
 
 static uint32_t crc32c_portable(uint32_t crc, const uint8_t *p, size_t n) {
-    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) build_table();
+    pthread_once(&table_once, build_table);
     crc = ~crc;
     while (n >= 8) {
         uint64_t word;
@@ -50,7 +53,7 @@ static uint32_t crc32c_portable(uint32_t crc, const uint8_t *p, size_t n) {
 
 static uint32_t shift_long[4][256];
 static uint32_t shift_short[4][256];
-static int shift_ready = 0;
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
 // The product of a 32x32 matrix over GF(2) (columns as words) and a vector.
 static uint32_t gf2_times(const uint32_t *matrix, uint32_t vector) {
@@ -102,7 +105,6 @@ static void build_shift_table(uint32_t table[4][256], size_t length) {
 static void build_shift_tables(void) {
     build_shift_table(shift_long, LONG_LANE);
     build_shift_table(shift_short, SHORT_LANE);
-    __atomic_store_n(&shift_ready, 1, __ATOMIC_RELEASE);
 }
 
 static inline uint32_t shift(uint32_t table[4][256], uint32_t crc) {
@@ -110,7 +112,7 @@ static inline uint32_t shift(uint32_t table[4][256], uint32_t crc) {
 }
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n) {
-    if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) build_shift_tables();
+    pthread_once(&shift_once, build_shift_tables);
     uint64_t c0 = (uint32_t)~crc;
     // Three lanes of LONG_LANE bytes while there is room, then of SHORT_LANE bytes, then one chain.
     static const size_t lanes[2] = {LONG_LANE, SHORT_LANE};
