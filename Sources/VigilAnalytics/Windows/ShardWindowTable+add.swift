@@ -15,7 +15,7 @@ extension ShardWindowTable {
     @inlinable
     public mutating func add(seriesID: SeriesID, timestamp: Int64, value: Double, watermark: Int64) -> WindowAddResult {
         if watermark > _watermarkNanoseconds { _watermarkNanoseconds = watermark }
-        assert(Int(seriesID) % _shardCount == _shardIndex, "series \(seriesID) belongs to another shard")
+        assert(_shards.shard(of: seriesID) == _shardIndex, "series \(seriesID) belongs to another shard")
         let localIndex = _localIndex(of: seriesID)
         precondition(localIndex < _seriesCount, "add for series \(seriesID), which this table never registered")
         _makeUnique()

@@ -49,7 +49,7 @@ extension ShardWindowTable {
         let states = _storage._states
         let seriesCount = _seriesCount
         let shards = _shards
-        let shardCount = _shardCount
+        let shardCount = shards.shardCount
         let shardIndex = _shardIndex
         let configuration = _configuration
         var watermarkNanoseconds = _watermarkNanoseconds

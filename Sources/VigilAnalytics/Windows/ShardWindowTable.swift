@@ -27,7 +27,6 @@ public struct ShardWindowTable {
     @usableFromInline let _configuration: WindowConfiguration
     @usableFromInline let _windowNanoseconds: Int64
     @usableFromInline let _shardIndex: Int
-    @usableFromInline let _shardCount: Int
     /// Local index of a series id, by multiplication.
     @usableFromInline let _shards: ShardArithmetic
     /// Per-series states by local index, 64-byte aligned; `_seriesCount` of them initialised.
@@ -53,7 +52,6 @@ public struct ShardWindowTable {
         _configuration = configuration
         _windowNanoseconds = configuration.windowNanoseconds
         _shardIndex = shardIndex
-        _shardCount = shardCount
         _shards = ShardArithmetic(shardCount: shardCount)
         _SeriesWindowState.checkLayout()
         _storage = _SeriesWindowStorage(capacity: initialSeriesCapacity)
@@ -88,7 +86,7 @@ public struct ShardWindowTable {
 
     @inlinable
     func _seriesID(localIndex: Int) -> SeriesID {
-        SeriesID(truncatingIfNeeded: localIndex &* _shardCount &+ _shardIndex)
+        _shards.seriesID(localIndex: localIndex, shard: _shardIndex)
     }
 
     /// Makes room for `id` and records its kind. Cold path: once per series.
@@ -99,8 +97,8 @@ public struct ShardWindowTable {
     /// - Complexity: amortised O(1); O(local index) when the storage grows (it doubles).
     public mutating func registerSeries(_ id: SeriesID, kind: MetricKind) {
         precondition(
-            Int(id) % _shardCount == _shardIndex,
-            "series \(id) belongs to shard \(Int(id) % _shardCount), not \(_shardIndex) of \(_shardCount)"
+            _shards.shard(of: id) == _shardIndex,
+            "series \(id) belongs to shard \(_shards.shard(of: id)), not \(_shardIndex) of \(_shards.shardCount)"
         )
         _makeUnique()
         let localIndex = _localIndex(of: id)
@@ -132,7 +130,7 @@ public struct ShardWindowTable {
     @inlinable
     public func isRegistered(_ id: SeriesID) -> Bool {
         let localIndex = _localIndex(of: id)
-        guard Int(id) &- localIndex &* _shardCount == _shardIndex else { return false }
+        guard Int(id) &- localIndex &* _shards.shardCount == _shardIndex else { return false }
         return localIndex < _seriesCount && _storage._flags[localIndex] & _SeriesWindowState.registeredFlag != 0
     }
 }
