@@ -52,6 +52,10 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--samples must be at least --series and at most 1000000000")
         }
         guard repeats >= 1, repeats <= 20 else { throw ValidationError("--repeats must be in 1...20") }
+        // The file writer takes `-` for standard output, where the table goes: keep the two apart.
+        guard saveStream != "-" else {
+            throw ValidationError("--save-stream needs a file path (standard output carries the results)")
+        }
     }
 
     func run() throws {

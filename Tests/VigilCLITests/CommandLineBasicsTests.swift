@@ -156,5 +156,8 @@ struct CommandLineBasicsTests {
         ])
         #expect(unwritable.status != 0)
         #expect(unwritable.standardError.contains("/proc/no/such/dir/x"))
+        let toStandardOutput = try CLI.run(["bench", "--series", "10", "--samples", "100", "--save-stream", "-"])
+        #expect(toStandardOutput.status != 0)
+        #expect(toStandardOutput.standardError.contains("--save-stream needs a file path"))
     }
 }

@@ -199,21 +199,12 @@ public struct BenchmarkRunner {
         return (seconds, summary)
     }
 
-    /// Writes `bytes` to a new (or truncated) file at `path`.
+    /// Writes `bytes`, uncompressed, to `path` through the project's file writer (temporary file, fsync,
+    /// rename; errors name the file).
     static func writeStream(_ bytes: UnsafeRawBufferPointer, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SourceError(source: path, operation: "open for writing", errno: errno) }
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(fd, bytes.baseAddress! + offset, min(1 << 24, bytes.count - offset))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SourceError(source: path, operation: "write", errno: errno)
-            }
-            guard written > 0 else { throw SourceError(source: path, operation: "write", errno: EIO) }
-            offset += written
-        }
+        let writer = try CompressedFileWriter(path: path, compression: .none)
+        try writer.write(bytes)
+        try writer.close()
     }
 
     /// Writes `bytes` into a 1 MiB pipe from a second thread while `consume` reads the other end.
