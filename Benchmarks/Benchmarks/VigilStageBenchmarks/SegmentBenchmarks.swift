@@ -59,15 +59,7 @@ final class SegmentFixture {
             startNanoseconds: SyntheticFleet.epochNanoseconds,
             shuffled: true
         )
-        var table = ShardWindowTable(
-            configuration: try WindowConfiguration(windowNanoseconds: SyntheticFleet.windowNanoseconds),
-            shardIndex: 0,
-            shardCount: 1,
-            initialSeriesCapacity: Self.seriesCount
-        )
-        for id in 0..<Self.seriesCount {
-            table.registerSeries(SeriesID(id), kind: SyntheticFleet.kind(of: SeriesID(id)))
-        }
+        var table = try fleet.windowTable()
         var rows: [WindowAggregate] = []
         rows.reserveCapacity(Self.rowCount)
         for index in samples.timestamps.indices {

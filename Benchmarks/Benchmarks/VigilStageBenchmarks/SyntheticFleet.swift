@@ -1,4 +1,5 @@
 import Foundation
+import VigilAnalytics
 import VigilCore
 
 /// A seeded synthetic fleet: what every stage benchmark feeds its stage, so that the figures of one run are
@@ -29,6 +30,20 @@ struct SyntheticFleet {
     }
 
     static func kind(of id: SeriesID) -> MetricKind { id % 2 == 0 ? .gauge : .counter64 }
+
+    /// A one-shard window table of one-minute windows with every series of the fleet registered.
+    func windowTable() throws -> ShardWindowTable {
+        var table = ShardWindowTable(
+            configuration: try WindowConfiguration(windowNanoseconds: Self.windowNanoseconds),
+            shardIndex: 0,
+            shardCount: 1,
+            initialSeriesCapacity: seriesCount
+        )
+        for id in 0..<seriesCount {
+            table.registerSeries(SeriesID(id), kind: Self.kind(of: SeriesID(id)))
+        }
+        return table
+    }
 
     /// A descriptor with the label shapes of a real fleet: 40 interfaces per device.
     static func descriptor(of id: SeriesID) -> SeriesDescriptor {

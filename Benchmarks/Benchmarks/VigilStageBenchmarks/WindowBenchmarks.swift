@@ -83,15 +83,7 @@ final class WindowUpdateFixture {
         batchTimestamps.initialize(repeating: 0)
         batchValues = .allocate(capacity: Self.sampleCount)
         batchValues.initialize(repeating: 0)
-        table = ShardWindowTable(
-            configuration: try WindowConfiguration(windowNanoseconds: SyntheticFleet.windowNanoseconds),
-            shardIndex: 0,
-            shardCount: 1,
-            initialSeriesCapacity: Self.seriesCount
-        )
-        for id in 0..<Self.seriesCount {
-            table.registerSeries(SeriesID(id), kind: SyntheticFleet.kind(of: SeriesID(id)))
-        }
+        table = try fleet.windowTable()
     }
 
     deinit {
