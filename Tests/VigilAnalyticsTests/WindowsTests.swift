@@ -448,9 +448,61 @@ struct WindowsTableTests {
         #expect(table.statistics.wraps == 0)
     }
 
-    @Test("one series costs 257 bytes: four whole cache lines and its flags byte")
+    @Test("one series costs 258 bytes: four whole cache lines, its flags byte and its slot tags")
     func memoryPerSeries() throws {
         let table = try makeTable()
-        #expect(table.memoryBytesPerSeries == 257)
+        #expect(table.memoryBytesPerSeries == 258)
+    }
+
+    @Test("a window opened in the slot of the other parity keeps its samples after the parity slot frees")
+    func windowInTheOtherParitySlot() throws {
+        var table = try makeTable()
+        // [0, 10) takes slot 0; [20, 30), also even, finds slot 0 taken and opens in slot 1.
+        #expect(table.add(seriesID: 0, timestamp: 1 * second, value: 1, watermark: .min) == .accepted)
+        #expect(table.add(seriesID: 0, timestamp: 21 * second, value: 5, watermark: .min) == .accepted)
+        #expect(table.close(watermark: 10 * second).map(\.windowStartNanoseconds) == [0])
+        // Slot 0 is free now: the next samples of [20, 30) must still find their window in slot 1.
+        #expect(table.add(seriesID: 0, timestamp: 22 * second, value: 7, watermark: .min) == .accepted)
+        #expect(table.add(seriesID: 0, timestamp: 23 * second, value: 3, watermark: .min) == .accepted)
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [20 * second])
+        #expect(windows.first?.count == 3)
+        #expect(windows.first?.sum == 15)
+        #expect(windows.first?.first == 5)
+        #expect(windows.first?.last == 3)
+        #expect(table.statistics.forcedCloses == 0)
+    }
+
+    @Test("two open windows eight apart (same slot tag) each keep their own samples")
+    func windowsEightApart() throws {
+        var table = try makeTable()
+        // [0, 10) in slot 0 and [80, 90) in slot 1: window indices 0 and 8 share a tag nibble.
+        for (seconds, value) in [(1, 1.0), (81, 10.0), (2, 2.0), (82, 20.0), (83, 30.0), (3, 3.0)] as [(Int64, Double)]
+        {
+            #expect(table.add(seriesID: 0, timestamp: seconds * second, value: value, watermark: .min) == .accepted)
+        }
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [0, 80 * second])
+        #expect(windows.map(\.count) == [3, 3])
+        #expect(windows.map(\.sum) == [6, 60])
+        #expect(table.statistics.forcedCloses == 0)
+    }
+
+    @Test("a gauge that becomes a counter with a window open rates only its counter readings")
+    func gaugeBecomesCounterWithOpenWindow() throws {
+        var table = try makeTable(windowSeconds: 60, series: [(0, .counter64)])
+        // As a counter, [0, 60) in slot 0 collects an increase of 1,000 over 10 s.
+        _ = table.add(seriesID: 0, timestamp: 0, value: 0, watermark: .min)
+        _ = table.add(seriesID: 0, timestamp: 10 * second, value: 1_000, watermark: .min)
+        #expect(table.close(watermark: 60 * second).first?.rate == 100)
+        // As a gauge, [120, 180) opens in slot 0; then the series is a counter again.
+        table.registerSeries(0, kind: .gauge)
+        _ = table.add(seriesID: 0, timestamp: 121 * second, value: 5, watermark: .min)
+        table.registerSeries(0, kind: .counter64)
+        _ = table.add(seriesID: 0, timestamp: 130 * second, value: 50, watermark: .min)  // the counter restarts
+        _ = table.add(seriesID: 0, timestamp: 140 * second, value: 70, watermark: .min)  // +20 in 10 s
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [120 * second])
+        #expect(windows.first?.rate == 2)
     }
 }

@@ -1,3 +1,4 @@
+import CVigilNative
 import VigilCore
 
 extension ShardWindowTable {
@@ -26,6 +27,7 @@ extension ShardWindowTable {
         )
         return Self._add(
             state: _storage._states + localIndex,
+            slotTags: _storage._slotTags + localIndex,
             flags: flags,
             seriesID: seriesID,
             timestamp: timestamp,
@@ -39,14 +41,42 @@ extension ShardWindowTable {
         )
     }
 
-    /// The slot a sample's window most likely occupies, 0 or 1: its window's parity, from a Double quotient
-    /// (wrong only within nanoseconds of a window boundary, and for negative times). A hint for which line
-    /// to fetch and check first; `_add` finds the slot exactly.
+    /// The index of the window a sample most likely falls in (`timestamp / width`), from a Double quotient:
+    /// wrong only within nanoseconds of a window boundary, and 0 for negative times. A hint for which slot
+    /// to fetch and check first; `_add` settles the window exactly.
     @inlinable
     @inline(__always)
-    static func _slotHint(timestamp: Int64, inverseWindowNanoseconds: Double) -> Int {
+    static func _windowIndexHint(timestamp: Int64, inverseWindowNanoseconds: Double) -> Int {
         let quotient = Double(timestamp) * inverseWindowNanoseconds
-        return quotient >= 0 && quotient < 0x1p62 ? Int(quotient) & 1 : 0
+        return quotient >= 0 && quotient < 0x1p62 ? Int(quotient) : 0
+    }
+
+    /// Prefetches the lines a sample will touch, known from its series' cached flags and slot tags and its
+    /// timestamp alone: the slot holding its window, or, when no slot does (it opens a window), the slot
+    /// of the window's parity and the firsts line; and a counter's line.
+    @inlinable
+    @inline(__always)
+    static func _prefetch(
+        state: UnsafeMutablePointer<_SeriesWindowState>,
+        flags: UInt8,
+        slotTags: UInt8,
+        timestamp: Int64,
+        inverseWindowNanoseconds: Double
+    ) {
+        let line = UnsafeRawPointer(state)
+        let lineBytes = _SeriesWindowState.cacheLineBytes
+        let windowIndex = _windowIndexHint(timestamp: timestamp, inverseWindowNanoseconds: inverseWindowNanoseconds)
+        let slot = _SeriesWindowState.taggedSlot(
+            slotTags,
+            nibble: _SeriesWindowState.tagNibble(windowIndex: windowIndex)
+        )
+        if slot >= 0 {
+            vigil_prefetch_for_write(line + slot &* lineBytes)
+        } else {
+            vigil_prefetch_for_write(line + (windowIndex & 1) &* lineBytes)
+            vigil_prefetch_for_write(line + 3 &* lineBytes)
+        }
+        if flags & _SeriesWindowState.kindMask != 0 { vigil_prefetch_for_write(line + 2 &* lineBytes) }
     }
 
     /// Slot `index` (0 or 1) of a series' state.
@@ -60,22 +90,23 @@ extension ShardWindowTable {
         state.pointer(to: \.slot0)! + index
     }
 
-    /// Whether `slot` is open on the window holding `timestamp`. `timestamp &- start`, read unsigned, is
-    /// below the width exactly when start <= timestamp < start + width (a timestamp before start wraps to
-    /// a huge value).
+    /// Whether the open `slot` is on the window holding `timestamp`. `timestamp &- start`, read unsigned,
+    /// is below the width exactly when start <= timestamp < start + width (a timestamp before start wraps
+    /// to a huge value).
     @inlinable
     @inline(__always)
     static func _holds(_ slot: UnsafeMutablePointer<_WindowSlot>, timestamp: Int64, windowNanoseconds: Int64) -> Bool {
-        slot.pointee.isOpen
-            && UInt64(bitPattern: timestamp &- slot.pointee.startNanoseconds) < UInt64(windowNanoseconds)
+        UInt64(bitPattern: timestamp &- slot.pointee.startNanoseconds) < UInt64(windowNanoseconds)
     }
 
     /// The body of both `add`s, static so that the series' state and the table's counters are distinct
-    /// accesses. The series must be registered, with `flags` its flags byte (the callers check).
+    /// accesses. The series must be registered, with `flags` its flags byte and `slotTags` its slot tags
+    /// (the callers check).
     @inlinable
     @inline(__always)
     static func _add(
         state: UnsafeMutablePointer<_SeriesWindowState>,
+        slotTags: UnsafeMutablePointer<UInt8>,
         flags: UInt8,
         seriesID: SeriesID,
         timestamp: Int64,
@@ -88,35 +119,32 @@ extension ShardWindowTable {
         pending: inout [WindowAggregate]
     ) -> WindowAddResult {
         let windowNanoseconds = configuration.windowNanoseconds
-        let hint = _slotHint(timestamp: timestamp, inverseWindowNanoseconds: inverseWindowNanoseconds)
-        let hinted = _slot(state, hint)
-        let other = _slot(state, 1 &- hint)
-        // Fast path: the sample falls in an open slot, nearly always the hinted one.
-        let inHinted = _holds(hinted, timestamp: timestamp, windowNanoseconds: windowNanoseconds)
+        let hintedIndex = _windowIndexHint(timestamp: timestamp, inverseWindowNanoseconds: inverseWindowNanoseconds)
+        let tagged = _SeriesWindowState.taggedSlot(
+            slotTags.pointee,
+            nibble: _SeriesWindowState.tagNibble(windowIndex: hintedIndex)
+        )
         let slotIndex: Int
-        if inHinted || _holds(other, timestamp: timestamp, windowNanoseconds: windowNanoseconds) {
-            slotIndex = inHinted ? hint : 1 &- hint
-            let slot = inHinted ? hinted : other
-            if slot.pointee.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
-                statistics.late &+= 1
-                return .late
-            }
-            if slot.pointee.count == .max {
-                statistics.rejected &+= 1
-                return .late
-            }
-            _merge(
-                slot: slot,
-                firsts: state.pointer(to: \.firsts)!,
-                slotIndex: slotIndex,
-                timestamp: timestamp,
-                value: value
-            )
+        if tagged >= 0 && _holds(_slot(state, tagged), timestamp: timestamp, windowNanoseconds: windowNanoseconds) {
+            // Fast path: the sample falls in the open window its tag names; it reads no other line.
+            guard
+                _mergeIntoOpen(
+                    state: state,
+                    slotIndex: tagged,
+                    timestamp: timestamp,
+                    value: value,
+                    windowNanoseconds: windowNanoseconds,
+                    watermarkNanoseconds: watermarkNanoseconds,
+                    statistics: &statistics
+                )
+            else { return .late }
+            slotIndex = tagged
         } else {
             // Slow path, once per series and window.
             guard
-                let opened = _openWindow(
+                let placed = _placeOffHint(
                     state: state,
+                    slotTags: slotTags,
                     isCounter: flags & _SeriesWindowState.kindMask != 0,
                     seriesID: seriesID,
                     timestamp: timestamp,
@@ -128,7 +156,7 @@ extension ShardWindowTable {
                     pending: &pending
                 )
             else { return .late }
-            slotIndex = opened
+            slotIndex = placed
         }
         statistics.accepted &+= 1
         if flags & _SeriesWindowState.kindMask != 0 {
@@ -144,13 +172,48 @@ extension ShardWindowTable {
         return .accepted
     }
 
-    /// Finds the window of a sample that fits no open slot and opens it in a slot, with the sample: the
-    /// slot of the window's parity when it is free (what the hint and the batch loop's prefetch expect),
-    /// else the other free slot, else the older one, force-closed. Returns the slot, or nil when the
-    /// sample is late or cannot be placed (counted in `statistics`).
+    /// Merges a sample into the open slot that holds its window, unless that window is already past the
+    /// watermark (late) or full (rejected); both counted. Returns whether it merged.
     @inlinable
-    static func _openWindow(
+    @inline(__always)
+    static func _mergeIntoOpen(
         state: UnsafeMutablePointer<_SeriesWindowState>,
+        slotIndex: Int,
+        timestamp: Int64,
+        value: Double,
+        windowNanoseconds: Int64,
+        watermarkNanoseconds: Int64,
+        statistics: inout WindowStatistics
+    ) -> Bool {
+        let slot = _slot(state, slotIndex)
+        if slot.pointee.startNanoseconds &+ windowNanoseconds <= watermarkNanoseconds {
+            statistics.late &+= 1
+            return false
+        }
+        if slot.pointee.count == .max {
+            statistics.rejected &+= 1
+            return false
+        }
+        _merge(
+            slot: slot,
+            firsts: state.pointer(to: \.firsts)!,
+            slotIndex: slotIndex,
+            timestamp: timestamp,
+            value: value
+        )
+        return true
+    }
+
+    /// The slow path, for a sample whose window no slot tag named (or whose tagged slot did not hold it):
+    /// finds its window exactly. When a slot holds that window (the hint was off, near a boundary) the
+    /// sample merges there; else the window opens with the sample in a slot: the slot of its parity when
+    /// free (what the hint and the batch loop's prefetch expect), else the other free slot, else the older
+    /// one, force-closed. Free or open is read from the slot tags, so opening touches no other slot's line.
+    /// Returns the slot, or nil when the sample is late or cannot be placed (counted in `statistics`).
+    @inlinable
+    static func _placeOffHint(
+        state: UnsafeMutablePointer<_SeriesWindowState>,
+        slotTags: UnsafeMutablePointer<UInt8>,
         isCounter: Bool,
         seriesID: SeriesID,
         timestamp: Int64,
@@ -166,6 +229,24 @@ extension ShardWindowTable {
             statistics.rejected &+= 1
             return nil
         }
+        let tags = slotTags.pointee
+        let nibble = _SeriesWindowState.tagNibble(windowIndex: Int(truncatingIfNeeded: windowIndex))
+        // A slot holds the window only if its nibble matches; both may match (windows eight apart).
+        for slotIndex in 0..<2
+        where (tags &>> (4 &* slotIndex)) & 0x0F == nibble
+            && _slot(state, slotIndex).pointee.startNanoseconds == startNanoseconds
+        {
+            let merged = _mergeIntoOpen(
+                state: state,
+                slotIndex: slotIndex,
+                timestamp: timestamp,
+                value: value,
+                windowNanoseconds: windowNanoseconds,
+                watermarkNanoseconds: watermarkNanoseconds,
+                statistics: &statistics
+            )
+            return merged ? slotIndex : nil
+        }
         let endNanoseconds = startNanoseconds + windowNanoseconds  // cannot overflow: windowStart checked
         if endNanoseconds <= watermarkNanoseconds {
             statistics.late &+= 1
@@ -173,9 +254,9 @@ extension ShardWindowTable {
         }
         let parity = Int(windowIndex & 1)
         let opened: Int
-        if !_slot(state, parity).pointee.isOpen {
+        if !_SeriesWindowState.isTaggedOpen(tags, slot: parity) {
             opened = parity
-        } else if !_slot(state, 1 &- parity).pointee.isOpen {
+        } else if !_SeriesWindowState.isTaggedOpen(tags, slot: 1 &- parity) {
             opened = 1 &- parity
         } else {
             // Both slots hold other windows: close the older one, unless this sample is older still.
@@ -194,18 +275,27 @@ extension ShardWindowTable {
             )
             opened = older
         }
-        _open(state: state, slotIndex: opened, startNanoseconds: startNanoseconds, timestamp: timestamp, value: value)
+        _open(
+            state: state,
+            slotIndex: opened,
+            isCounter: isCounter,
+            startNanoseconds: startNanoseconds,
+            timestamp: timestamp,
+            value: value
+        )
+        slotTags.pointee = _SeriesWindowState.retagged(tags, slot: opened, nibble: nibble)
         statistics.openWindows &+= 1
         if endNanoseconds < earliestOpenEndNanoseconds { earliestOpenEndNanoseconds = endNanoseconds }
         return opened
     }
 
-    /// Opens a free slot for the window starting at `startNanoseconds` with its first sample; the slot's
-    /// counter sums start at zero.
+    /// Opens a free slot for the window starting at `startNanoseconds` with its first sample; a counter's
+    /// sums for the slot start at zero (a gauge's counter line is left alone: it is never read).
     @inlinable
     static func _open(
         state: UnsafeMutablePointer<_SeriesWindowState>,
         slotIndex: Int,
+        isCounter: Bool,
         startNanoseconds: Int64,
         timestamp: Int64,
         value: Double
@@ -222,11 +312,15 @@ extension ShardWindowTable {
         if slotIndex == 0 {
             state.pointee.firsts.first0 = value
             state.pointee.firsts.firstTimestamp0 = timestamp
-            state.pointee.counter.increase0 = 0
-            state.pointee.counter.intervalNanoseconds0 = 0
         } else {
             state.pointee.firsts.first1 = value
             state.pointee.firsts.firstTimestamp1 = timestamp
+        }
+        guard isCounter else { return }
+        if slotIndex == 0 {
+            state.pointee.counter.increase0 = 0
+            state.pointee.counter.intervalNanoseconds0 = 0
+        } else {
             state.pointee.counter.increase1 = 0
             state.pointee.counter.intervalNanoseconds1 = 0
         }
@@ -275,14 +369,15 @@ extension ShardWindowTable {
         isCounter: Bool
     ) -> WindowAggregate {
         let slot = _slot(state, slotIndex).pointee
-        let counter = state.pointee.counter
-        let increase = slotIndex == 0 ? counter.increase0 : counter.increase1
-        let intervalNanoseconds = slotIndex == 0 ? counter.intervalNanoseconds0 : counter.intervalNanoseconds1
-        let rate: Double
-        if isCounter && intervalNanoseconds > 0 {
-            rate = increase / (intervalNanoseconds / Double(EventTime.nanosecondsPerSecond))
-        } else {
-            rate = .nan
+        var rate = Double.nan
+        if isCounter {  // a gauge's counter line holds nothing of its windows
+            let counter = state.pointer(to: \.counter)!
+            let increase = slotIndex == 0 ? counter.pointee.increase0 : counter.pointee.increase1
+            let intervalNanoseconds =
+                slotIndex == 0 ? counter.pointee.intervalNanoseconds0 : counter.pointee.intervalNanoseconds1
+            if intervalNanoseconds > 0 {
+                rate = increase / (intervalNanoseconds / Double(EventTime.nanosecondsPerSecond))
+            }
         }
         return WindowAggregate(
             seriesID: seriesID,

@@ -11,9 +11,10 @@ extension ShardWindowTable {
     /// table has not registered (or that belongs to another shard).
     ///
     /// The engine's hot path. Per sample: no allocation, no bounds or uniqueness check, no closure or
-    /// existential call. ``prefetchDistance`` samples ahead, the loop fetches the slot line of the sample's
-    /// window parity (and the counter line, for a counter), addresses it knows from the sample alone, so
-    /// the random access to per-series state overlaps with the work on the samples before it.
+    /// existential call. ``prefetchDistance`` samples ahead, the loop fetches the lines the sample will
+    /// touch (the slot its series' cached slot tags name for its window; the free slot and the firsts line
+    /// when it opens a window; the counter line for a counter), so the random access to per-series state
+    /// overlaps with the work on the samples before it.
     ///
     /// ```swift
     /// var start = 0
@@ -59,8 +60,8 @@ extension ShardWindowTable {
         func localIndex(of seriesID: SeriesID) -> Int { shards.localIndex(of: seriesID) }
 
         let flags = _storage._flags
+        let slotTags = _storage._slotTags
         let inverseWindowNanoseconds = configuration.inverseWindowNanoseconds
-        let lineBytes = _SeriesWindowState.cacheLineBytes
         let distance = Self.prefetchDistance
 
         var index = 0
@@ -68,15 +69,13 @@ extension ShardWindowTable {
             if index &+ distance < count {
                 let aheadLocalIndex = localIndex(of: seriesIDs[index &+ distance])
                 if aheadLocalIndex < seriesCount {
-                    let line = UnsafeRawPointer(states + aheadLocalIndex)
-                    let hint = Self._slotHint(
+                    Self._prefetch(
+                        state: states + aheadLocalIndex,
+                        flags: flags[aheadLocalIndex],
+                        slotTags: slotTags[aheadLocalIndex],
                         timestamp: timestamps[index &+ distance],
                         inverseWindowNanoseconds: inverseWindowNanoseconds
                     )
-                    vigil_prefetch_for_write(line + hint &* lineBytes)
-                    if flags[aheadLocalIndex] & _SeriesWindowState.kindMask != 0 {
-                        vigil_prefetch_for_write(line + 2 &* lineBytes)
-                    }
                 }
             }
             let seriesID = seriesIDs[index]
@@ -87,6 +86,7 @@ extension ShardWindowTable {
             // Late and unplaceable samples are counted in `statistics`; the result adds nothing here.
             _ = Self._add(
                 state: states + local,
+                slotTags: slotTags + local,
                 flags: seriesFlags,
                 seriesID: seriesID,
                 timestamp: timestamps[index],

@@ -76,6 +76,9 @@ extension ShardWindowTable {
             slot1 ? Self._aggregate(state: state, slotIndex: 1, seriesID: seriesID, isCounter: isCounter) : nil
         if slot0 { state.pointee.slot0.count = 0 }
         if slot1 { state.pointee.slot1.count = 0 }
+        let tags = _storage._slotTags + localIndex
+        if slot0 { tags.pointee = _SeriesWindowState.retagged(tags.pointee, slot: 0, nibble: 0) }
+        if slot1 { tags.pointee = _SeriesWindowState.retagged(tags.pointee, slot: 1, nibble: 0) }
         if let closed0, let closed1, closed1.windowStartNanoseconds < closed0.windowStartNanoseconds {
             emit(closed1)
             emit(closed0)

@@ -9,7 +9,10 @@ import Glibc
 // always is, since consecutive windows alternate. So a gauge sample reads and writes one 64-byte line, the
 // slot of its window, which the batch loop can prefetch from the sample's timestamp alone; a counter sample
 // also touches the counter line. Opening a window also writes the window's first sample on the fourth line.
-// Each series' registration flags (kind) live outside, in a byte per series, small enough to stay in cache.
+// Each series' registration flags (kind) live outside, in a byte per series, small enough to stay in cache,
+// and so does a byte of slot tags that says which windows its slots hold: from the tag and the sample's
+// timestamp the batch loop knows which line the sample will touch, or that it opens a window (and so also
+// writes the firsts line), before it fetches any line, and no sample reads a slot it does not use.
 // The layout is checked at table init (`_SeriesWindowState.checkLayout()`): Swift lays out stored
 // properties of a non-resilient struct in declaration order, and the table's storage is 64-byte aligned.
 
@@ -95,6 +98,33 @@ struct _SeriesWindowState {
 
     @inlinable init() {}
 
+    /// Slot tags (a byte per series): bits 0-2 hold slot 0's window index mod 8 and bit 3 says slot 0 is
+    /// open; bits 4-7 say the same of slot 1. Kept equal to the slots' `isOpen` and start by every write
+    /// that opens or frees a slot, so a slot holds window `w` only if its nibble is `tagNibble(w)`; the
+    /// converse (eight windows apart) is settled by the slot's start.
+    @inlinable
+    @inline(__always)
+    static func tagNibble(windowIndex: Int) -> UInt8 { UInt8(truncatingIfNeeded: windowIndex & 7) | 0x08 }
+
+    /// The slot whose nibble in `tags` is `nibble`, or -1 when neither is.
+    @inlinable
+    @inline(__always)
+    static func taggedSlot(_ tags: UInt8, nibble: UInt8) -> Int {
+        tags & 0x0F == nibble ? 0 : tags &>> 4 == nibble ? 1 : -1
+    }
+
+    /// Whether slot `index` is open according to `tags`.
+    @inlinable
+    @inline(__always)
+    static func isTaggedOpen(_ tags: UInt8, slot index: Int) -> Bool { tags & (0x08 &<< (4 &* index)) != 0 }
+
+    /// `tags` with slot `index`'s nibble replaced by `nibble` (0 frees the slot).
+    @inlinable
+    @inline(__always)
+    static func retagged(_ tags: UInt8, slot index: Int, nibble: UInt8) -> UInt8 {
+        index == 0 ? (tags & 0xF0) | nibble : (tags & 0x0F) | (nibble &<< 4)
+    }
+
     /// Traps unless the layout is the one the comment above promises (a compiler that reorders fields
     /// would silently cost a cache line per sample otherwise).
     static func checkLayout() {
@@ -108,7 +138,7 @@ struct _SeriesWindowState {
 }
 
 /// The per-series states of one table, in one 64-byte-aligned allocation so that every state starts a
-/// cache line, and their flags bytes in another. Elements `0..<count` (counted by the table) are
+/// cache line, and their flags and slot-tag bytes in two others. Elements `0..<count` (counted by the table) are
 /// initialised; the rest is untouched memory, which the kernel maps only when first written. The types
 /// are trivial: nothing to deinitialise.
 @usableFromInline
@@ -116,6 +146,8 @@ final class _SeriesWindowStorage {
     @usableFromInline let _states: UnsafeMutablePointer<_SeriesWindowState>
     /// Per series: `registeredFlag | kind`, 0 when not registered.
     @usableFromInline let _flags: UnsafeMutablePointer<UInt8>
+    /// Per series: its slot tags (``_SeriesWindowState/tagNibble(windowIndex:)``), 0 when no slot is open.
+    @usableFromInline let _slotTags: UnsafeMutablePointer<UInt8>
     /// Elements the allocation has room for.
     @usableFromInline let _capacity: Int
 
@@ -141,6 +173,7 @@ final class _SeriesWindowStorage {
         #endif
         _states = raw.bindMemory(to: _SeriesWindowState.self, capacity: max(1, capacity))
         _flags = .allocate(capacity: max(1, capacity))
+        _slotTags = .allocate(capacity: max(1, capacity))
     }
 
     /// A new storage of `capacity` holding a copy of the first `count` states and flags of this one.
@@ -150,11 +183,13 @@ final class _SeriesWindowStorage {
         let copy = _SeriesWindowStorage(capacity: capacity)
         copy._states.initialize(from: _states, count: count)
         copy._flags.initialize(from: _flags, count: count)
+        copy._slotTags.initialize(from: _slotTags, count: count)
         return copy
     }
 
     deinit {
         UnsafeMutableRawPointer(_states).deallocate()
         _flags.deallocate()
+        _slotTags.deallocate()
     }
 }

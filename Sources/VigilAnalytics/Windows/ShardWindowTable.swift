@@ -66,9 +66,9 @@ public struct ShardWindowTable {
 
     public var statistics: WindowStatistics { _statistics }
 
-    /// Bytes one registered series costs in this table (its state's stride and its flags byte), for the
-    /// memory budget.
-    public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride + 1 }
+    /// Bytes one registered series costs in this table (its state's stride, its flags and slot-tag
+    /// bytes), for the memory budget.
+    public var memoryBytesPerSeries: Int { MemoryLayout<_SeriesWindowState>.stride + 2 }
 
     /// Number of local slots (registered or not) the table holds: `max local index + 1`.
     public var localSeriesCapacity: Int { _seriesCount }
@@ -113,11 +113,21 @@ public struct ShardWindowTable {
                 count: localIndex + 1 - _seriesCount
             )
             (_storage._flags + _seriesCount).initialize(repeating: 0, count: localIndex + 1 - _seriesCount)
+            (_storage._slotTags + _seriesCount).initialize(repeating: 0, count: localIndex + 1 - _seriesCount)
             _seriesCount = localIndex + 1
         }
         let flags = _SeriesWindowState.registeredFlag | kind.rawValue
-        if _storage._flags[localIndex] == flags { return }
+        let previousFlags = _storage._flags[localIndex]
+        if previousFlags == flags { return }
         _storage._flags[localIndex] = flags
+        if previousFlags & _SeriesWindowState.kindMask == 0 {
+            // Was a gauge (or new): its open windows were opened without counter sums (`_open` leaves a
+            // gauge's counter line alone), so they start from zero here.
+            _storage._states[localIndex].counter.increase0 = 0
+            _storage._states[localIndex].counter.intervalNanoseconds0 = 0
+            _storage._states[localIndex].counter.increase1 = 0
+            _storage._states[localIndex].counter.intervalNanoseconds1 = 0
+        }
         // The counter restarts; open windows keep the increases already credited to them.
         let fresh = _CounterState()
         _storage._states[localIndex].counter.previousTimestamp = fresh.previousTimestamp
