@@ -64,6 +64,7 @@ extension ShardWindowTable {
         let inverseWindowNanoseconds = configuration.inverseWindowNanoseconds
         let distance = Self.prefetchDistance
 
+        var accepted: UInt64 = 0
         var index = 0
         while index < count {
             if index &+ distance < count {
@@ -83,8 +84,8 @@ extension ShardWindowTable {
             guard local < seriesCount, local &* shardCount &+ shardIndex == Int(seriesID) else { break }
             let seriesFlags = flags[local]
             guard seriesFlags & _SeriesWindowState.registeredFlag != 0 else { break }
-            // Late and unplaceable samples are counted in `statistics`; the result adds nothing here.
-            _ = Self._add(
+            // Late and unplaceable samples are counted in `statistics`, accepted ones here.
+            let result = Self._add(
                 state: states + local,
                 slotTags: slotTags + local,
                 flags: seriesFlags,
@@ -98,8 +99,10 @@ extension ShardWindowTable {
                 statistics: &statistics,
                 pending: &_pending
             )
+            if result == .accepted { accepted &+= 1 }
             index &+= 1
         }
+        statistics.accepted &+= accepted
         _watermarkNanoseconds = watermarkNanoseconds
         _earliestOpenEndNanoseconds = earliestOpenEndNanoseconds
         _statistics = statistics
