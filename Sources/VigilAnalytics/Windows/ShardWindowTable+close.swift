@@ -18,21 +18,23 @@ extension ShardWindowTable {
         let states = _storage._states
         let windowNanoseconds = _windowNanoseconds
         var earliestOpenEndNanoseconds = Int64.max
-        // Reads each series' two slot lines, in address order (the hardware prefetcher follows).
+        // Reads the start and count of each series' two slots, in address order (the hardware prefetcher
+        // follows), not the whole lines.
         for localIndex in 0..<_seriesCount {
-            let slot0 = states[localIndex].slot0
-            let slot1 = states[localIndex].slot1
-            let end0 = slot0.startNanoseconds &+ windowNanoseconds
-            let end1 = slot1.startNanoseconds &+ windowNanoseconds
-            let due0 = slot0.isOpen && end0 <= watermarkNanoseconds
-            let due1 = slot1.isOpen && end1 <= watermarkNanoseconds
+            let state = states + localIndex
+            let isOpen0 = state.pointee.slot0.isOpen
+            let isOpen1 = state.pointee.slot1.isOpen
+            let end0 = state.pointee.slot0.startNanoseconds &+ windowNanoseconds
+            let end1 = state.pointee.slot1.startNanoseconds &+ windowNanoseconds
+            let due0 = isOpen0 && end0 <= watermarkNanoseconds
+            let due1 = isOpen1 && end1 <= watermarkNanoseconds
             if due0 || due1 {
                 _closeSlots(localIndex: localIndex, slot0: due0, slot1: due1, emit: emit)
             }
-            if slot0.isOpen && !due0 && end0 < earliestOpenEndNanoseconds {
+            if isOpen0 && !due0 && end0 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end0
             }
-            if slot1.isOpen && !due1 && end1 < earliestOpenEndNanoseconds {
+            if isOpen1 && !due1 && end1 < earliestOpenEndNanoseconds {
                 earliestOpenEndNanoseconds = end1
             }
         }
@@ -65,27 +67,26 @@ extension ShardWindowTable {
     }
 
     /// Emits the chosen slots of one series, older window first, and frees them. The storage is unique.
+    /// Each window is built once, straight into the call (no optional copies held for ordering).
     @usableFromInline
     mutating func _closeSlots(localIndex: Int, slot0: Bool, slot1: Bool, emit: (WindowAggregate) -> Void) {
         let seriesID = _seriesID(localIndex: localIndex)
         let state = _storage._states + localIndex
-        let isCounter = _storage._flags[localIndex] & _SeriesWindowState.kindMask != 0
-        let closed0 =
-            slot0 ? Self._aggregate(state: state, slotIndex: 0, seriesID: seriesID, isCounter: isCounter) : nil
-        let closed1 =
-            slot1 ? Self._aggregate(state: state, slotIndex: 1, seriesID: seriesID, isCounter: isCounter) : nil
-        if slot0 { state.pointee.slot0.count = 0 }
-        if slot1 { state.pointee.slot1.count = 0 }
         let tags = _storage._slotTags + localIndex
-        if slot0 { tags.pointee = _SeriesWindowState.retagged(tags.pointee, slot: 0, nibble: 0) }
-        if slot1 { tags.pointee = _SeriesWindowState.retagged(tags.pointee, slot: 1, nibble: 0) }
-        if let closed0, let closed1, closed1.windowStartNanoseconds < closed0.windowStartNanoseconds {
-            emit(closed1)
-            emit(closed0)
-        } else {
-            if let closed0 { emit(closed0) }
-            if let closed1 { emit(closed1) }
+        let isCounter = _storage._flags[localIndex] & _SeriesWindowState.kindMask != 0
+        // The older of two due windows goes first.
+        let first =
+            slot0 && slot1
+            ? (state.pointee.slot1.startNanoseconds < state.pointee.slot0.startNanoseconds ? 1 : 0)
+            : (slot0 ? 0 : 1)
+        @inline(__always)
+        func emitAndFree(_ slotIndex: Int) {
+            emit(Self._aggregate(state: state, slotIndex: slotIndex, seriesID: seriesID, isCounter: isCounter))
+            Self._slot(state, slotIndex).pointee.count = 0
+            tags.pointee = _SeriesWindowState.retagged(tags.pointee, slot: slotIndex, nibble: 0)
         }
+        emitAndFree(first)
+        if slot0 && slot1 { emitAndFree(1 &- first) }
         let closedCount = (slot0 ? 1 : 0) + (slot1 ? 1 : 0)
         _statistics.windowsClosed &+= UInt64(closedCount)
         _statistics.openWindows -= closedCount
