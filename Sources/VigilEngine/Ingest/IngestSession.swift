@@ -82,6 +82,7 @@ struct IngestSession: NativeDecoderDelegate {
         let maximum = limits.maximumTimestampNanoseconds
         let skew = limits.maximumFutureSkewNanoseconds
         var newest = router.knownNewest
+        let appender = router.appender
         let frameCount = frame.count
         translation.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
@@ -113,9 +114,10 @@ struct IngestSession: NativeDecoderDelegate {
                     continue
                 }
                 if timestamp > newest { newest = timestamp }
-                router.route(timestamp: timestamp, seriesID: seriesID, value: value)
+                appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: newest)
             }
         }
+        router.noteNewest(newest)
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
         if unknown | cardinality | nonFinite | outOfRange | future != 0 {
             record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")

@@ -10,7 +10,6 @@ import VigilCore
 /// any of its samples' arrival, so a sample that was on time when it arrived is never judged late because
 /// it waited in a batch.
 public final class ShardRouter {
-    @usableFromInline
     struct Cursor {
         var batch: SampleBatch?
         var timestamps: UnsafeMutablePointer<Int64>
@@ -57,24 +56,42 @@ public final class ShardRouter {
 
     public var shardCount: Int { lanes.count }
 
-    /// Routes one accepted sample. The hot path: a remainder, three stores, and a send every
-    /// `batchCapacity` samples.
-    @inline(__always)
-    func route(timestamp: Int64, seriesID: SeriesID, value: Double) {
-        if timestamp > knownNewest { knownNewest = timestamp }
-        let shard = shards.shard(of: seriesID)
-        let cursor = cursors + shard
-        if cursor.pointee.count == cursor.pointee.capacity { replaceBatch(shard: shard) }
-        let index = cursor.pointee.count
-        cursor.pointee.timestamps[index] = timestamp
-        cursor.pointee.seriesIDs[index] = seriesID
-        cursor.pointee.values[index] = value
-        cursor.pointee.count = index &+ 1
+    /// The per-sample path: appends accepted samples to their shard's batch. It carries the router's fixed
+    /// state (shard arithmetic, cursors) as its own fields, so a frame's loop keeps them in registers
+    /// instead of reloading them from the object per sample. Take one per frame (``appender``), pass each
+    /// sample with the producer's newest event time so far (this sample included), and end the frame with
+    /// ``noteNewest(_:)``.
+    struct Appender {
+        let router: ShardRouter
+        let shards: ShardArithmetic
+        let cursors: UnsafeMutablePointer<Cursor>
+
+        /// Routes one accepted sample: a multiplication, three stores, and a send every `batchCapacity`
+        /// samples.
+        @inline(__always)
+        func append(timestamp: Int64, seriesID: SeriesID, value: Double, newest: Int64) {
+            let shard = shards.shard(of: seriesID)
+            let cursor = cursors + shard
+            if cursor.pointee.count == cursor.pointee.capacity { router.replaceBatch(shard: shard, newest: newest) }
+            let index = cursor.pointee.count
+            cursor.pointee.timestamps[index] = timestamp
+            cursor.pointee.seriesIDs[index] = seriesID
+            cursor.pointee.values[index] = value
+            cursor.pointee.count = index &+ 1
+        }
+    }
+
+    var appender: Appender { Appender(router: self, shards: shards, cursors: cursors) }
+
+    /// Records the producer's newest event time after a frame: the last `newest` given to the appender.
+    func noteNewest(_ newest: Int64) {
+        if newest > knownNewest { knownNewest = newest }
     }
 
     /// Sends the shard's current batch if it has samples, and takes an empty one (waiting for the shard
     /// to return one if none is free: backpressure).
-    private func replaceBatch(shard: Int) {
+    private func replaceBatch(shard: Int, newest: Int64) {
+        noteNewest(newest)
         send(shard: shard)
         let lane = lanes[shard]
         let batch = lane.recycle.pop(while: { true })!
