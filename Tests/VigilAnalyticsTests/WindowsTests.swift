@@ -488,6 +488,36 @@ struct WindowsTableTests {
         #expect(table.statistics.forcedCloses == 0)
     }
 
+    @Test("counter -> gauge -> counter with a window open keeps the increases credited while a counter")
+    func counterGaugeCounterKeepsCreditedIncreases() throws {
+        var table = try makeTable(windowSeconds: 60, series: [(0, .counter64)])
+        #expect(table.add(seriesID: 0, timestamp: 0, value: 0, watermark: .min) == .accepted)
+        #expect(table.add(seriesID: 0, timestamp: 10 * second, value: 1_000, watermark: .min) == .accepted)
+        table.registerSeries(0, kind: .gauge)
+        table.registerSeries(0, kind: .counter64)
+        _ = table.add(seriesID: 0, timestamp: 20 * second, value: 50, watermark: .min)  // the counter restarts
+        _ = table.add(seriesID: 0, timestamp: 30 * second, value: 70, watermark: .min)  // +20 in 10 s
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [0])
+        #expect(windows.first?.rate == 51)  // 1,020 over 20 s
+    }
+
+    @Test("a window opened as a gauge keeps what it was credited as a counter through a later gauge spell")
+    func gaugeOpenedWindowKeepsCounterCredits() throws {
+        var table = try makeTable(windowSeconds: 60, series: [(0, .gauge)])
+        _ = table.add(seriesID: 0, timestamp: 0, value: 7, watermark: .min)  // [0, 60) opens as a gauge
+        table.registerSeries(0, kind: .counter64)
+        _ = table.add(seriesID: 0, timestamp: 10 * second, value: 0, watermark: .min)  // first counter reading
+        _ = table.add(seriesID: 0, timestamp: 20 * second, value: 100, watermark: .min)  // +100 in 10 s
+        table.registerSeries(0, kind: .gauge)
+        table.registerSeries(0, kind: .counter64)
+        _ = table.add(seriesID: 0, timestamp: 30 * second, value: 500, watermark: .min)  // the counter restarts
+        _ = table.add(seriesID: 0, timestamp: 40 * second, value: 520, watermark: .min)  // +20 in 10 s
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [0])
+        #expect(windows.first?.rate == 6)  // 120 over 20 s
+    }
+
     @Test("a gauge that becomes a counter with a window open rates only its counter readings")
     func gaugeBecomesCounterWithOpenWindow() throws {
         var table = try makeTable(windowSeconds: 60, series: [(0, .counter64)])

@@ -296,7 +296,8 @@ extension ShardWindowTable {
     }
 
     /// Opens a free slot for the window starting at `startNanoseconds` with its first sample; a counter's
-    /// sums for the slot start at zero (a gauge's counter line is left alone: it is never read).
+    /// sums for the slot start at zero. A gauge's counter line is left alone (never read while it is a
+    /// gauge); the firsts line records which kind opened the slot, for `registerSeries`.
     @inlinable
     static func _open(
         state: UnsafeMutablePointer<_SeriesWindowState>,
@@ -318,9 +319,11 @@ extension ShardWindowTable {
         if slotIndex == 0 {
             state.pointee.firsts.first0 = value
             state.pointee.firsts.firstTimestamp0 = timestamp
+            state.pointee.firsts.hasCounterSums0 = isCounter
         } else {
             state.pointee.firsts.first1 = value
             state.pointee.firsts.firstTimestamp1 = timestamp
+            state.pointee.firsts.hasCounterSums1 = isCounter
         }
         guard isCounter else { return }
         if slotIndex == 0 {

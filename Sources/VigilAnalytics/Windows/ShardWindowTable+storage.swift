@@ -72,7 +72,13 @@ struct _WindowFirsts {
     @usableFromInline var firstTimestamp0: Int64 = 0
     @usableFromInline var first1: Double = 0
     @usableFromInline var firstTimestamp1: Int64 = 0
-    @usableFromInline var _reservedTail: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// Per slot: whether the counter line's sums for the slot are its window's own: zeroed when the window
+    /// opened as a counter, or when the series turned into a counter since. A gauge's open leaves the
+    /// counter line alone (it is off the lines a gauge touches) and clears this; a series that turns into
+    /// a counter zeroes the sums of the slots without it, and sets it.
+    @usableFromInline var hasCounterSums0 = false
+    @usableFromInline var hasCounterSums1 = false
+    @usableFromInline var _reservedTail: (UInt64, UInt64, UInt64) = (0, 0, 0)
 
     @inlinable init() {}
 }

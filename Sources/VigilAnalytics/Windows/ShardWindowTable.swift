@@ -120,13 +120,22 @@ public struct ShardWindowTable {
         let previousFlags = _storage._flags[localIndex]
         if previousFlags == flags { return }
         _storage._flags[localIndex] = flags
-        if previousFlags & _SeriesWindowState.kindMask == 0 {
-            // Was a gauge (or new): its open windows were opened without counter sums (`_open` leaves a
-            // gauge's counter line alone), so they start from zero here.
-            _storage._states[localIndex].counter.increase0 = 0
-            _storage._states[localIndex].counter.intervalNanoseconds0 = 0
-            _storage._states[localIndex].counter.increase1 = 0
-            _storage._states[localIndex].counter.intervalNanoseconds1 = 0
+        if previousFlags & _SeriesWindowState.kindMask == 0 && kind.isCounter {
+            // Was a gauge (or new): a slot whose window opened while it was a gauge has no sums of its own
+            // (`_open` leaves a gauge's counter line alone); nothing was credited to it since it opened, so
+            // its sums start from zero here and are its own from now on. A window that already has its own
+            // sums (credited while the series was a counter before) keeps them.
+            let state = _storage._states + localIndex
+            if !state.pointee.firsts.hasCounterSums0 {
+                state.pointee.counter.increase0 = 0
+                state.pointee.counter.intervalNanoseconds0 = 0
+                state.pointee.firsts.hasCounterSums0 = true
+            }
+            if !state.pointee.firsts.hasCounterSums1 {
+                state.pointee.counter.increase1 = 0
+                state.pointee.counter.intervalNanoseconds1 = 0
+                state.pointee.firsts.hasCounterSums1 = true
+            }
         }
         // The counter restarts; open windows keep the increases already credited to them.
         let fresh = _CounterState()
