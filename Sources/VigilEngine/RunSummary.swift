@@ -3,6 +3,8 @@
 public struct RunSummary: Sendable {
     public var bytesRead: Int
     public var streams: Int
+    /// Inputs that could not be opened or failed while being read (``EngineCounters/unreadableInputs``).
+    public var unreadableInputs: Int
     public var tcpConnections: Int
     public var samplesDecoded: Int
     public var samplesAggregated: Int
@@ -36,6 +38,7 @@ public struct RunSummary: Sendable {
         func value(_ counter: ManagedAtomicInt) -> Int { counter.load(ordering: .acquiring) }
         bytesRead = value(counters.bytesRead)
         streams = value(counters.streamsOpened)
+        unreadableInputs = value(counters.unreadableInputs)
         tcpConnections = value(counters.tcpConnections)
         samplesDecoded = value(counters.samplesDecoded)
         samplesAggregated = value(counters.samplesAggregated)
@@ -85,7 +88,7 @@ public struct RunSummary: Sendable {
         let seconds = Double(elapsedNanoseconds) / 1e9
         var lines = [
             "vigil run summary\(stoppedBySignal ? " (stopped by signal, drained)" : "")",
-            "  input      \(bytesRead) bytes in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")",
+            "  input      \(bytesRead) bytes in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")\(unreadableInputs > 0 ? "; \(unreadableInputs) input(s) could not be read" : "")",
             "  samples    \(samplesDecoded) decoded, \(samplesAggregated) aggregated, \(series) series",
             "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
@@ -100,7 +103,8 @@ public struct RunSummary: Sendable {
         }
         if !decodeErrorsByKind.isEmpty {
             lines.append(
-                "  decode     " + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                "  decode     "
+                    + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                     .joined(separator: ", ")
             )
         }
@@ -110,7 +114,8 @@ public struct RunSummary: Sendable {
     /// One JSON object (snake_case keys), for scripts and tests.
     public var json: String {
         var fields: [(String, String)] = [
-            ("bytes_read", "\(bytesRead)"), ("streams", "\(streams)"), ("tcp_connections", "\(tcpConnections)"),
+            ("bytes_read", "\(bytesRead)"), ("streams", "\(streams)"), ("unreadable_inputs", "\(unreadableInputs)"),
+            ("tcp_connections", "\(tcpConnections)"),
             ("samples", "\(samplesDecoded)"), ("samples_aggregated", "\(samplesAggregated)"),
             ("series", "\(series)"), ("windows", "\(windowsClosed)"), ("alerts_fired", "\(alertsFired)"),
             ("alerts_resolved", "\(alertsResolved)"), ("late_samples", "\(lateSamples)"),
@@ -121,12 +126,17 @@ public struct RunSummary: Sendable {
             ("samples_per_second", jsonNumber(samplesPerSecond.rounded())),
             ("peak_rss_bytes", "\(peakResidentBytes)"), ("stopped_by_signal", stoppedBySignal ? "true" : "false"),
         ]
-        fields.append(("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}"))
-        fields.append((
-            "decode_errors",
-            "{" + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\($0.value)" }
-                .joined(separator: ",") + "}"
-        ))
+        fields.append(
+            ("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}")
+        )
+        fields.append(
+            (
+                "decode_errors",
+                "{"
+                    + decodeErrorsByKind.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\($0.value)" }
+                    .joined(separator: ",") + "}"
+            )
+        )
         return "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
     }
 }

@@ -168,6 +168,12 @@ struct RunCommand: ParsableCommand {
                 try writeText(summary.json + "\n", to: summaryJSON)
             }
         }
+        // Like `cat`: the other inputs were read and everything they gave is out, but a missing or failing
+        // file must not look like success to a script.
+        if summary.unreadableInputs > 0 {
+            printError("Error: \(summary.unreadableInputs) input(s) could not be read (logged above)")
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -119,8 +119,27 @@ struct RunCommandTests {
         #expect(unwritable.status == 2)
         #expect(unwritable.standardError.contains("/proc/vigil-cannot-write-here"))
         let missingFile = try CLI.run(["run", "--input", "file:/nonexistent/x.vgl", "--summary-json", "-"])
+        #expect(missingFile.status == 1)
         #expect(missingFile.standardError.contains("/nonexistent/x.vgl"))
         #expect((try CLI.json(missingFile.standardOutput)["rejects"] as? [String: Int])?["source_errors"] == 1)
+    }
+
+    @Test("a missing input file fails the run (exit 1) after the other inputs are read and summarised")
+    func missingInputAmongOthers() throws {
+        let directory = try CLI.temporaryDirectory("missing-input")
+        let good = directory.appendingPathComponent("good.vgl")
+        try Data(makeStream(series: 4, rounds: 30)).write(to: good)
+        let result = try CLI.run([
+            "run", "--input", "file:\(good.path)", "--input", "file:\(directory.path)/typo.vgl",
+            "--summary-json", "-",
+        ])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("typo.vgl"))
+        #expect(result.standardError.contains("1 input(s) could not be read"))
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["samples"] as? Int == 120)
+        #expect(summary["windows"] as? Int == 20)
+        #expect(summary["unreadable_inputs"] as? Int == 1)
     }
 }
 

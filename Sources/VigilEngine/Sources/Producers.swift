@@ -62,6 +62,7 @@ final class SequentialStreamProducer {
                 stream = AutoDecompressingStream(try open())
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
+                context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error)")
                 continue
             }
@@ -80,6 +81,7 @@ final class SequentialStreamProducer {
                 }
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
+                context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error); keeping what was read before it")
             }
             ingestor.finish()

@@ -13,6 +13,10 @@ public final class EngineCounters: Sendable {
     /// TCP senders that disconnected with a partial frame buffered.
     public let tcpDisconnectsMidFrame = ManagedAtomic<Int>(0)
     public let sourceErrors = ManagedAtomic<Int>(0)
+    /// Files (or standard input) that could not be opened, or failed while being read: source errors that
+    /// lose a whole input or its rest, after which `vigil run` exits 1. (A refused or broken TCP sender is
+    /// only a source error: a listener serves whoever connects.)
+    public let unreadableInputs = ManagedAtomic<Int>(0)
     public let schemaDeclarations = ManagedAtomic<Int>(0)
     public let samplesDecoded = ManagedAtomic<Int>(0)
     /// Samples handed to shards (decoded minus rejected).
