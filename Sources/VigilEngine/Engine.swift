@@ -140,7 +140,8 @@ public final class Engine: @unchecked Sendable {
                 ),
                 registry: registry,
                 counters: counters,
-                rollupsEnabled: rollupWriter != nil
+                rollupsEnabled: rollupWriter != nil,
+                rollupHoldNanoseconds: configuration.rollupIntervalNanoseconds / 4
             )
         }
 
@@ -177,7 +178,15 @@ public final class Engine: @unchecked Sendable {
             }
         }
         if let rollupWriter {
-            let sink = RollupSink(writer: rollupWriter, registry: registry, counters: counters, logger: logger)
+            // A row waits at most a quarter of the interval in its shard, the rest in the writer's buffer.
+            let sink = RollupSink(
+                writer: rollupWriter,
+                registry: registry,
+                counters: counters,
+                logger: logger,
+                segmentAgeNanoseconds: configuration.rollupIntervalNanoseconds
+                    - configuration.rollupIntervalNanoseconds / 4
+            )
             let outboxes = shards.map(\.rollupOutbox)
             DispatchQueue(label: "vigil.rollups", qos: .utility).async(group: group) {
                 sink.run(outboxes: outboxes, shardsFinished: shardsFinished)

@@ -15,6 +15,10 @@ public struct EngineConfiguration: Sendable {
     public var alertsPath: String?
     /// Rollup segment directory; nil for none (`--rollups`).
     public var rollupDirectory: String?
+    /// Longest a closed window waits (wall clock) before its rollup row is in a published segment
+    /// (`--rollup-interval`, default 5 min): what a crash can lose of a slow, long-running input. Segments
+    /// are also written every 1,048,576 rows and at the end of the run.
+    public var rollupIntervalNanoseconds: Int64 = 300_000_000_000
     /// Samples per batch crossing a stage boundary.
     public var batchCapacity: Int = 8192
     /// Batches in flight per (producer, shard) lane: with `batchCapacity`, the bound on queued samples.
@@ -61,6 +65,7 @@ public struct EngineConfiguration: Sendable {
             try fail("--forecast-horizon must be positive")
         }
         if shardCount < 1 || shardCount > 256 { try fail("--shards must be between 1 and 256") }
+        if rollupIntervalNanoseconds < 1_000_000_000 { try fail("--rollup-interval must be at least 1s") }
         if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
             try fail("--max-series must be between 1 and 100000000")
         }

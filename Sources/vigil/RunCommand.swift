@@ -40,6 +40,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write rollup segments (zstd, columnar) into this directory.", valueName: "directory"))
     var rollups: String?
 
+    @Option(
+        name: .customLong("rollup-interval"),
+        help: ArgumentHelp(
+            "Publish buffered rollup rows as a segment at least this often (wall clock), so a crash loses at most "
+                + "this much; longer intervals give fewer, better-compressed segments.",
+            valueName: "duration"
+        )
+    )
+    var rollupInterval: String = "5m"
+
     @Option(help: "Tumbling window width, e.g. 60s, 5m.")
     var window: String = "60s"
 
@@ -123,6 +133,7 @@ struct RunCommand: ParsableCommand {
         configuration.maximumConnections = maxConnections
         configuration.alertsPath = alerts
         configuration.rollupDirectory = rollups
+        configuration.rollupIntervalNanoseconds = try parseDuration(rollupInterval, flag: "--rollup-interval")
         configuration.models.anomalyDetection = !noAnomaly
         configuration.models.forecasting = !noForecast
         configuration.models.forecastHorizonNanoseconds = try parseDuration(forecastHorizon, flag: "--forecast-horizon")

@@ -93,4 +93,48 @@ struct TCPSourceTests {
         #expect(rejects["tcp_disconnects_mid_frame"] == 1)
         #expect(rejects["unknown_series"] == 0)
     }
+
+    @Test("a slow TCP input's closed windows reach a published rollup segment within --rollup-interval")
+    func rollupsPublishedWhileRunning() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let rollups = try CLI.temporaryDirectory("rollup-interval").appendingPathComponent("rollups")
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = [
+            "run", "--input", "tcp://127.0.0.1:\(port)", "--rollups", rollups.path, "--rollup-interval", "1s",
+            "--lateness", "0s", "--stop-after-idle", "30s",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        // 4 series, 30 rounds 10 s apart from a whole minute: windows at 0, 60, ..., 240 s. With no lateness
+        // the engine's watermark reaches the last sample (290 s): up to four windows per series can close
+        // while the connection stays open (a shard closes them as its batches bring the watermark), and the
+        // fifth only at the end.
+        let connection = try connect(port: port)
+        send(connection, makeStream(series: 4, rounds: 30)[...])
+        func segments() -> [String] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: rollups.path)) ?? []
+            return names.filter { $0.hasSuffix(".vgr") }
+        }
+        let deadline = Date().addingTimeInterval(15)
+        while segments().isEmpty && Date() < deadline { usleep(100_000) }
+        #expect(!segments().isEmpty, "no segment published while the input was open")
+        #expect(process.isRunning, "the run is still going: the segment came from the interval, not the end")
+        let whileRunning = try CLI.run(["rollups", "cat", rollups.path, "--format", "csv"])
+        let rowsWhileRunning = whileRunning.standardOutput.split(separator: "\n").count - 1
+        #expect((1...16).contains(rowsWhileRunning), "\(whileRunning.standardOutput)")
+
+        close(connection)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderrText)")
+        // The drain at the end publishes the open windows too: five per series in all.
+        let all = try CLI.run(["rollups", "cat", rollups.path, "--format", "csv"])
+        #expect(all.standardOutput.split(separator: "\n").count == 1 + 20, "\(all.standardOutput)")
+    }
 }

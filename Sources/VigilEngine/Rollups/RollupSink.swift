@@ -9,19 +9,33 @@ import VigilStore
 ///
 /// Rows that cannot be written (unwritable directory, full disk) are counted as dropped and reported once
 /// per error kind; rows written before the error stay published.
+///
+/// A segment is written when the writer's buffer fills (1,048,576 rows), at the end of the run, and when
+/// the oldest buffered row has waited `segmentAgeNanoseconds` (wall clock): a slow, long-running input
+/// (a small fleet over TCP) would otherwise keep hours of rollups only in memory.
 final class RollupSink {
     private let writer: RollupSegmentWriter
     private let registry: SeriesRegistry
     private let counters: EngineCounters
     private let logger: Logger
+    private let segmentAgeNanoseconds: Int64
+    /// When the oldest row in the writer's buffer arrived (monotonic ns); nil when the buffer is empty.
+    private var bufferedSince: Int64?
     private var descriptors: [SeriesDescriptor] = []
     private var errorsLogged = 0
 
-    init(writer: RollupSegmentWriter, registry: SeriesRegistry, counters: EngineCounters, logger: Logger) {
+    init(
+        writer: RollupSegmentWriter,
+        registry: SeriesRegistry,
+        counters: EngineCounters,
+        logger: Logger,
+        segmentAgeNanoseconds: Int64
+    ) {
         self.writer = writer
         self.registry = registry
         self.counters = counters
         self.logger = logger
+        self.segmentAgeNanoseconds = segmentAgeNanoseconds
     }
 
     func run(outboxes: [SPSCRing<[WindowAggregate]>], shardsFinished: () -> Bool) {
@@ -33,6 +47,15 @@ final class RollupSink {
                     append(rows)
                     didWork = true
                 }
+            }
+            if let since = bufferedSince, ResourceUsage.monotonicNanoseconds() - since >= segmentAgeNanoseconds {
+                do {
+                    try writer.flush()
+                } catch {
+                    report(error)
+                }
+                bufferedSince = nil
+                publish()
             }
             if didWork {
                 backoff.reset()
@@ -55,10 +78,17 @@ final class RollupSink {
             descriptors = registry.snapshot()
         }
         let known = descriptors
+        let wasEmpty = writer.bufferedRowCount == 0
         do {
             try writer.append(rows) { id in Int(id) < known.count ? known[Int(id)] : nil }
         } catch {
             report(error)
+        }
+        // A full buffer was written as a segment inside `append`: what is left arrived just now.
+        if writer.bufferedRowCount == 0 {
+            bufferedSince = nil
+        } else if wasEmpty || writer.bufferedRowCount < rows.count {
+            bufferedSince = ResourceUsage.monotonicNanoseconds()
         }
         publish()
     }

@@ -21,6 +21,11 @@ final class ShardWorker {
     private var pendingRollups: [WindowAggregate] = []
     private let rollupChunkRows: Int
     private let rollupsEnabled: Bool
+    /// Longest a closed window's row waits here before it goes to the rollup writer (wall clock), so that
+    /// a slow input's rows reach a segment within `--rollup-interval` (see ``RollupSink``).
+    private let rollupHoldNanoseconds: Int64
+    /// When the oldest row in `pendingRollups` arrived (monotonic ns); nil when none is pending.
+    private var pendingRollupsSince: Int64?
     private var watermark: Int64 = .min
     let finished = ManagedAtomic<Bool>(false)
 
@@ -33,6 +38,7 @@ final class ShardWorker {
         registry: SeriesRegistry,
         counters: EngineCounters,
         rollupsEnabled: Bool,
+        rollupHoldNanoseconds: Int64 = 1_000_000_000,
         rollupChunkRows: Int = 4096
     ) {
         self.shardIndex = shardIndex
@@ -48,6 +54,7 @@ final class ShardWorker {
         self.counters = counters
         self.rollupsEnabled = rollupsEnabled
         self.rollupChunkRows = rollupChunkRows
+        self.rollupHoldNanoseconds = rollupHoldNanoseconds
         self.rollupOutbox = SPSCRing(capacity: 64)
         pendingRollups.reserveCapacity(rollupChunkRows)
     }
@@ -76,6 +83,8 @@ final class ShardWorker {
             } else if producersFinished() && lanes.allSatisfy({ $0.forward.count == 0 }) {
                 break
             } else {
+                // Idle (a slow input): rows held here must still reach the writer in time.
+                sendRollups(force: false)
                 backoff.wait()
             }
         }
@@ -131,12 +140,20 @@ final class ShardWorker {
     private func handleClosed(_ aggregate: WindowAggregate) {
         alerting.observe(aggregate)
         guard rollupsEnabled else { return }
+        if pendingRollups.isEmpty { pendingRollupsSince = ResourceUsage.monotonicNanoseconds() }
         pendingRollups.append(aggregate)
         if pendingRollups.count >= rollupChunkRows { sendRollups(force: true) }
     }
 
+    /// Sends the pending rows to the rollup writer when forced, when a quarter chunk is pending, or when the
+    /// oldest has waited `rollupHoldNanoseconds`.
     private func sendRollups(force: Bool) {
-        guard !pendingRollups.isEmpty, force || pendingRollups.count >= rollupChunkRows / 4 else { return }
+        guard let since = pendingRollupsSince else { return }
+        guard
+            force || pendingRollups.count >= rollupChunkRows / 4
+                || ResourceUsage.monotonicNanoseconds() - since >= rollupHoldNanoseconds
+        else { return }
+        pendingRollupsSince = nil
         // Blocking here is deliberate: rollups are durable output and are never dropped; a slow disk
         // slows the shard, and through the rings the input.
         _ = rollupOutbox.push(pendingRollups)
