@@ -140,6 +140,7 @@ public final class Engine: @unchecked Sendable {
                 ),
                 registry: registry,
                 counters: counters,
+                clock: clock,
                 rollupsEnabled: rollupWriter != nil,
                 rollupHoldNanoseconds: configuration.rollupIntervalNanoseconds / 4
             )

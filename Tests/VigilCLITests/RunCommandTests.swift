@@ -75,6 +75,42 @@ struct RunCommandTests {
         #expect(rejects["timestamp_out_of_range"] == 1)
     }
 
+    @Test("a sample waiting in a producer's partly filled batch is judged by its arrival's watermark")
+    func waitingSampleIsNotLate() throws {
+        let encoder = NativeEncoder(samplesPerDataFrame: 4096)
+        var out: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            ["a", "b"].enumerated().map { index, device in
+                SchemaEntry(
+                    wireID: UInt32(index),
+                    descriptor: SeriesDescriptor(
+                        key: SeriesKey(device: device, interface: "i", metric: "temperature_celsius"),
+                        kind: .gauge,
+                        unit: "celsius"
+                    )
+                )
+            },
+            to: &out
+        )
+        // Series b (shard 1 of 2) once, then series a (shard 0) every 25 ms for ten minutes, all in one
+        // read: shard 0's full batches carry the engine's watermark ten minutes on while b's batch waits in
+        // the producer, and shard 1, idle meanwhile, must not close windows past that waiting batch's stamp.
+        let start: Int64 = 1_793_577_600_000_000_000
+        let count = 24_576
+        let timestamps = [start] + (0..<count).map { start + Int64($0) * 25_000_000 }
+        let wireIDs = [UInt32(1)] + [UInt32](repeating: 0, count: count)
+        let values = [40.0] + (0..<count).map { 40 + Double($0 % 7) }
+        encoder.appendDataFrames(timestamps: timestamps, wireIDs: wireIDs, values: values, to: &out)
+        let file = try CLI.temporaryDirectory("waiting-sample").appendingPathComponent("stream.vgl")
+        try Data(out).write(to: file)
+        let result = try CLI.run(["run", "--input", "file:\(file.path)", "--shards", "2", "--summary-json", "-"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["late_samples"] as? Int == 0)
+        #expect(summary["samples_aggregated"] as? Int == count + 1)
+        #expect(summary["windows"] as? Int == 11 + 1)  // a: [0, 60) ... [600, 660); b: one
+    }
+
     @Test("SIGTERM while input is still open drains: open windows close and the summary prints")
     func sigtermDrains() throws {
         let process = Process()

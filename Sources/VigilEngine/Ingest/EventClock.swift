@@ -13,16 +13,23 @@ public final class EventClock: Sendable {
         self.latenessNanoseconds = latenessNanoseconds
     }
 
-    public var newestNanoseconds: Int64 { newest.load(ordering: .acquiring) }
+    public var newestNanoseconds: Int64 { newest.load(ordering: .sequentiallyConsistent) }
+
+    /// The engine's watermark now (`.min` before the first sample).
+    public var currentWatermark: Int64 { watermark(newest: newestNanoseconds) }
 
     /// Raises the clock to `candidate` if it is newer, and returns the resulting newest time.
+    ///
+    /// Sequentially consistent (once per batch, so free), like the lanes' pending stamps: an idle shard
+    /// reads the clock and then the stamps, a producer publishes "stamping" and then reads the clock, so
+    /// a producer the shard did not see stamping gets a clock at least as new as the shard's.
     public func advance(to candidate: Int64) -> Int64 {
-        var current = newest.load(ordering: .relaxed)
+        var current = newest.load(ordering: .sequentiallyConsistent)
         while candidate > current {
             let (exchanged, original) = newest.weakCompareExchange(
                 expected: current,
                 desired: candidate,
-                ordering: .acquiringAndReleasing
+                ordering: .sequentiallyConsistent
             )
             if exchanged { return candidate }
             current = original

@@ -1,3 +1,4 @@
+import Atomics
 import VigilCore
 
 /// The two rings between one producer and one shard: full batches go forward, emptied batches come back.
@@ -12,6 +13,11 @@ public final class ShardLane: @unchecked Sendable {
     public let recycle: SPSCRing<SampleBatch>
     public let producerIndex: Int
     public let shardIndex: Int
+    /// The watermark stamp of the batch the producer is filling for this shard; `Int64.max` when it holds
+    /// none, `Int64.min` while it is stamping one. An idle shard closes windows on the engine's watermark
+    /// only up to the lowest of these (see `ShardWorker`), so a sample waiting in a partly filled batch is
+    /// still judged by the watermark of its arrival. Sequentially consistent, written once per batch.
+    public let pendingStamp = ManagedAtomic<Int64>(.max)
 
     public init(producerIndex: Int, shardIndex: Int, batchesPerLane: Int, batchCapacity: Int) {
         self.producerIndex = producerIndex

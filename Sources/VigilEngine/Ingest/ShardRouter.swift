@@ -96,9 +96,13 @@ public final class ShardRouter {
         let lane = lanes[shard]
         let batch = lane.recycle.pop(while: { true })!
         batch.removeAll()
-        let newest = clock.advance(to: knownNewest)
-        knownNewest = newest
-        batch.watermarkNanoseconds = clock.watermark(newest: newest)
+        // "Stamping" before the clock is read: an idle shard that reads the clock first and then this sees
+        // either the stamp or a clock no newer than the one the stamp comes from.
+        lane.pendingStamp.store(.min, ordering: .sequentiallyConsistent)
+        let newestNow = clock.advance(to: knownNewest)
+        knownNewest = newestNow
+        batch.watermarkNanoseconds = clock.watermark(newest: newestNow)
+        lane.pendingStamp.store(batch.watermarkNanoseconds, ordering: .sequentiallyConsistent)
         cursors[shard] = Cursor(
             batch: batch,
             timestamps: batch.timestamps,
@@ -118,6 +122,8 @@ public final class ShardRouter {
         cursor.pointee.count = 0
         cursor.pointee.capacity = 0
         _ = lanes[shard].forward.push(batch)
+        // After the push: a shard that sees no stamp finds the batch in its ring.
+        lanes[shard].pendingStamp.store(.max, ordering: .sequentiallyConsistent)
     }
 
     /// Sends every partly filled batch now: at end of input, and when input is slow (a short read), so

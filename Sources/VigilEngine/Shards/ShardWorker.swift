@@ -16,6 +16,8 @@ final class ShardWorker {
     private let alerting: ShardAlerting
     private let registry: SeriesRegistry
     private let counters: EngineCounters
+    /// The engine's clock, for closing windows while no batch comes (`closeOnEngineWatermark`).
+    private let clock: EventClock
     /// Closed windows on their way to the rollup writer, in chunks.
     let rollupOutbox: SPSCRing<[WindowAggregate]>
     private var pendingRollups: [WindowAggregate] = []
@@ -37,6 +39,7 @@ final class ShardWorker {
         alerting: ShardAlerting,
         registry: SeriesRegistry,
         counters: EngineCounters,
+        clock: EventClock,
         rollupsEnabled: Bool,
         rollupHoldNanoseconds: Int64 = 1_000_000_000,
         rollupChunkRows: Int = 4096
@@ -52,6 +55,7 @@ final class ShardWorker {
         self.alerting = alerting
         self.registry = registry
         self.counters = counters
+        self.clock = clock
         self.rollupsEnabled = rollupsEnabled
         self.rollupChunkRows = rollupChunkRows
         self.rollupHoldNanoseconds = rollupHoldNanoseconds
@@ -83,7 +87,9 @@ final class ShardWorker {
             } else if producersFinished() && lanes.allSatisfy({ $0.forward.count == 0 }) {
                 break
             } else {
-                // Idle (a slow input): rows held here must still reach the writer in time.
+                // Idle (a slow input, or none of it for this shard): windows the engine's watermark has
+                // passed still close, and rows held here still reach the writer in time.
+                closeOnEngineWatermark()
                 sendRollups(force: false)
                 backoff.wait()
             }
@@ -130,6 +136,22 @@ final class ShardWorker {
             windows.registerSeries(seriesID, kind: descriptor.kind)
             alerting.register(seriesID, descriptor: descriptor)
         }
+    }
+
+    /// Raises this shard's watermark to the engine's while no batch comes for it, and closes what is due.
+    ///
+    /// A shard's watermark otherwise comes only from its batches' stamps, so after a burst (or while every
+    /// series of this shard is quiet) windows the engine's watermark has passed would stay open until the
+    /// next batch. It may not pass a stamp still on its way: a batch in a lane (checked last) or one a
+    /// producer is filling (its lane's `pendingStamp`), whose samples are judged by the watermark of their
+    /// arrival. A producer the check did not see stamping stamps from a clock at least as new as the one
+    /// read first, so its samples are judged by a watermark at least as high as the one raised to here.
+    private func closeOnEngineWatermark() {
+        var bound = clock.currentWatermark
+        for lane in lanes { bound = min(bound, lane.pendingStamp.load(ordering: .sequentiallyConsistent)) }
+        guard bound > watermark, lanes.allSatisfy({ $0.forward.count == 0 }) else { return }
+        watermark = bound
+        closeDueWindows()
     }
 
     private func closeDueWindows() {
