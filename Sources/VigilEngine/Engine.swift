@@ -122,7 +122,8 @@ public final class Engine: @unchecked Sendable {
             }
         }
 
-        let alertInboxes = (0..<shardCount).map { _ in SPSCRing<AlertEvent>(capacity: configuration.alertQueueCapacity)
+        let alertInboxes = (0..<shardCount).map { _ in
+            SPSCRing<DecidedAlert>(capacity: configuration.alertQueueCapacity)
         }
         let shards = try (0..<shardCount).map { shard in
             ShardWorker(
@@ -165,7 +166,11 @@ public final class Engine: @unchecked Sendable {
         let shardsFinished = { shards.allSatisfy { $0.finished.load(ordering: .acquiring) } }
         if let alertLog {
             DispatchQueue(label: "vigil.alerts", qos: .utility).async(group: group) {
-                alertLog.run(inboxes: alertInboxes, shardsFinished: shardsFinished)
+                alertLog.run(
+                    inboxes: alertInboxes,
+                    decidedThrough: shards.map(\.alertsDecidedThrough),
+                    shardsFinished: shardsFinished
+                )
             }
         } else {
             // No alert log: still drain the rings so shards never see them full.

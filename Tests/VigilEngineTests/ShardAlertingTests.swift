@@ -28,7 +28,7 @@ struct ShardAlertingTests {
 
     struct Harness {
         let registry = SeriesRegistry(cardinalityLimit: 100_000)
-        let outbox = SPSCRing<AlertEvent>(capacity: 1024)
+        let outbox = SPSCRing<DecidedAlert>(capacity: 1024)
         let counters = EngineCounters()
         let alerting: ShardAlerting
 
@@ -59,7 +59,7 @@ struct ShardAlertingTests {
 
         func drain() -> [AlertEvent] {
             var events: [AlertEvent] = []
-            while let event = outbox.tryPop() { events.append(event) }
+            while let alert = outbox.tryPop() { events.append(alert.event) }
             return events
         }
     }

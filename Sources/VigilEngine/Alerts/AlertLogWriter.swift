@@ -1,3 +1,4 @@
+import Atomics
 import Logging
 import VigilCore
 
@@ -5,7 +6,8 @@ import VigilCore
 import Glibc
 #endif
 
-/// Writes alert events as JSON Lines to a file or standard output, draining every shard's alert ring.
+/// Writes alert events as JSON Lines to a file or standard output, draining every shard's alert ring, in an
+/// order that does not depend on the shards' timing: by decision time, then series labels and kind.
 ///
 /// Each shard's ring is bounded; a shard that finds it full waits (alerts are never dropped to keep up),
 /// so a slow destination slows the shards and, through the lanes, the input. Events that cannot be
@@ -37,26 +39,56 @@ final class AlertLogWriter {
         }
     }
 
-    func run(inboxes: [SPSCRing<AlertEvent>], shardsFinished: () -> Bool) {
+    /// Drains every shard's alert ring and writes the events in release order (`AlertReleaseQueue`): an event
+    /// is written once every shard's `decidedThrough` bound has reached its decision time.
+    func run(
+        inboxes: [SPSCRing<DecidedAlert>],
+        decidedThrough: [ManagedAtomic<Int64>],
+        shardsFinished: () -> Bool
+    ) {
+        var queue = AlertReleaseQueue()
         var backoff = Backoff()
+        var overflowReported = false
         while true {
+            // Bounds before events: an event decided at or before a shard's bound was pushed before the
+            // shard published that bound, so the pops below see it.
+            var bound = Int64.max
+            for shardBound in decidedThrough { bound = min(bound, shardBound.load(ordering: .acquiring)) }
             var didWork = false
             for inbox in inboxes {
-                while let event = inbox.tryPop() {
-                    buffer.append(contentsOf: event.jsonLine.utf8)
-                    buffer.append(10)
-                    linesWritten += 1
+                while let alert = inbox.tryPop() {
+                    queue.insert(alert)
                     didWork = true
                 }
             }
-            if didWork {
+            let released = queue.release(through: bound)
+            if queue.overflowed && !overflowReported {
+                overflowReported = true
+                logger.warning(
+                    "\(path): more than \(queue.capacity) alert events waited for a slow shard; the earliest were written before it caught up, so the file's order may not follow decision time there"
+                )
+            }
+            if !released.isEmpty {
+                for alert in released {
+                    buffer.append(contentsOf: alert.event.jsonLine.utf8)
+                    buffer.append(10)
+                    linesWritten += 1
+                }
                 writeBuffered()
+            }
+            if didWork || !released.isEmpty {
                 backoff.reset()
             } else if shardsFinished() && inboxes.allSatisfy({ $0.count == 0 }) {
                 break
             } else {
                 backoff.wait()
             }
+        }
+        // Every shard has finished (its bound is Int64.max): what still waits goes out, in order.
+        for alert in queue.release(through: .max) {
+            buffer.append(contentsOf: alert.event.jsonLine.utf8)
+            buffer.append(10)
+            linesWritten += 1
         }
         writeBuffered()
         if ownsDescriptor {
@@ -78,8 +110,13 @@ final class AlertLogWriter {
             if written < 0 {
                 if errno == EINTR { continue }
                 failed = true
-                counters.alertEventsDropped.wrappingIncrement(by: buffer[offset...].count { $0 == 10 }, ordering: .relaxed)
-                logger.error("\(path): writing alerts failed: \(String(cString: strerror(errno))); later alerts are counted, not written")
+                counters.alertEventsDropped.wrappingIncrement(
+                    by: buffer[offset...].count { $0 == 10 },
+                    ordering: .relaxed
+                )
+                logger.error(
+                    "\(path): writing alerts failed: \(String(cString: strerror(errno))); later alerts are counted, not written"
+                )
                 return
             }
             offset += written

@@ -15,7 +15,9 @@ final class ShardAlerting {
     static let pageSize = 4_096
 
     private let shards: ShardArithmetic
-    private let outbox: SPSCRing<AlertEvent>
+    private let outbox: SPSCRing<DecidedAlert>
+    /// Window width: an event is decided at the end of the window that fired or resolved it.
+    private let windowNanoseconds: Int64
     private let counters: EngineCounters
     private let registry: SeriesRegistry
     private let anomalyEnabled: Bool
@@ -60,12 +62,13 @@ final class ShardAlerting {
         windowNanoseconds: Int64,
         shardCount: Int,
         registry: SeriesRegistry,
-        outbox: SPSCRing<AlertEvent>,
+        outbox: SPSCRing<DecidedAlert>,
         counters: EngineCounters
     ) throws {
         self.shards = ShardArithmetic(shardCount: shardCount)
         self.registry = registry
         self.outbox = outbox
+        self.windowNanoseconds = windowNanoseconds
         self.counters = counters
         self.anomalyEnabled = configuration.anomalyDetection
         self.forecastEnabled = configuration.forecasting
@@ -290,20 +293,22 @@ final class ShardAlerting {
             )
             firing[key] = event
             counters.alertsFired.wrappingIncrement(ordering: .relaxed)
-            send(event)
+            send(event, decidedBy: window)
         case .resolved(_, let endsAt, _):
             guard var event = firing.removeValue(forKey: key) else { return }
             event.status = .resolved
             event.endsAt = EventTime.rfc3339(nanoseconds: endsAt)
             counters.alertsResolved.wrappingIncrement(ordering: .relaxed)
-            send(event)
+            send(event, decidedBy: window)
         }
     }
 
-    private func send(_ event: AlertEvent) {
+    private func send(_ event: AlertEvent, decidedBy window: WindowAggregate) {
         // Blocking is deliberate (as for rollups): the alert writer always drains, and an alert is never
         // worth dropping to keep up.
-        _ = outbox.push(event)
+        _ = outbox.push(
+            DecidedAlert(decidedAtNanoseconds: window.windowStartNanoseconds &+ windowNanoseconds, event: event)
+        )
     }
 
     /// A stable id: FNV-1a of the series key, the kind and the start, as 16 hex digits. The same incident

@@ -30,6 +30,10 @@ final class ShardWorker {
     private var pendingRollupsSince: Int64?
     private var watermark: Int64 = .min
     let finished = ManagedAtomic<Bool>(false)
+    /// Every window ending at or before this has closed and its alert events are in the alert ring: the
+    /// alert writer releases events decided up to the lowest of the shards' bounds (`AlertReleaseQueue`).
+    /// Published after each close pass (releasing, after the events' pushes); `Int64.max` once finished.
+    let alertsDecidedThrough = ManagedAtomic<Int64>(.min)
 
     init(
         shardIndex: Int,
@@ -95,6 +99,7 @@ final class ShardWorker {
             }
         }
         windows.closeAll { self.handleClosed($0) }
+        alertsDecidedThrough.store(.max, ordering: .releasing)
         sendRollups(force: true)
         publishStatistics()
         finished.store(true, ordering: .releasing)
@@ -156,6 +161,9 @@ final class ShardWorker {
 
     private func closeDueWindows() {
         windows.closeWindows(watermark: watermark) { self.handleClosed($0) }
+        // Every window still open ends after the table's watermark, so no later event is decided at or
+        // before it.
+        alertsDecidedThrough.store(windows.watermarkNanoseconds, ordering: .releasing)
         sendRollups(force: false)
     }
 
