@@ -137,6 +137,71 @@ struct RunCommandTests {
         try? input.fileHandleForWriting.close()
     }
 
+    /// A zstd frame holding `payload` in raw (stored) blocks, left open: no last block. This is what a
+    /// streaming compressor in a pipe (`collector | zstd | vigil run -i -`) has sent at any moment before
+    /// its input ends.
+    static func openZstdFrame(_ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]  // magic
+        out += [0x00, 0x50]  // no content size, not single segment; window 1 MiB
+        var offset = 0
+        while offset < payload.count {
+            let size = min(64 << 10, payload.count - offset)
+            let header = UInt32(size) << 3  // raw block (type 0), not the last one
+            out += [UInt8(header & 0xFF), UInt8((header >> 8) & 0xFF), UInt8((header >> 16) & 0xFF)]
+            out += payload[offset..<(offset + size)]
+            offset += size
+        }
+        return out
+    }
+
+    /// Runs `vigil run --input - --summary-json - extra…` on an open zstd frame of 3 series × 12 rounds that
+    /// stays open, stops it with `signal` after a pause (or lets `--stop-after-idle` in `extra` stop it), and
+    /// returns the exit status, the JSON summary and standard error.
+    func runOnOpenCompressedInput(_ extra: [String], signal: Int32?) throws -> (Int32, [String: Any], String) {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["run", "--input", "-", "--summary-json", "-"] + extra
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { try? input.fileHandleForWriting.close() }
+        try input.fileHandleForWriting.write(contentsOf: Data(Self.openZstdFrame(makeStream(series: 3, rounds: 12))))
+        if let signal {
+            usleep(700_000)
+            kill(process.processIdentifier, signal)
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return (process.terminationStatus, summary, stderrText)
+    }
+
+    @Test("SIGTERM while a zstd-compressed standard input is still open (mid-frame) drains and exits 0")
+    func sigtermDrainsCompressedStandardInput() throws {
+        let (status, summary, stderrText) = try runOnOpenCompressedInput([], signal: SIGTERM)
+        // Everything sent was decompressed and aggregated: the stop, not the input, ended the run.
+        #expect(summary["samples"] as? Int == 36)
+        #expect(summary["windows"] as? Int == 6)
+        #expect(summary["stopped_by_signal"] as? Bool == true)
+        #expect(summary["unreadable_inputs"] as? Int == 0, "\(stderrText)")
+        #expect(status == 0, "\(stderrText)")
+    }
+
+    @Test("--stop-after-idle on an open zstd-compressed standard input exits 0")
+    func idleStopCompressedStandardInput() throws {
+        let (status, summary, stderrText) = try runOnOpenCompressedInput(["--stop-after-idle", "1s"], signal: nil)
+        #expect(summary["samples"] as? Int == 36)
+        #expect(summary["unreadable_inputs"] as? Int == 0, "\(stderrText)")
+        #expect(status == 0, "\(stderrText)")
+    }
+
     @Test("bad flags and unwritable destinations fail with a message that says what to fix")
     func clearErrors() throws {
         let noInput = try CLI.run(["run"])

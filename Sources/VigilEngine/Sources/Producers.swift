@@ -79,6 +79,8 @@ final class SequentialStreamProducer {
                     // partly filled batches.
                     if count < tail.count / 2 { context.router.flush() }
                 }
+            } catch is StreamStopped {
+                // Stopped while waiting for more: everything read so far is kept, and nothing failed.
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
@@ -89,6 +91,11 @@ final class SequentialStreamProducer {
         context.router.finish()
     }
 }
+
+/// Thrown by a read that a stop request (SIGINT, SIGTERM, `--stop-after-idle`) cut short while waiting for
+/// input. Not an input failure: a compressed stream is then usually inside a frame, which would otherwise
+/// read as a truncated file.
+struct StreamStopped: Error {}
 
 /// Standard input as a stream that notices a stop request while waiting for a slow writer.
 final class PollingFileDescriptorStream: ByteStream {
@@ -110,7 +117,7 @@ final class PollingFileDescriptorStream: ByteStream {
             let ready = poll(&descriptor, 1, 100)
             if ready > 0 { return try inner.read(into: buffer) }
             if ready < 0 && errno != EINTR { throw SourceError(source: name, operation: "poll", errno: errno) }
-            if stopRequested.load(ordering: .relaxed) { return 0 }
+            if stopRequested.load(ordering: .relaxed) { throw StreamStopped() }
         }
     }
 
