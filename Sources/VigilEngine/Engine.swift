@@ -78,7 +78,12 @@ public final class Engine: @unchecked Sendable {
             let context = ProducerContext(
                 name: input.description,
                 registry: registry,
-                router: ShardRouter(lanes: lanes[index], clock: clock, counters: counters),
+                router: ShardRouter(
+                    lanes: lanes[index],
+                    clock: clock,
+                    counters: counters,
+                    windowNanoseconds: configuration.windowNanoseconds
+                ),
                 counters: counters,
                 limits: configuration.limits,
                 logger: logger,

@@ -75,23 +75,23 @@ struct RunCommandTests {
         #expect(rejects["timestamp_out_of_range"] == 1)
     }
 
+    /// Two gauges with a failure threshold: device a on wire id 0 (series 0, shard 0 of 2), b on 1 (shard 1).
+    static let temperaturesOfDevicesAB = ["a", "b"].enumerated().map { index, device in
+        SchemaEntry(
+            wireID: UInt32(index),
+            descriptor: SeriesDescriptor(
+                key: SeriesKey(device: device, interface: "i", metric: "temperature_celsius"),
+                kind: .gauge,
+                unit: "celsius"
+            )
+        )
+    }
+
     @Test("a sample waiting in a producer's partly filled batch is judged by its arrival's watermark")
     func waitingSampleIsNotLate() throws {
         let encoder = NativeEncoder(samplesPerDataFrame: 4096)
         var out: [UInt8] = []
-        try encoder.appendSchemaFrames(
-            ["a", "b"].enumerated().map { index, device in
-                SchemaEntry(
-                    wireID: UInt32(index),
-                    descriptor: SeriesDescriptor(
-                        key: SeriesKey(device: device, interface: "i", metric: "temperature_celsius"),
-                        kind: .gauge,
-                        unit: "celsius"
-                    )
-                )
-            },
-            to: &out
-        )
+        try encoder.appendSchemaFrames(Self.temperaturesOfDevicesAB, to: &out)
         // Series b (shard 1 of 2) once, then series a (shard 0) every 25 ms for ten minutes, all in one
         // read: shard 0's full batches carry the engine's watermark ten minutes on while b's batch waits in
         // the producer, and shard 1, idle meanwhile, must not close windows past that waiting batch's stamp.
@@ -109,6 +109,46 @@ struct RunCommandTests {
         #expect(summary["late_samples"] as? Int == 0)
         #expect(summary["samples_aggregated"] as? Int == count + 1)
         #expect(summary["windows"] as? Int == 11 + 1)  // a: [0, 60) ... [600, 660); b: one
+    }
+
+    @Test("a sample's late verdict depends on the input's order only, not on --shards (how batches are cut)")
+    func lateVerdictIndependentOfShards() throws {
+        // a: wire 0, series 0, shard 0 of 2; b: wire 1, series 1, shard 1 of 2. b at 0 s and 65 s; a every
+        // 25 ms for 250 s; then b at 70 s, which arrives when the watermark is at 240 s: late, with any
+        // shard count. (When batches decided, it was late in one shard's batch and on time in two shards',
+        // where its window's mean crossed the threshold and raised an alert.)
+        let encoder = NativeEncoder(samplesPerDataFrame: 8192)
+        var out: [UInt8] = []
+        try encoder.appendSchemaFrames(Self.temperaturesOfDevicesAB, to: &out)
+        let start: Int64 = 1_793_577_600_000_000_000
+        let second: Int64 = 1_000_000_000
+        var timestamps: [Int64] = [start, start + 65 * second]
+        var wireIDs: [UInt32] = [1, 1]
+        var values: [Double] = [100, 40]
+        for index in 0..<10_000 {
+            timestamps.append(start + Int64(index) * 25_000_000)
+            wireIDs.append(0)
+            values.append(40)
+        }
+        timestamps.append(start + 70 * second)
+        wireIDs.append(1)
+        values.append(1000)
+        encoder.appendDataFrames(timestamps: timestamps, wireIDs: wireIDs, values: values, to: &out)
+        let directory = try CLI.temporaryDirectory("late-verdict")
+        let file = directory.appendingPathComponent("stream.vgl")
+        try Data(out).write(to: file)
+        var logs: [String] = []
+        for shards in ["1", "2", "3"] {
+            let alerts = directory.appendingPathComponent("alerts-\(shards).jsonl").path
+            let result = try CLI.run([
+                "run", "--input", "file:\(file.path)", "--shards", shards, "--no-anomaly", "--alerts", alerts,
+                "--summary-json", "-",
+            ])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(try CLI.json(result.standardOutput)["late_samples"] as? Int == 1, "--shards \(shards)")
+            logs.append(try String(contentsOfFile: alerts, encoding: .utf8))
+        }
+        #expect(Set(logs).count == 1, "\(logs)")
     }
 
     @Test("SIGTERM while input is still open drains: open windows close and the summary prints")

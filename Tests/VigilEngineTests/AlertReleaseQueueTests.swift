@@ -80,6 +80,23 @@ struct AlertReleaseQueueTests {
         )
     }
 
+    @Test("events equal in every label (repeated label names collapse) are ordered by id, not by arrival")
+    func equalLabelsOrderedById() {
+        func alert(id: String) -> DecidedAlert {
+            var decided = Self.alert(at: 60, device: "d", kind: .threshold, labels: ["a": "2"])
+            decided.event.id = id
+            return decided
+        }
+        var first = AlertReleaseQueue()
+        first.insert(alert(id: "bb"))
+        first.insert(alert(id: "aa"))
+        var second = AlertReleaseQueue()
+        second.insert(alert(id: "aa"))
+        second.insert(alert(id: "bb"))
+        #expect(first.release(through: .max).map(\.event.id) == ["aa", "bb"])
+        #expect(second.release(through: .max).map(\.event.id) == ["aa", "bb"])
+    }
+
     @Test("past its capacity the queue releases its earliest events early, and says so")
     func overflow() {
         var queue = AlertReleaseQueue(capacity: 2)

@@ -43,7 +43,8 @@ struct AlertReleaseQueue {
         return ready
     }
 
-    /// The release order: decision time, then device, interface, metric, extra labels, kind, status.
+    /// The release order: decision time, then device, interface, metric, extra labels, kind, status, id (two
+    /// series can share every label once repeated label names collapse; their alert ids differ).
     static func precedes(_ a: DecidedAlert, _ b: DecidedAlert) -> Bool {
         if a.decidedAtNanoseconds != b.decidedAtNanoseconds { return a.decidedAtNanoseconds < b.decidedAtNanoseconds }
         let left = a.event
@@ -58,6 +59,7 @@ struct AlertReleaseQueue {
             )
         }
         if left.kind != right.kind { return left.kind.rawValue < right.kind.rawValue }
-        return left.status.rawValue < right.status.rawValue
+        if left.status != right.status { return left.status.rawValue < right.status.rawValue }
+        return left.id < right.id
     }
 }

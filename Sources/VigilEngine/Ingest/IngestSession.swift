@@ -84,6 +84,14 @@ struct IngestSession: NativeDecoderDelegate {
         var newest = router.knownNewest
         let appender = router.appender
         let frameCount = frame.count
+        // Late verdict, per sample, by the watermark at its arrival (this producer's newest event time so far
+        // minus the lateness): a sample before `lateBefore` has a window that ends at or before it. Judged
+        // here, it depends only on the order of the input, not on how samples are batched for the shards.
+        let width = router.windowNanoseconds
+        let lateness = router.clock.latenessNanoseconds
+        var late = 0
+        var lateBefore = Self.lateBoundary(newest: newest, lateness: lateness, width: width)
+        var lateBoundaryMoves = lateBefore == .min ? Int64.min : lateBefore &+ width &+ lateness
         translation.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
                 // Wire ids come in the sender's order, random over a table larger than L1: fetch the
@@ -113,12 +121,24 @@ struct IngestSession: NativeDecoderDelegate {
                     future &+= 1
                     continue
                 }
-                if timestamp > newest { newest = timestamp }
+                if timestamp > newest {
+                    newest = timestamp
+                    // The boundary moves a window at a time: recomputed (a division) only when it does.
+                    if newest >= lateBoundaryMoves {
+                        lateBefore = Self.lateBoundary(newest: newest, lateness: lateness, width: width)
+                        lateBoundaryMoves = lateBefore &+ width &+ lateness
+                    }
+                }
+                if timestamp < lateBefore {
+                    late &+= 1
+                    continue
+                }
                 appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: newest)
             }
         }
         router.noteNewest(newest)
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
+        if late > 0 { counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed) }
         if unknown | cardinality | nonFinite | outOfRange | future != 0 {
             record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
             record(cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")
@@ -126,6 +146,15 @@ struct IngestSession: NativeDecoderDelegate {
             record(outOfRange, counters.rejectedTimestampOutOfRange, "timestamps before 2000 or after 2100")
             record(future, counters.rejectedFutureTimestamp, "timestamps more than the allowed skew ahead")
         }
+    }
+
+    /// The start of the window holding the watermark `newest - lateness`: a sample before it is late (its
+    /// window ends at or before the watermark), one at or after it is not. `Int64.min` before any sample.
+    static func lateBoundary(newest: Int64, lateness: Int64, width: Int64) -> Int64 {
+        guard newest != .min else { return .min }
+        let watermark = newest &- lateness
+        let remainder = watermark % width
+        return remainder < 0 ? watermark &- remainder &- width : watermark &- remainder
     }
 
     mutating func nativeDecoder(didFail error: NativeDecodeError) {

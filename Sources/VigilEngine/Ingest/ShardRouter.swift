@@ -27,11 +27,16 @@ public final class ShardRouter {
     /// Newest event time this producer has seen, synchronised with the shared clock at every send.
     private(set) var knownNewest: Int64 = .min
 
-    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters) {
+    /// Window width: the ingest's late verdict, and how far behind a held batch may fall (`replaceBatch`).
+    let windowNanoseconds: Int64
+
+    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters, windowNanoseconds: Int64) {
         precondition(!lanes.isEmpty)
+        precondition(windowNanoseconds > 0, "window width must be positive")
         self.lanes = lanes
         self.clock = clock
         self.counters = counters
+        self.windowNanoseconds = windowNanoseconds
         self.shards = ShardArithmetic(shardCount: lanes.count)
         let placeholder = UnsafeMutablePointer<Int64>.allocate(capacity: 0)
         defer { placeholder.deallocate() }
@@ -103,6 +108,7 @@ public final class ShardRouter {
         knownNewest = newestNow
         batch.watermarkNanoseconds = clock.watermark(newest: newestNow)
         lane.pendingStamp.store(batch.watermarkNanoseconds, ordering: .sequentiallyConsistent)
+        sendBatchesStampedBefore(batch.watermarkNanoseconds, except: shard)
         cursors[shard] = Cursor(
             batch: batch,
             timestamps: batch.timestamps,
@@ -111,6 +117,19 @@ public final class ShardRouter {
             count: 0,
             capacity: batch.capacity
         )
+    }
+
+    /// Sends the partly filled batches stamped a window or more before `watermark`, however few samples they
+    /// hold. A shard whose series are rare (or quiet) would otherwise wait behind such a batch: an idle shard
+    /// closes windows only up to the stamp of a batch still being filled for it, and the alert log releases
+    /// events only up to the slowest shard. Sending early changes no verdict: lateness is judged at ingest.
+    private func sendBatchesStampedBefore(_ watermark: Int64, except current: Int) {
+        guard watermark != .min else { return }
+        let staleBefore = watermark &- windowNanoseconds
+        for other in 0..<lanes.count where other != current {
+            guard let pending = cursors[other].batch, cursors[other].count > 0 else { continue }
+            if pending.watermarkNanoseconds <= staleBefore { send(shard: other) }
+        }
     }
 
     private func send(shard: Int) {

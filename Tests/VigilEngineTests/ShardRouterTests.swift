@@ -1,0 +1,58 @@
+import Testing
+import VigilCore
+
+@testable import VigilEngine
+
+@Suite("Shard router")
+struct ShardRouterTests {
+    static let second: Int64 = 1_000_000_000
+    static let start: Int64 = 1_793_577_600_000_000_000
+
+    @Test("a partly filled batch stamped a window behind is sent when another shard's batch is stamped")
+    func staleBatchIsSent() {
+        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
+        let clock = EventClock(latenessNanoseconds: 0)
+        let router = ShardRouter(
+            lanes: lanes,
+            clock: clock,
+            counters: EngineCounters(),
+            windowNanoseconds: 60 * Self.second
+        )
+        let appender = router.appender
+        // Series 1 (shard 1) once, then series 0 (shard 0) every 10 s: shard 0's batches of 8 fill and are
+        // stamped at 80 s and 160 s of event time, while shard 1's lone sample waits in a batch stamped at 0.
+        appender.append(timestamp: Self.start, seriesID: 1, value: 1, newest: Self.start)
+        var sentAt: Int64?
+        for step in 0..<24 {
+            let time = Self.start + Int64(step) * 10 * Self.second
+            appender.append(timestamp: time, seriesID: 0, value: 1, newest: time)
+            if sentAt == nil && lanes[1].forward.count > 0 { sentAt = time - Self.start }
+        }
+        // Sent when a stamp reached 60 s past its own (shard 0's batch at 80 s), with its one sample; not before.
+        #expect(sentAt == 80 * Self.second)
+        #expect(lanes[1].forward.tryPop()?.count == 1)
+        #expect(lanes[1].pendingStamp.load(ordering: .sequentiallyConsistent) == .max)
+        router.finish()
+    }
+
+    @Test("batches within a window of the newest stamp stay until they fill or the input pauses")
+    func freshBatchWaits() {
+        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
+        let router = ShardRouter(
+            lanes: lanes,
+            clock: EventClock(latenessNanoseconds: 0),
+            counters: EngineCounters(),
+            windowNanoseconds: 60 * Self.second
+        )
+        let appender = router.appender
+        appender.append(timestamp: Self.start, seriesID: 1, value: 1, newest: Self.start)
+        for step in 0..<16 {
+            let time = Self.start + Int64(step) * Self.second
+            appender.append(timestamp: time, seriesID: 0, value: 1, newest: time)
+        }
+        #expect(lanes[1].forward.count == 0)
+        #expect(lanes[1].pendingStamp.load(ordering: .sequentiallyConsistent) == Self.start)
+        router.flush()
+        #expect(lanes[1].forward.count == 1)
+    }
+}
