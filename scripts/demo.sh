@@ -22,7 +22,7 @@ resolved=$(grep -c '"status":"resolved"' "$out/alerts.jsonl" || true)
 echo "== alerts: $fired fired, $resolved resolved; the first 12 by start time ($out/alerts.jsonl)"
 grep '"status":"firing"' "$out/alerts.jsonl" | sed -E \
   's/.*"kind":"([^"]*)","severity":"([^"]*)","device":"([^"]*)","interface":"([^"]*)","metric":"([^"]*)".*"startsAt":"([^"]*)".*"explanation":"([^"]*)".*/\6  \3 \4 \5 (\1): \7/' |
-  sed -E 's/  +/ /g; s/ \(/ (/' | sort | head -n 12
+  sed -E 's/  +/ /g; s/ \(/ (/' | sort | sed -n '1,12p'  # sed reads to the end: no SIGPIPE under pipefail
 
 echo
 echo "== vigil eval incidents --alerts $out/alerts.jsonl --truth SampleData/fleet.truth.json"
