@@ -8,6 +8,11 @@ struct ShardRouterTests {
     static let second: Int64 = 1_000_000_000
     static let start: Int64 = 1_793_577_600_000_000_000
 
+    /// A router over `lanes` with no lateness and 60 s windows.
+    static func router(_ lanes: [ShardLane], clock: EventClock = EventClock(latenessNanoseconds: 0)) -> ShardRouter {
+        ShardRouter(lanes: lanes, clock: clock, counters: EngineCounters(), windowNanoseconds: 60 * second)
+    }
+
     @Test("a partly filled batch stamped a window behind is sent when another shard's batch is stamped")
     func staleBatchIsSent() {
         let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
@@ -35,15 +40,30 @@ struct ShardRouterTests {
         router.finish()
     }
 
+    @Test("when no batch fills (every shard's series rare), a frame's end sends those a window behind")
+    func staleBatchesSentAtFrameEnd() {
+        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 64) }
+        let router = Self.router(lanes)
+        let appender = router.appender
+        var sentAt: Int64?
+        for frame in 0..<10 {
+            let time = Self.start + Int64(frame) * 10 * Self.second
+            appender.append(timestamp: time, seriesID: 0, value: 1, newest: time)
+            appender.append(timestamp: time, seriesID: 1, value: 1, newest: time)
+            router.endFrame(newest: time)
+            if sentAt == nil && lanes[0].forward.count > 0 { sentAt = time - Self.start }
+        }
+        // Both first batches (stamped at 0 s) go when a frame ends at 60 s, with their 7 samples each.
+        #expect(sentAt == 60 * Self.second)
+        #expect(lanes[0].forward.tryPop()?.count == 7)
+        #expect(lanes[1].forward.tryPop()?.count == 7)
+        router.finish()
+    }
+
     @Test("batches within a window of the newest stamp stay until they fill or the input pauses")
     func freshBatchWaits() {
         let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
-        let router = ShardRouter(
-            lanes: lanes,
-            clock: EventClock(latenessNanoseconds: 0),
-            counters: EngineCounters(),
-            windowNanoseconds: 60 * Self.second
-        )
+        let router = Self.router(lanes)
         let appender = router.appender
         appender.append(timestamp: Self.start, seriesID: 1, value: 1, newest: Self.start)
         for step in 0..<16 {

@@ -136,7 +136,7 @@ struct IngestSession: NativeDecoderDelegate {
                 appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: newest)
             }
         }
-        router.noteNewest(newest)
+        router.endFrame(newest: newest)
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
         if late > 0 { counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed) }
         if unknown | cardinality | nonFinite | outOfRange | future != 0 {

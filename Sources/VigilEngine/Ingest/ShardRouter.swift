@@ -24,6 +24,8 @@ public final class ShardRouter {
     let counters: EngineCounters
     private let shards: ShardArithmetic
     private let cursors: UnsafeMutablePointer<Cursor>
+    /// At or below the stamp of every partly filled batch held (`Int64.max` when none may be).
+    private var oldestStampHeld: Int64 = .max
     /// Newest event time this producer has seen, synchronised with the shared clock at every send.
     private(set) var knownNewest: Int64 = .min
 
@@ -93,6 +95,15 @@ public final class ShardRouter {
         if newest > knownNewest { knownNewest = newest }
     }
 
+    /// The end of a frame: notes the newest time, moves the engine's clock to it, and sends the partly
+    /// filled batches stamped a window or more behind. Without this, when every shard's series are rare (no
+    /// batch fills, none is replaced), the shards would sit at their first stamps until the input pauses.
+    func endFrame(newest: Int64) {
+        noteNewest(newest)
+        let newestNow = clock.advance(to: knownNewest)
+        sendBatchesStampedBefore(clock.watermark(newest: newestNow), except: -1)
+    }
+
     /// Sends the shard's current batch if it has samples, and takes an empty one (waiting for the shard
     /// to return one if none is free: backpressure).
     private func replaceBatch(shard: Int, newest: Int64) {
@@ -108,7 +119,7 @@ public final class ShardRouter {
         knownNewest = newestNow
         batch.watermarkNanoseconds = clock.watermark(newest: newestNow)
         lane.pendingStamp.store(batch.watermarkNanoseconds, ordering: .sequentiallyConsistent)
-        sendBatchesStampedBefore(batch.watermarkNanoseconds, except: shard)
+        oldestStampHeld = min(oldestStampHeld, batch.watermarkNanoseconds)
         cursors[shard] = Cursor(
             batch: batch,
             timestamps: batch.timestamps,
@@ -117,6 +128,7 @@ public final class ShardRouter {
             count: 0,
             capacity: batch.capacity
         )
+        sendBatchesStampedBefore(batch.watermarkNanoseconds, except: shard)
     }
 
     /// Sends the partly filled batches stamped a window or more before `watermark`, however few samples they
@@ -126,10 +138,19 @@ public final class ShardRouter {
     private func sendBatchesStampedBefore(_ watermark: Int64, except current: Int) {
         guard watermark != .min else { return }
         let staleBefore = watermark &- windowNanoseconds
-        for other in 0..<lanes.count where other != current {
-            guard let pending = cursors[other].batch, cursors[other].count > 0 else { continue }
-            if pending.watermarkNanoseconds <= staleBefore { send(shard: other) }
+        // Most calls find nothing stale: the lowest stamp held (a lower bound) says so without a scan.
+        guard staleBefore >= oldestStampHeld else { return }
+        var oldestLeft = Int64.max
+        for other in 0..<lanes.count {
+            // The batch just taken for `current` is held too, though its first sample is still to come.
+            guard let pending = cursors[other].batch, cursors[other].count > 0 || other == current else { continue }
+            if other != current && pending.watermarkNanoseconds <= staleBefore {
+                send(shard: other)
+            } else {
+                oldestLeft = min(oldestLeft, pending.watermarkNanoseconds)
+            }
         }
+        oldestStampHeld = oldestLeft
     }
 
     private func send(shard: Int) {
