@@ -64,7 +64,11 @@ public struct EngineConfiguration: Sendable {
         if models.forecasting && models.forecastHorizonNanoseconds <= 0 {
             try fail("--forecast-horizon must be positive")
         }
-        if shardCount < 1 || shardCount > 256 { try fail("--shards must be between 1 and 256") }
+        // Every shard, producer and writer loop is a long-running Dispatch work item, and Linux libdispatch
+        // runs at most 255 worker threads: with --shards 255 a shard never started and the run hung. These
+        // caps keep shards + inputs + the two writers well inside that pool.
+        if shardCount < 1 || shardCount > 128 { try fail("--shards must be between 1 and 128") }
+        if inputs.count > 64 { try fail("at most 64 --input sources (a glob in one file: source counts once)") }
         if rollupIntervalNanoseconds < 1_000_000_000 { try fail("--rollup-interval must be at least 1s") }
         if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
             try fail("--max-series must be between 1 and 100000000")
