@@ -151,6 +151,47 @@ struct RunCommandTests {
         #expect(Set(logs).count == 1, "\(logs)")
     }
 
+    /// (Found by a reviewer.) a (shard 0 of 2) every 10 ms from 50 s to 145 s; b (shard 1 of 2) at 100 s, in order; then b at 70 s,
+    /// when the watermark at its arrival is 135 s: its window [60, 120) ends before that, so it is late.
+    /// By batch stamps alone it is late with one shard (its batch, the second of 8192, is stamped at ~122 s) and
+    /// on time with two (b's batch is stamped at 90 s, less than a window behind, so it is not sent early).
+    @Test("a sample late at its arrival is late with 1 and 2 shards, where batch stamps would say otherwise")
+    func lateWhereEarlySendDoesNotHelp() throws {
+        let encoder = NativeEncoder(samplesPerDataFrame: 8192)
+        var out: [UInt8] = []
+        try encoder.appendSchemaFrames(Self.temperaturesOfDevicesAB, to: &out)
+        let start: Int64 = 1_793_577_600_000_000_000
+        let second: Int64 = 1_000_000_000
+        var timestamps: [Int64] = []
+        var wireIDs: [UInt32] = []
+        var values: [Double] = []
+        for index in 0..<9_500 {
+            let time = start + 50 * second + Int64(index) * 10_000_000
+            if time == start + 100 * second {
+                timestamps.append(time)
+                wireIDs.append(1)
+                values.append(40)
+            }
+            timestamps.append(time)
+            wireIDs.append(0)
+            values.append(40)
+        }
+        timestamps.append(start + 70 * second)
+        wireIDs.append(1)
+        values.append(1000)
+        encoder.appendDataFrames(timestamps: timestamps, wireIDs: wireIDs, values: values, to: &out)
+        let directory = try CLI.temporaryDirectory("late-verdict-2")
+        let file = directory.appendingPathComponent("stream.vgl")
+        try Data(out).write(to: file)
+        for shards in ["1", "2"] {
+            let result = try CLI.run([
+                "run", "--input", "file:\(file.path)", "--shards", shards, "--no-anomaly", "--summary-json", "-",
+            ])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(try CLI.json(result.standardOutput)["late_samples"] as? Int == 1, "--shards \(shards)")
+        }
+    }
+
     @Test("SIGTERM while input is still open drains: open windows close and the summary prints")
     func sigtermDrains() throws {
         let process = Process()
