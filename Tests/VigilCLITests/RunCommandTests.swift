@@ -111,44 +111,52 @@ struct RunCommandTests {
         #expect(summary["windows"] as? Int == 11 + 1)  // a: [0, 60) ... [600, 660); b: one
     }
 
-    @Test("a sample's late verdict depends on the input's order only, not on --shards (how batches are cut)")
-    func lateVerdictIndependentOfShards() throws {
-        // a: wire 0, series 0, shard 0 of 2; b: wire 1, series 1, shard 1 of 2. b at 0 s and 65 s; a every
-        // 25 ms for 250 s; then b at 70 s, which arrives when the watermark is at 240 s: late, with any
-        // shard count. (When batches decided, it was late in one shard's batch and on time in two shards',
-        // where its window's mean crossed the threshold and raised an alert.)
+    /// Writes devices a and b's temperatures (`samples`: time, wire id, value) to a file and runs it with each
+    /// shard count (no anomaly detector); returns each run's late count and alert log.
+    func runTemperatures(
+        _ samples: [(Int64, UInt32, Double)],
+        name: String,
+        shards: [String]
+    ) throws -> [(late: Int?, alerts: String)] {
         let encoder = NativeEncoder(samplesPerDataFrame: 8192)
         var out: [UInt8] = []
         try encoder.appendSchemaFrames(Self.temperaturesOfDevicesAB, to: &out)
-        let start: Int64 = 1_793_577_600_000_000_000
-        let second: Int64 = 1_000_000_000
-        var timestamps: [Int64] = [start, start + 65 * second]
-        var wireIDs: [UInt32] = [1, 1]
-        var values: [Double] = [100, 40]
-        for index in 0..<10_000 {
-            timestamps.append(start + Int64(index) * 25_000_000)
-            wireIDs.append(0)
-            values.append(40)
-        }
-        timestamps.append(start + 70 * second)
-        wireIDs.append(1)
-        values.append(1000)
-        encoder.appendDataFrames(timestamps: timestamps, wireIDs: wireIDs, values: values, to: &out)
-        let directory = try CLI.temporaryDirectory("late-verdict")
+        encoder.appendDataFrames(
+            timestamps: samples.map(\.0),
+            wireIDs: samples.map(\.1),
+            values: samples.map(\.2),
+            to: &out
+        )
+        let directory = try CLI.temporaryDirectory(name)
         let file = directory.appendingPathComponent("stream.vgl")
         try Data(out).write(to: file)
-        var logs: [String] = []
-        for shards in ["1", "2", "3"] {
+        return try shards.map { shards in
             let alerts = directory.appendingPathComponent("alerts-\(shards).jsonl").path
             let result = try CLI.run([
                 "run", "--input", "file:\(file.path)", "--shards", shards, "--no-anomaly", "--alerts", alerts,
                 "--summary-json", "-",
             ])
             #expect(result.status == 0, "\(result.standardError)")
-            #expect(try CLI.json(result.standardOutput)["late_samples"] as? Int == 1, "--shards \(shards)")
-            logs.append(try String(contentsOfFile: alerts, encoding: .utf8))
+            let late = try CLI.json(result.standardOutput)["late_samples"] as? Int
+            return (late, try String(contentsOfFile: alerts, encoding: .utf8))
         }
-        #expect(Set(logs).count == 1, "\(logs)")
+    }
+
+    @Test("a sample's late verdict depends on the input's order only, not on --shards (how batches are cut)")
+    func lateVerdictIndependentOfShards() throws {
+        // a: wire 0, series 0, shard 0 of 2; b: wire 1, series 1, shard 1 of 2. b at 0 s and 65 s; a every
+        // 25 ms for 250 s; then b at 70 s, which arrives when the watermark is at 240 s: late, with any
+        // shard count. (When batches decided, it was late in one shard's batch and on time in two shards',
+        // where its window's mean crossed the threshold and raised an alert.)
+        let start: Int64 = 1_793_577_600_000_000_000
+        let second: Int64 = 1_000_000_000
+        let samples =
+            [(start, UInt32(1), 100.0), (start + 65 * second, 1, 40)]
+            + (0..<10_000).map { (start + Int64($0) * 25_000_000, UInt32(0), 40.0) }
+            + [(start + 70 * second, 1, 1000)]
+        let runs = try runTemperatures(samples, name: "late-verdict", shards: ["1", "2", "3"])
+        #expect(runs.map(\.late) == [1, 1, 1])
+        #expect(Set(runs.map(\.alerts)).count == 1, "\(runs.map(\.alerts))")
     }
 
     /// (Found by a reviewer.) a (shard 0 of 2) every 10 ms from 50 s to 145 s; b (shard 1 of 2) at 100 s, in order; then b at 70 s,
@@ -157,39 +165,17 @@ struct RunCommandTests {
     /// on time with two (b's batch is stamped at 90 s, less than a window behind, so it is not sent early).
     @Test("a sample late at its arrival is late with 1 and 2 shards, where batch stamps would say otherwise")
     func lateWhereEarlySendDoesNotHelp() throws {
-        let encoder = NativeEncoder(samplesPerDataFrame: 8192)
-        var out: [UInt8] = []
-        try encoder.appendSchemaFrames(Self.temperaturesOfDevicesAB, to: &out)
         let start: Int64 = 1_793_577_600_000_000_000
         let second: Int64 = 1_000_000_000
-        var timestamps: [Int64] = []
-        var wireIDs: [UInt32] = []
-        var values: [Double] = []
+        var samples: [(Int64, UInt32, Double)] = []
         for index in 0..<9_500 {
             let time = start + 50 * second + Int64(index) * 10_000_000
-            if time == start + 100 * second {
-                timestamps.append(time)
-                wireIDs.append(1)
-                values.append(40)
-            }
-            timestamps.append(time)
-            wireIDs.append(0)
-            values.append(40)
+            if time == start + 100 * second { samples.append((time, 1, 40)) }
+            samples.append((time, 0, 40))
         }
-        timestamps.append(start + 70 * second)
-        wireIDs.append(1)
-        values.append(1000)
-        encoder.appendDataFrames(timestamps: timestamps, wireIDs: wireIDs, values: values, to: &out)
-        let directory = try CLI.temporaryDirectory("late-verdict-2")
-        let file = directory.appendingPathComponent("stream.vgl")
-        try Data(out).write(to: file)
-        for shards in ["1", "2"] {
-            let result = try CLI.run([
-                "run", "--input", "file:\(file.path)", "--shards", shards, "--no-anomaly", "--summary-json", "-",
-            ])
-            #expect(result.status == 0, "\(result.standardError)")
-            #expect(try CLI.json(result.standardOutput)["late_samples"] as? Int == 1, "--shards \(shards)")
-        }
+        samples.append((start + 70 * second, 1, 1000))
+        let runs = try runTemperatures(samples, name: "late-verdict-2", shards: ["1", "2"])
+        #expect(runs.map(\.late) == [1, 1])
     }
 
     @Test("SIGTERM while input is still open drains: open windows close and the summary prints")
