@@ -82,7 +82,7 @@ public final class Engine: @unchecked Sendable {
                     lanes: lanes[index],
                     clock: clock,
                     counters: counters,
-                    windowNanoseconds: configuration.windowNanoseconds
+                    windows: windowConfiguration
                 ),
                 counters: counters,
                 limits: configuration.limits,

@@ -1,4 +1,5 @@
 import Testing
+import VigilAnalytics
 import VigilCore
 
 @testable import VigilEngine
@@ -8,21 +9,25 @@ struct ShardRouterTests {
     static let second: Int64 = 1_000_000_000
     static let start: Int64 = 1_793_577_600_000_000_000
 
+    /// Two lanes (shards) of one producer, four batches of `batchCapacity` samples each.
+    static func lanes(batchCapacity: Int) -> [ShardLane] {
+        (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: batchCapacity) }
+    }
+
     /// A router over `lanes` with no lateness and 60 s windows.
-    static func router(_ lanes: [ShardLane], clock: EventClock = EventClock(latenessNanoseconds: 0)) -> ShardRouter {
-        ShardRouter(lanes: lanes, clock: clock, counters: EngineCounters(), windowNanoseconds: 60 * second)
+    static func router(_ lanes: [ShardLane]) throws -> ShardRouter {
+        ShardRouter(
+            lanes: lanes,
+            clock: EventClock(latenessNanoseconds: 0),
+            counters: EngineCounters(),
+            windows: try WindowConfiguration(windowNanoseconds: 60 * second, latenessNanoseconds: 0)
+        )
     }
 
     @Test("a partly filled batch stamped a window behind is sent when another shard's batch is stamped")
-    func staleBatchIsSent() {
-        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
-        let clock = EventClock(latenessNanoseconds: 0)
-        let router = ShardRouter(
-            lanes: lanes,
-            clock: clock,
-            counters: EngineCounters(),
-            windowNanoseconds: 60 * Self.second
-        )
+    func staleBatchIsSent() throws {
+        let lanes = Self.lanes(batchCapacity: 8)
+        let router = try Self.router(lanes)
         let appender = router.appender
         // Series 1 (shard 1) once, then series 0 (shard 0) every 10 s: shard 0's batches of 8 fill and are
         // stamped at 80 s and 160 s of event time, while shard 1's lone sample waits in a batch stamped at 0.
@@ -41,9 +46,9 @@ struct ShardRouterTests {
     }
 
     @Test("when no batch fills (every shard's series rare), a frame's end sends those a window behind")
-    func staleBatchesSentAtFrameEnd() {
-        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 64) }
-        let router = Self.router(lanes)
+    func staleBatchesSentAtFrameEnd() throws {
+        let lanes = Self.lanes(batchCapacity: 64)
+        let router = try Self.router(lanes)
         let appender = router.appender
         var sentAt: Int64?
         for frame in 0..<10 {
@@ -61,9 +66,9 @@ struct ShardRouterTests {
     }
 
     @Test("batches within a window of the newest stamp stay until they fill or the input pauses")
-    func freshBatchWaits() {
-        let lanes = (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: 8) }
-        let router = Self.router(lanes)
+    func freshBatchWaits() throws {
+        let lanes = Self.lanes(batchCapacity: 8)
+        let router = try Self.router(lanes)
         let appender = router.appender
         appender.append(timestamp: Self.start, seriesID: 1, value: 1, newest: Self.start)
         for step in 0..<16 {

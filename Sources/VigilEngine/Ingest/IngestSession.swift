@@ -1,5 +1,6 @@
 import CVigilNative
 import Logging
+import VigilAnalytics
 import VigilCore
 import VigilWire
 
@@ -87,10 +88,11 @@ struct IngestSession: NativeDecoderDelegate {
         // Late verdict, per sample, by the watermark at its arrival (this producer's newest event time so far
         // minus the lateness): a sample before `lateBefore` has a window that ends at or before it. Judged
         // here, it depends only on the order of the input, not on how samples are batched for the shards.
-        let width = router.windowNanoseconds
-        let lateness = router.clock.latenessNanoseconds
+        let windows = router.windows
+        let width = windows.windowNanoseconds
+        let lateness = windows.latenessNanoseconds
         var late = 0
-        var lateBefore = Self.lateBoundary(newest: newest, lateness: lateness, width: width)
+        var lateBefore = Self.lateBoundary(newest: newest, windows: windows)
         var lateBoundaryMoves = lateBefore == .min ? Int64.min : lateBefore &+ width &+ lateness
         translation.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
@@ -125,7 +127,7 @@ struct IngestSession: NativeDecoderDelegate {
                     newest = timestamp
                     // The boundary moves a window at a time: recomputed (a division) only when it does.
                     if newest >= lateBoundaryMoves {
-                        lateBefore = Self.lateBoundary(newest: newest, lateness: lateness, width: width)
+                        lateBefore = Self.lateBoundary(newest: newest, windows: windows)
                         lateBoundaryMoves = lateBefore &+ width &+ lateness
                     }
                 }
@@ -150,11 +152,9 @@ struct IngestSession: NativeDecoderDelegate {
 
     /// The start of the window holding the watermark `newest - lateness`: a sample before it is late (its
     /// window ends at or before the watermark), one at or after it is not. `Int64.min` before any sample.
-    static func lateBoundary(newest: Int64, lateness: Int64, width: Int64) -> Int64 {
+    static func lateBoundary(newest: Int64, windows: WindowConfiguration) -> Int64 {
         guard newest != .min else { return .min }
-        let watermark = newest &- lateness
-        let remainder = watermark % width
-        return remainder < 0 ? watermark &- remainder &- width : watermark &- remainder
+        return windows.windowStart(containing: newest &- windows.latenessNanoseconds) ?? .min
     }
 
     mutating func nativeDecoder(didFail error: NativeDecodeError) {

@@ -1,3 +1,4 @@
+import VigilAnalytics
 import VigilCore
 
 /// The producer side of routing: appends samples to the current batch of their shard and sends full
@@ -29,16 +30,15 @@ public final class ShardRouter {
     /// Newest event time this producer has seen, synchronised with the shared clock at every send.
     private(set) var knownNewest: Int64 = .min
 
-    /// Window width: the ingest's late verdict, and how far behind a held batch may fall (`replaceBatch`).
-    let windowNanoseconds: Int64
+    /// The engine's windows: the ingest's late verdict, and how far behind a held batch may fall.
+    let windows: WindowConfiguration
 
-    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters, windowNanoseconds: Int64) {
+    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters, windows: WindowConfiguration) {
         precondition(!lanes.isEmpty)
-        precondition(windowNanoseconds > 0, "window width must be positive")
         self.lanes = lanes
         self.clock = clock
         self.counters = counters
-        self.windowNanoseconds = windowNanoseconds
+        self.windows = windows
         self.shards = ShardArithmetic(shardCount: lanes.count)
         let placeholder = UnsafeMutablePointer<Int64>.allocate(capacity: 0)
         defer { placeholder.deallocate() }
@@ -67,7 +67,7 @@ public final class ShardRouter {
     /// state (shard arithmetic, cursors) as its own fields, so a frame's loop keeps them in registers
     /// instead of reloading them from the object per sample. Take one per frame (``appender``), pass each
     /// sample with the producer's newest event time so far (this sample included), and end the frame with
-    /// ``noteNewest(_:)``.
+    /// ``endFrame(newest:)``.
     struct Appender {
         let router: ShardRouter
         let shards: ShardArithmetic
@@ -137,7 +137,7 @@ public final class ShardRouter {
     /// events only up to the slowest shard. Sending early changes no verdict: lateness is judged at ingest.
     private func sendBatchesStampedBefore(_ watermark: Int64, except current: Int) {
         guard watermark != .min else { return }
-        let staleBefore = watermark &- windowNanoseconds
+        let staleBefore = watermark &- windows.windowNanoseconds
         // Most calls find nothing stale: the lowest stamp held (a lower bound) says so without a scan.
         guard staleBefore >= oldestStampHeld else { return }
         var oldestLeft = Int64.max
