@@ -77,7 +77,13 @@ let package = Package(
         .testTarget(name: "VigilAnalyticsTests", dependencies: ["VigilAnalytics", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
         .testTarget(name: "VigilWireTests", dependencies: ["VigilWire", "VigilCore"]),
-        .testTarget(name: "VigilEngineTests", dependencies: ["VigilEngine", "VigilCore"]),
+        .testTarget(
+            name: "VigilEngineTests",
+            dependencies: [
+                "VigilEngine", "VigilAnalytics", "VigilWire", "VigilCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilEngine", "CZstd"]),
     ],
     swiftLanguageModes: [.v5]
