@@ -69,11 +69,7 @@ final class AlertLogWriter {
                 )
             }
             if !released.isEmpty {
-                for alert in released {
-                    buffer.append(contentsOf: alert.event.jsonLine.utf8)
-                    buffer.append(10)
-                    linesWritten += 1
-                }
+                appendLines(released)
                 writeBuffered()
             }
             if didWork || !released.isEmpty {
@@ -85,15 +81,20 @@ final class AlertLogWriter {
             }
         }
         // Every shard has finished (its bound is Int64.max): what still waits goes out, in order.
-        for alert in queue.release(through: .max) {
-            buffer.append(contentsOf: alert.event.jsonLine.utf8)
-            buffer.append(10)
-            linesWritten += 1
-        }
+        appendLines(queue.release(through: .max))
         writeBuffered()
         if ownsDescriptor {
             fsync(fd)
             close(fd)
+        }
+    }
+
+    /// One JSON line per event, into the write buffer.
+    private func appendLines(_ alerts: [DecidedAlert]) {
+        for alert in alerts {
+            buffer.append(contentsOf: alert.event.jsonLine.utf8)
+            buffer.append(10)
+            linesWritten += 1
         }
     }
 
