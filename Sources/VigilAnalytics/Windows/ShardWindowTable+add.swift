@@ -239,7 +239,7 @@ extension ShardWindowTable {
         let nibble = _SeriesWindowState.tagNibble(windowIndex: Int(truncatingIfNeeded: windowIndex))
         // A slot holds the window only if its nibble matches; both may match (windows eight apart).
         for slotIndex in 0..<2
-        where (tags &>> (4 &* slotIndex)) & 0x0F == nibble
+        where _SeriesWindowState.nibble(tags, slot: slotIndex) == nibble
             && _slot(state, slotIndex).pointee.startNanoseconds == startNanoseconds
         {
             let merged = _mergeIntoOpen(

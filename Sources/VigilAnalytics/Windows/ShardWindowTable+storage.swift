@@ -112,17 +112,22 @@ struct _SeriesWindowState {
     @inline(__always)
     static func tagNibble(windowIndex: Int) -> UInt8 { UInt8(truncatingIfNeeded: windowIndex & 7) | 0x08 }
 
+    /// Slot `index`'s nibble in `tags`.
+    @inlinable
+    @inline(__always)
+    static func nibble(_ tags: UInt8, slot index: Int) -> UInt8 { (tags &>> (4 &* UInt8(index))) & 0x0F }
+
     /// The slot whose nibble in `tags` is `nibble`, or -1 when neither is.
     @inlinable
     @inline(__always)
     static func taggedSlot(_ tags: UInt8, nibble: UInt8) -> Int {
-        tags & 0x0F == nibble ? 0 : tags &>> 4 == nibble ? 1 : -1
+        Self.nibble(tags, slot: 0) == nibble ? 0 : Self.nibble(tags, slot: 1) == nibble ? 1 : -1
     }
 
     /// Whether slot `index` is open according to `tags`.
     @inlinable
     @inline(__always)
-    static func isTaggedOpen(_ tags: UInt8, slot index: Int) -> Bool { tags & (0x08 &<< (4 &* index)) != 0 }
+    static func isTaggedOpen(_ tags: UInt8, slot index: Int) -> Bool { nibble(tags, slot: index) & 0x08 != 0 }
 
     /// `tags` with slot `index`'s nibble replaced by `nibble` (0 frees the slot).
     @inlinable
