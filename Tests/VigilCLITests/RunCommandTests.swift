@@ -180,28 +180,11 @@ struct RunCommandTests {
 
     @Test("SIGTERM while input is still open drains: open windows close and the summary prints")
     func sigtermDrains() throws {
-        let process = Process()
-        process.executableURL = CLI.executable
-        process.arguments = ["run", "--input", "-", "--summary-json", "-"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        try input.fileHandleForWriting.write(contentsOf: Data(makeStream(series: 3, rounds: 12)))
-        usleep(700_000)
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let (status, summary, _) = try runOnOpenStandardInput(makeStream(series: 3, rounds: 12), [], signal: SIGTERM)
+        #expect(status == 0)
         #expect(summary["samples"] as? Int == 36)
         #expect(summary["windows"] as? Int == 6)
         #expect(summary["stopped_by_signal"] as? Bool == true)
-        try? input.fileHandleForWriting.close()
     }
 
     /// A zstd frame holding `payload` in raw (stored) blocks, left open: no last block. This is what a
@@ -221,10 +204,14 @@ struct RunCommandTests {
         return out
     }
 
-    /// Runs `vigil run --input - --summary-json - extra…` on an open zstd frame of 3 series × 12 rounds that
-    /// stays open, stops it with `signal` after a pause (or lets `--stop-after-idle` in `extra` stop it), and
-    /// returns the exit status, the JSON summary and standard error.
-    func runOnOpenCompressedInput(_ extra: [String], signal: Int32?) throws -> (Int32, [String: Any], String) {
+    /// Runs `vigil run --input - --summary-json - extra…` with `bytes` on a standard input that stays open,
+    /// stops it with `signal` after a pause (or lets `--stop-after-idle` in `extra` stop it), and returns the
+    /// exit status, the JSON summary and standard error.
+    func runOnOpenStandardInput(
+        _ bytes: [UInt8],
+        _ extra: [String],
+        signal: Int32?
+    ) throws -> (Int32, [String: Any], String) {
         let process = Process()
         process.executableURL = CLI.executable
         process.arguments = ["run", "--input", "-", "--summary-json", "-"] + extra
@@ -236,7 +223,7 @@ struct RunCommandTests {
         process.standardError = errors
         try process.run()
         defer { try? input.fileHandleForWriting.close() }
-        try input.fileHandleForWriting.write(contentsOf: Data(Self.openZstdFrame(makeStream(series: 3, rounds: 12))))
+        try input.fileHandleForWriting.write(contentsOf: Data(bytes))
         if let signal {
             usleep(700_000)
             kill(process.processIdentifier, signal)
@@ -252,7 +239,11 @@ struct RunCommandTests {
 
     @Test("SIGTERM while a zstd-compressed standard input is still open (mid-frame) drains and exits 0")
     func sigtermDrainsCompressedStandardInput() throws {
-        let (status, summary, stderrText) = try runOnOpenCompressedInput([], signal: SIGTERM)
+        let (status, summary, stderrText) = try runOnOpenStandardInput(
+            Self.openZstdFrame(makeStream(series: 3, rounds: 12)),
+            [],
+            signal: SIGTERM
+        )
         // Everything sent was decompressed and aggregated: the stop, not the input, ended the run.
         #expect(summary["samples"] as? Int == 36)
         #expect(summary["windows"] as? Int == 6)
@@ -263,7 +254,11 @@ struct RunCommandTests {
 
     @Test("--stop-after-idle on an open zstd-compressed standard input exits 0")
     func idleStopCompressedStandardInput() throws {
-        let (status, summary, stderrText) = try runOnOpenCompressedInput(["--stop-after-idle", "1s"], signal: nil)
+        let (status, summary, stderrText) = try runOnOpenStandardInput(
+            Self.openZstdFrame(makeStream(series: 3, rounds: 12)),
+            ["--stop-after-idle", "1s"],
+            signal: nil
+        )
         #expect(summary["samples"] as? Int == 36)
         #expect(summary["unreadable_inputs"] as? Int == 0, "\(stderrText)")
         #expect(status == 0, "\(stderrText)")
