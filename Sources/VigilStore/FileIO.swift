@@ -7,12 +7,18 @@ import Darwin
 /// The few POSIX calls the store makes, each turning a failure into a ``RollupIOError`` with the path,
 /// the operation and `strerror(errno)`. Blocking; called off the hot path, once per segment.
 enum FileIO {
-    /// Writes `bytes` to a new file at `temporaryPath`, fsyncs it, renames it to `finalPath` and fsyncs
-    /// the directory, so that after a crash `finalPath` either does not exist or is complete.
-    /// On failure the temporary file is removed.
-    static func publishAtomically(_ bytes: [UInt8], temporaryPath: String, finalPath: String, directory: String) throws {
+    /// Writes `bytes` to a new file at `temporaryPath`, fsyncs it, gives it the name `finalPath` (never
+    /// replacing an existing file) and fsyncs the directory, so that after a crash `finalPath` either does
+    /// not exist or is complete. On failure the temporary file is removed.
+    ///
+    /// - Throws: ``RollupIOError`` when nothing was published; ``PublishedNotDurable`` when the file was
+    ///   published but the directory sync failed.
+    static func publishAtomically(_ bytes: [UInt8], temporaryPath: String, finalPath: String, directory: String) throws
+    {
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: errno) }
+        guard descriptor >= 0 else {
+            throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: errno)
+        }
         var published = false
         defer {
             if !published { unlink(temporaryPath) }
@@ -20,21 +26,45 @@ enum FileIO {
         do {
             defer { close(descriptor) }
             try writeAll(bytes, to: descriptor, path: temporaryPath)
-            guard fsync(descriptor) == 0 else { throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno) }
+            guard fsync(descriptor) == 0 else {
+                throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno)
+            }
         }
-        guard rename(temporaryPath, finalPath) == 0 else {
-            throw RollupIOError(path: finalPath, operation: .rename, errorNumber: errno)
+        // link() publishes the complete file under its final name but never replaces a name that exists
+        // (rename() would: another writer's segment, published since the name was chosen). Only where the
+        // file system has no hard links does it fall back to rename().
+        if link(temporaryPath, finalPath) == 0 {
+            unlink(temporaryPath)  // a leftover is harmless: temporary names are never read
+        } else {
+            let linkError = errno
+            guard linkError == EPERM || linkError == EOPNOTSUPP || linkError == ENOSYS else {
+                throw RollupIOError(path: finalPath, operation: .publish, errorNumber: linkError)
+            }
+            guard !fileExists(finalPath) else {
+                throw RollupIOError(path: finalPath, operation: .publish, errorNumber: EEXIST)
+            }
+            guard rename(temporaryPath, finalPath) == 0 else {
+                throw RollupIOError(path: finalPath, operation: .publish, errorNumber: errno)
+            }
         }
         published = true
-        // The rename is durable only once the directory entry is; the file itself already is.
+        // The new name is durable only once the directory entry is; the file itself already is. A failure
+        // here is reported (the segment may not survive a power loss) but the segment is published.
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directoryDescriptor >= 0 else {
-            throw RollupIOError(path: directory, operation: .openDirectory, errorNumber: errno)
+            throw PublishedNotDurable(RollupIOError(path: directory, operation: .openDirectory, errorNumber: errno))
         }
         defer { close(directoryDescriptor) }
         guard fsync(directoryDescriptor) == 0 else {
-            throw RollupIOError(path: directory, operation: .fsyncDirectory, errorNumber: errno)
+            throw PublishedNotDurable(RollupIOError(path: directory, operation: .fsyncDirectory, errorNumber: errno))
         }
+    }
+
+    /// The file was published under its final name, but the directory could not be synced: readable now,
+    /// perhaps not after a power loss. Not a lost segment.
+    struct PublishedNotDurable: Error {
+        let error: RollupIOError
+        init(_ error: RollupIOError) { self.error = error }
     }
 
     /// Loops over short writes and EINTR; bounded by the byte count (every successful write advances).
@@ -55,12 +85,24 @@ enum FileIO {
 
     /// Reads a whole regular file of at most `maximumByteCount` bytes.
     static func readFile(_ path: String, maximumByteCount: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (a `seg-*.vgr` FIFO hung `rollups cat`);
+        // anything but a regular file is refused right after. Reads of a regular file ignore the flag.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard descriptor >= 0 else { throw RollupIOError(path: path, operation: .open, errorNumber: errno) }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw RollupIOError(path: path, operation: .stat, errorNumber: errno) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw RollupIOError(path: path, operation: .read, errorNumber: EISDIR) }
+        guard fstat(descriptor, &status) == 0 else {
+            throw RollupIOError(path: path, operation: .stat, errorNumber: errno)
+        }
+        let type = status.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            throw RollupIOError(
+                path: path,
+                operation: .read,
+                errorNumber: type == S_IFDIR ? EISDIR : EINVAL,
+                message: "not a regular file (\(describeFileType(type)))"
+            )
+        }
         let size = Int(status.st_size)
         guard size <= maximumByteCount else { throw RollupIOError(path: path, operation: .read, errorNumber: EFBIG) }
         var bytes = [UInt8](repeating: 0, count: size)
@@ -94,6 +136,17 @@ enum FileIO {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    static func describeFileType(_ type: mode_t) -> String {
+        switch type {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "file type \(type)"
+        }
     }
 
     static func fileExists(_ path: String) -> Bool {

@@ -10,7 +10,8 @@ public struct RollupIOError: Error, Sendable, Equatable, CustomStringConvertible
         case createTemporary = "create temporary file"
         case write
         case fsync
-        case rename
+        /// Giving the written temporary file its final name (a hard link, or a rename without one).
+        case publish
         case openDirectory = "open directory"
         case fsyncDirectory = "fsync directory"
         case listDirectory = "list directory"
@@ -26,11 +27,12 @@ public struct RollupIOError: Error, Sendable, Equatable, CustomStringConvertible
     /// `strerror(errno)`.
     public var message: String
 
-    public init(path: String, operation: Operation, errorNumber: Int32) {
+    /// - Parameter message: what went wrong, when `strerror(errorNumber)` would not say it.
+    public init(path: String, operation: Operation, errorNumber: Int32, message: String? = nil) {
         self.path = path
         self.operation = operation
         self.errorNumber = errorNumber
-        self.message = String(cString: strerror(errorNumber))
+        self.message = message ?? String(cString: strerror(errorNumber))
     }
 
     public var description: String { "\(operation.rawValue) \(path): \(message) (errno \(errorNumber))" }
@@ -65,6 +67,11 @@ public enum RollupSegmentError: Error, Sendable, Equatable, CustomStringConverti
     case truncated(section: String, offset: Int, needed: Int, available: Int)
     case malformed(section: String, offset: Int, reason: String)
 
+    /// Header offsets count from the file's start, the others from the uncompressed payload's.
+    private static func place(_ section: String, _ offset: Int) -> String {
+        section == "header" ? "byte \(offset) of the file" : "byte \(offset) of the uncompressed payload"
+    }
+
     public var description: String {
         switch self {
         case .io(let error):
@@ -72,21 +79,23 @@ public enum RollupSegmentError: Error, Sendable, Equatable, CustomStringConverti
         case .tooShort(let byteCount, let minimum):
             return "file is \(byteCount) bytes, a segment has at least \(minimum)"
         case .badMagic(let found):
-            return "bad magic 0x\(String(found, radix: 16)), expected 0x\(String(SegmentLayout.magic, radix: 16)) (\"VGRS\")"
+            return
+                "bad magic 0x\(String(found, radix: 16)), expected 0x\(String(SegmentLayout.magic, radix: 16)) (\"VGRS\")"
         case .unsupportedVersion(let version):
             return "format version \(version), this reader knows \(SegmentLayout.version)"
         case .checksumMismatch(let stored, let computed):
             return "CRC32C mismatch: stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))"
         case .lengthMismatch(let field, let declared, let actual):
             return "\(field): header says \(declared) bytes, found \(actual)"
+                + (field.hasPrefix("file size") ? " (a torn or truncated copy, or a damaged length field)" : "")
         case .limitExceeded(let field, let value, let minimum, let maximum):
             return "\(field) \(value) outside \(minimum)...\(maximum)"
         case .zstd(let message):
             return "zstd: \(message)"
         case .truncated(let section, let offset, let needed, let available):
-            return "\(section) truncated at payload offset \(offset): needed \(needed) bytes, \(available) left"
+            return "\(section) truncated at \(Self.place(section, offset)): needed \(needed) bytes, \(available) left"
         case .malformed(let section, let offset, let reason):
-            return "\(section) malformed at payload offset \(offset): \(reason)"
+            return "\(section) malformed at \(Self.place(section, offset)): \(reason)"
         }
     }
 }

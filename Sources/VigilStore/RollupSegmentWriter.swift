@@ -9,8 +9,8 @@ import Darwin
 /// Buffers closed windows and writes them as rollup segment files (docs/rollup-format.md).
 ///
 /// Rows are buffered up to `rowsPerSegment`; a full buffer is written as one segment, published
-/// atomically (temporary file, fsync, rename to `seg-<first window start ns>-<seq>.vgr`, fsync of the
-/// directory). A failed write throws a ``RollupWriterError`` naming the path, the operation and
+/// atomically (temporary file, fsync, hard link to `seg-<first window start ns>-<seq>.vgr`, which never
+/// replaces an existing file, fsync of the directory). A failed write throws a ``RollupWriterError`` naming the path, the operation and
 /// `strerror(errno)`; the rows of that segment are dropped and counted in ``droppedRows``, so memory
 /// stays bounded and the writer keeps going with the next segment.
 ///
@@ -27,7 +27,7 @@ public final class RollupSegmentWriter {
     public private(set) var rowsWritten = 0
     /// Bytes of published segment files.
     public private(set) var bytesWritten = 0
-    /// Failed segment writes.
+    /// Failed segment writes, and published segments whose directory could not be synced.
     public private(set) var writeErrors = 0
     /// Rows lost because their segment could not be written.
     public private(set) var droppedRows = 0
@@ -45,6 +45,8 @@ public final class RollupSegmentWriter {
     private var descriptors: [SeriesID: SeriesDescriptor] = [:]
     private var sequence = 0
     private var isClosed = false
+    /// The largest uncompressed payload a segment may have: the format's limit (lowered by tests).
+    var maximumPayloadByteCount = SegmentLayout.maximumPayloadByteCount
 
     /// Creates a writer. Does no I/O: an unusable directory shows up as a typed error at the first write.
     ///
@@ -53,7 +55,8 @@ public final class RollupSegmentWriter {
     ///   - windowNanoseconds: the width of the windows appended, > 0.
     ///   - rowsPerSegment: rows per segment file, 1...4_194_304.
     ///   - compressionLevel: zstd level; 9 by default (a segment is written once and read many times).
-    public init(directory: String, windowNanoseconds: Int64, rowsPerSegment: Int = 1 << 20, compressionLevel: Int32 = 9) {
+    public init(directory: String, windowNanoseconds: Int64, rowsPerSegment: Int = 1 << 20, compressionLevel: Int32 = 9)
+    {
         precondition(windowNanoseconds > 0, "window width must be positive")
         precondition(
             (1...SegmentLayout.maximumRowCount).contains(rowsPerSegment),
@@ -122,34 +125,82 @@ public final class RollupSegmentWriter {
             return a < b
         }
         let rows = order.map { buffer[$0] }
+        try publish(rows[...])
+    }
+
+    /// Encodes sorted rows as one segment and publishes it; rows whose payload would pass the format's
+    /// limit (long labels on many series) are split in halves, each its own segment.
+    private func publish(_ rows: ArraySlice<WindowAggregate>) throws {
         var series: [RollupSeriesEntry] = []
         for row in rows {
             if series.last?.seriesID == row.seriesID {
                 series[series.count - 1].rowCount += 1
             } else {
-                series.append(RollupSeriesEntry(seriesID: row.seriesID, descriptor: descriptors[row.seriesID]!, rowCount: 1))
+                series.append(
+                    RollupSeriesEntry(seriesID: row.seriesID, descriptor: descriptors[row.seriesID]!, rowCount: 1)
+                )
             }
         }
-        guard
-            let bytes = SegmentEncoder.encode(
+        let bytes: [UInt8]
+        do {
+            bytes = try SegmentEncoder.encode(
                 rows: rows,
                 series: series,
                 windowNanoseconds: windowNanoseconds,
-                compressionLevel: compressionLevel
+                compressionLevel: compressionLevel,
+                maximumPayloadByteCount: maximumPayloadByteCount
             )
-        else {
-            throw recordFailure(RollupIOError(path: directory, operation: .write, errorNumber: ENOMEM), rows: rows.count)
+        } catch .payloadTooLarge where rows.count > 1 {
+            let middle = rows.startIndex + rows.count / 2
+            var firstError: Error?
+            for half in [rows[..<middle], rows[middle...]] {
+                do { try publish(half) } catch { firstError = firstError ?? error }
+            }
+            if let firstError { throw firstError }
+            return
+        } catch .payloadTooLarge(let byteCount) {
+            let reason = "a single row's segment payload is \(byteCount) bytes, over the format's limit"
+            throw recordFailure(
+                RollupIOError(path: directory, operation: .write, errorNumber: EFBIG, message: reason),
+                rows: rows.count
+            )
+        } catch .compression {
+            let reason = "zstd could not compress the segment"
+            throw recordFailure(
+                RollupIOError(path: directory, operation: .write, errorNumber: ENOMEM, message: reason),
+                rows: rows.count
+            )
         }
+        var notDurable: RollupIOError?
         do {
-            let finalPath = nextSegmentPath(firstWindowStart: rows.map(\.windowStartNanoseconds).min()!)
-            let temporaryPath = directory + "/." + finalPath.split(separator: "/").last! + ".tmp"
-            try FileIO.publishAtomically(bytes, temporaryPath: temporaryPath, finalPath: finalPath, directory: directory)
+            guard let finalPath = nextSegmentPath(firstWindowStart: rows.map(\.windowStartNanoseconds).min()!) else {
+                throw RollupIOError(
+                    path: directory,
+                    operation: .publish,
+                    errorNumber: EEXIST,
+                    message: "no free segment name: \(Self.maximumNameAttempts) names in a row taken"
+                )
+            }
+            try FileIO.publishAtomically(
+                bytes,
+                temporaryPath: Self.temporaryPath(for: finalPath, in: directory),
+                finalPath: finalPath,
+                directory: directory
+            )
         } catch let error as RollupIOError {
             throw recordFailure(error, rows: rows.count)
+        } catch let error as FileIO.PublishedNotDurable {
+            notDurable = error.error
         }
         segmentsWritten += 1
         rowsWritten += rows.count
         bytesWritten += bytes.count
+        if let notDurable {
+            // Published and readable; reported (and counted) because it may not survive a power loss.
+            writeErrors += 1
+            lastError = .io(notDurable)
+            throw RollupWriterError.io(notDurable)
+        }
     }
 
     /// Flushes and closes; later calls to `append` or `flush` throw ``RollupWriterError/closed(directory:)``.
@@ -168,24 +219,35 @@ public final class RollupSegmentWriter {
 
     private static func fitsFormat(_ descriptor: SeriesDescriptor) -> Bool {
         let key = descriptor.key
-        let strings = [key.device, key.interface, key.metric, descriptor.unit] + key.extraLabels.flatMap { [$0.name, $0.value] }
+        let strings =
+            [key.device, key.interface, key.metric, descriptor.unit] + key.extraLabels.flatMap { [$0.name, $0.value] }
         return key.extraLabels.count <= SegmentLayout.maximumExtraLabelCount
             && strings.allSatisfy { $0.utf8.count <= SegmentLayout.maximumStringByteCount }
     }
 
+    /// How many sequence numbers a segment tries before its write fails.
+    static let maximumNameAttempts = 1000
+
+    /// Where a segment is written before it is published: a hidden name, never read by the readers.
+    private static func temporaryPath(for finalPath: String, in directory: String) -> String {
+        directory + "/." + finalPath.split(separator: "/").last! + ".tmp"
+    }
+
     /// `seg-<first window start, 19 digits>-<sequence, 6 digits>.vgr`: names sort by time. The sequence
-    /// skips names already taken (a restarted writer in the same directory), trying at most 1000.
-    private func nextSegmentPath(firstWindowStart: Int64) -> String {
+    /// skips names already taken, as a segment or as a temporary file (a restarted writer in the same
+    /// directory, or one that crashed mid-write); nil when ``maximumNameAttempts`` in a row are taken.
+    private func nextSegmentPath(firstWindowStart: Int64) -> String? {
         let startDigits = String(max(firstWindowStart, 0))
         let paddedStart = String(repeating: "0", count: max(0, 19 - startDigits.count)) + startDigits
-        var path = ""
-        for _ in 0..<1000 {
+        for _ in 0..<Self.maximumNameAttempts {
             sequence += 1
             let sequenceDigits = String(sequence)
             let paddedSequence = String(repeating: "0", count: max(0, 6 - sequenceDigits.count)) + sequenceDigits
-            path = "\(directory)/seg-\(paddedStart)-\(paddedSequence).vgr"
-            if !FileIO.fileExists(path) { break }
+            let path = "\(directory)/seg-\(paddedStart)-\(paddedSequence).vgr"
+            if !FileIO.fileExists(path) && !FileIO.fileExists(Self.temporaryPath(for: path, in: directory)) {
+                return path
+            }
         }
-        return path
+        return nil
     }
 }

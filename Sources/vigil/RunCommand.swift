@@ -181,8 +181,13 @@ struct RunCommand: ParsableCommand {
         }
         // Like `cat`: the other inputs were read and everything they gave is out, but a missing or failing
         // file must not look like success to a script.
-        if summary.unreadableInputs > 0 {
-            printError("Error: \(summary.unreadableInputs) input(s) could not be read (logged above)")
+        // Likewise rollup rows the run accepted but could not write (a full disk, a removed directory).
+        var failures: [String] = []
+        if summary.unreadableInputs > 0 { failures.append("\(summary.unreadableInputs) input(s) could not be read") }
+        let rollupRowsDropped = summary.rejects.first { $0.reason == "rollup_rows_dropped" }?.count ?? 0
+        if rollupRowsDropped > 0 { failures.append("\(rollupRowsDropped) rollup row(s) could not be written") }
+        if !failures.isEmpty {
+            printError("Error: " + failures.joined(separator: "; ") + " (logged above)")
             throw ExitCode(1)
         }
     }

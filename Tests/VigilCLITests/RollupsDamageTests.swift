@@ -113,6 +113,24 @@ struct RollupsDamageTests {
         #expect(stats.standardOutput.contains("rows              10"), "\(stats.standardOutput)")
     }
 
+    @Test("a FIFO named like a segment is named as not a regular file; stats and cat do not wait on it")
+    func fifoInDirectory() throws {
+        let directory = try CLI.temporaryDirectory("rollups-fifo")
+        let rollups = directory.appendingPathComponent("rollups").path
+        let run = try CLI.run(
+            ["run", "--input", "-", "--rollups", rollups],
+            input: Data(makeStream(series: 2, rounds: 30))
+        )
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(mkfifo(rollups + "/seg-9999999999999999999-000001.vgr", 0o644) == 0)
+        for command in [["stats", rollups, "--json"], ["cat", rollups]] {
+            let result = try CLI.run(["rollups"] + command, timeoutSeconds: 10)
+            #expect(result.status == 0, "\(command): \(result.standardError)")
+            #expect(result.standardError.contains("seg-9999999999999999999-000001.vgr"), "\(result.standardError)")
+            #expect(result.standardError.contains("not a regular file (a FIFO)"), "\(result.standardError)")
+        }
+    }
+
     @Test("a missing directory is an error naming it; a bad time is a usage error")
     func badArguments() throws {
         let missing = try CLI.run(["rollups", "stats", "/nonexistent/vigil-rollups"])

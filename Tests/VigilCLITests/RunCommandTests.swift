@@ -204,14 +204,9 @@ struct RunCommandTests {
         return out
     }
 
-    /// Runs `vigil run --input - --summary-json - extra…` with `bytes` on a standard input that stays open,
-    /// stops it with `signal` after a pause (or lets `--stop-after-idle` in `extra` stop it), and returns the
-    /// exit status, the JSON summary and standard error.
-    func runOnOpenStandardInput(
-        _ bytes: [UInt8],
-        _ extra: [String],
-        signal: Int32?
-    ) throws -> (Int32, [String: Any], String) {
+    /// Starts `vigil run --input - --summary-json - extra…` with pipes for its standard streams.
+    func startOnOpenStandardInput(_ extra: [String]) throws -> (Process, input: Pipe, output: Pipe, errors: Pipe) {
+        CLI.ignoreBrokenPipes()
         let process = Process()
         process.executableURL = CLI.executable
         process.arguments = ["run", "--input", "-", "--summary-json", "-"] + extra
@@ -222,6 +217,18 @@ struct RunCommandTests {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        return (process, input, output, errors)
+    }
+
+    /// Runs `vigil run --input - --summary-json - extra…` with `bytes` on a standard input that stays open,
+    /// stops it with `signal` after a pause (or lets `--stop-after-idle` in `extra` stop it), and returns the
+    /// exit status, the JSON summary and standard error.
+    func runOnOpenStandardInput(
+        _ bytes: [UInt8],
+        _ extra: [String],
+        signal: Int32?
+    ) throws -> (Int32, [String: Any], String) {
+        let (process, input, output, errors) = try startOnOpenStandardInput(extra)
         defer { try? input.fileHandleForWriting.close() }
         try input.fileHandleForWriting.write(contentsOf: Data(bytes))
         if let signal {
@@ -306,6 +313,26 @@ struct RunCommandTests {
         #expect(summary["samples"] as? Int == 120)
         #expect(summary["windows"] as? Int == 20)
         #expect(summary["unreadable_inputs"] as? Int == 1)
+    }
+
+    @Test("rollup rows accepted but not written (directory removed mid-run) fail the run: exit 1, counted")
+    func droppedRollupRowsFailTheRun() throws {
+        let directory = try CLI.temporaryDirectory("rollups-dropped")
+        let rollups = directory.appendingPathComponent("rollups").path
+        let (process, input, output, errors) = try startOnOpenStandardInput(["--rollups", rollups])
+        // vigil checks (and creates) the directory at start; it is gone before the only segment is written.
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: rollups) && Date() < deadline { usleep(20_000) }
+        try FileManager.default.removeItem(atPath: rollups)
+        try input.fileHandleForWriting.write(contentsOf: Data(makeStream(series: 2, rounds: 30)))
+        try input.fileHandleForWriting.close()
+        let standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(standardError)")
+        #expect(standardError.contains("10 rollup row(s) could not be written"), "\(standardError)")
+        #expect((summary["rejects"] as? [String: Int])?["rollup_rows_dropped"] == 10)
+        #expect(summary["windows"] as? Int == 10)
     }
 }
 

@@ -42,7 +42,9 @@ struct DamageTests {
         try Self.rewrite(paths[0]) { $0[$0.count / 2] ^= 0x40 }
         try Self.rewrite(paths[2]) { $0.removeLast(17) }
         let garbage = directory.path + "/seg-9999999999999999999-000001.vgr"
-        try Data("not a segment: a text file long enough to pass the size check, so the magic number is what fails".utf8).write(to: URL(fileURLWithPath: garbage))
+        try Data(
+            "not a segment: a text file long enough to pass the size check, so the magic number is what fails".utf8
+        ).write(to: URL(fileURLWithPath: garbage))
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: directory.path + "/seg-9999999999999999999-000002.vgr"))
 
         let scan = try RollupDirectory.scan(directory.path)
@@ -71,7 +73,9 @@ struct DamageTests {
     func everyTruncation() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Self.writeSegments(directory, segments: 1)[0])))
+        let bytes = [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: try Self.writeSegments(directory, segments: 1)[0]))
+        )
         for length in 0..<bytes.count {
             #expect(throws: RollupSegmentError.self) { try RollupSegmentReader.decode(Array(bytes.prefix(length))) }
         }
@@ -82,19 +86,30 @@ struct DamageTests {
     func hostileHeaders() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Self.writeSegments(directory, segments: 1)[0])))
+        let bytes = [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: try Self.writeSegments(directory, segments: 1)[0]))
+        )
         func put(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
             for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> UInt32(8 * index)) }
         }
         // Row count 2^32 - 1: beyond the 4 Mi row limit.
-        #expect(throws: RollupSegmentError.limitExceeded(field: "row count", value: Int(UInt32.max), minimum: 1, maximum: 1 << 22)) {
+        #expect(
+            throws: RollupSegmentError.limitExceeded(
+                field: "row count",
+                value: Int(UInt32.max),
+                minimum: 1,
+                maximum: 1 << 22
+            )
+        ) {
             try RollupSegmentReader.decode(Self.withValidCRC(bytes) { put(.max, at: 32, in: &$0) })
         }
         // Uncompressed length 4 GiB - 1 from a frame of a few hundred bytes: beyond what the rows can need.
         #expect {
             try RollupSegmentReader.decode(Self.withValidCRC(bytes) { put(.max, at: 44, in: &$0) })
         } throws: { error in
-            guard case RollupSegmentError.limitExceeded(field: "uncompressed payload length", _, _, _) = error else { return false }
+            guard case RollupSegmentError.limitExceeded(field: "uncompressed payload length", _, _, _) = error else {
+                return false
+            }
             return true
         }
         // Uncompressed length one byte short of the truth: the zstd frame disagrees.
@@ -106,7 +121,9 @@ struct DamageTests {
                 }
             )
         } throws: { error in
-            guard case RollupSegmentError.lengthMismatch(field: "uncompressed payload", _, _) = error else { return false }
+            guard case RollupSegmentError.lengthMismatch(field: "uncompressed payload", _, _) = error else {
+                return false
+            }
             return true
         }
         // A window width of zero and a version from the future.
@@ -123,10 +140,17 @@ struct DamageTests {
         let fleet = RealisticFleet(seed: 5, devices: 1, interfacesPerDevice: 1, windows: 30)
         let rows = sortedForSegment(fleet.rows)
         let series = Set(rows.map(\.seriesID)).sorted().map { id in
-            RollupSeriesEntry(seriesID: id, descriptor: fleet.descriptors[id]!, rowCount: rows.filter { $0.seriesID == id }.count)
+            RollupSeriesEntry(
+                seriesID: id,
+                descriptor: fleet.descriptors[id]!,
+                rowCount: rows.filter { $0.seriesID == id }.count
+            )
         }
-        let file = try #require(
-            SegmentEncoder.encode(rows: rows, series: series, windowNanoseconds: RealisticFleet.windowNanoseconds, compressionLevel: 1)
+        let file = try SegmentEncoder.encode(
+            rows: rows[...],
+            series: series,
+            windowNanoseconds: RealisticFleet.windowNanoseconds,
+            compressionLevel: 1
         )
         let header = try file.withUnsafeBytes {
             try RollupSegmentHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<64]), fileByteCount: file.count)
@@ -150,7 +174,9 @@ struct DamageTests {
                 }
             }
             do {
-                _ = try mutated.withUnsafeBytes { try SegmentDecoder.decodePayload($0, header: header, fileByteCount: file.count) }
+                _ = try mutated.withUnsafeBytes {
+                    try SegmentDecoder.decodePayload($0, header: header, fileByteCount: file.count)
+                }
             } catch is RollupSegmentError {
                 rejected += 1
             }

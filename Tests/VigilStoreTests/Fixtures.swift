@@ -75,7 +75,13 @@ struct RealisticFleet {
     init(seed: UInt64, devices: Int, interfacesPerDevice: Int, windows: Int) {
         var random = SplitMix64(seed: seed)
         var nextID: SeriesID = 0
-        func register(_ device: String, _ interface: String, _ metric: String, _ kind: MetricKind, _ unit: String)
+        func register(
+            _ device: String,
+            _ interface: String,
+            _ metric: String,
+            _ kind: MetricKind,
+            _ unit: String
+        )
             -> SeriesID
         {
             defer { nextID += 1 }
@@ -132,7 +138,9 @@ struct RealisticFleet {
     ) {
         for window in 0..<windows {
             let samples = (0..<6).map { (offsetSeconds: Double($0 * 10), value: next(&random)) }
-            rows.append(aggregate(seriesID: id, windowStartNanoseconds: start(window), samples: samples, isCounter: true))
+            rows.append(
+                aggregate(seriesID: id, windowStartNanoseconds: start(window), samples: samples, isCounter: true)
+            )
         }
     }
 
@@ -145,8 +153,12 @@ struct RealisticFleet {
         next: (inout SplitMix64) -> Double
     ) {
         for window in 0..<windows {
-            let samples = (0..<6).map { (offsetSeconds: Double($0 * 10), value: (next(&random) * scale).rounded() / scale) }
-            rows.append(aggregate(seriesID: id, windowStartNanoseconds: start(window), samples: samples, isCounter: false))
+            let samples = (0..<6).map {
+                (offsetSeconds: Double($0 * 10), value: (next(&random) * scale).rounded() / scale)
+            }
+            rows.append(
+                aggregate(seriesID: id, windowStartNanoseconds: start(window), samples: samples, isCounter: false)
+            )
         }
     }
 

@@ -8,7 +8,8 @@ import VigilCore
 struct WriterTests {
     static let window: Int64 = 60_000_000_000
 
-    static func rows(_ count: Int, series: SeriesID = 3, start: Int64 = 1_800_000_000_000_000_000) -> [WindowAggregate] {
+    static func rows(_ count: Int, series: SeriesID = 3, start: Int64 = 1_800_000_000_000_000_000) -> [WindowAggregate]
+    {
         (0..<count).map { index in
             WindowAggregate(
                 seriesID: series,
@@ -37,7 +38,8 @@ struct WriterTests {
             try writer.append(Self.rows(25), descriptors: descriptor)
         } throws: { error in
             guard case RollupWriterError.io(let io) = error else { return false }
-            return io.errorNumber == ENOTDIR && io.operation == .createTemporary && io.path.hasPrefix(notADirectory + "/.seg-")
+            return io.errorNumber == ENOTDIR && io.operation == .createTemporary
+                && io.path.hasPrefix(notADirectory + "/.seg-")
                 && io.message == String(cString: strerror(ENOTDIR))
         }
         #expect(writer.droppedRows == 20 && writer.writeErrors == 2 && writer.bufferedRowCount == 5)
@@ -45,7 +47,9 @@ struct WriterTests {
         #expect(writer.droppedRows == 25 && writer.writeErrors == 3 && writer.segmentsWritten == 0)
         #expect(writer.bytesWritten == 0 && writer.rowsWritten == 0)
         #expect(writer.lastError.map { "\($0)" }?.contains("Not a directory") == true)
-        #expect(throws: RollupWriterError.closed(directory: notADirectory)) { try writer.append(Self.rows(1), descriptors: descriptor) }
+        #expect(throws: RollupWriterError.closed(directory: notADirectory)) {
+            try writer.append(Self.rows(1), descriptors: descriptor)
+        }
     }
 
     @Test("a missing directory gives ENOENT; the writer keeps going once it exists")
@@ -69,12 +73,16 @@ struct WriterTests {
         #expect(try RollupDirectory.scan(path).segments.first?.segment.rows == Self.rows(4))
     }
 
-    @Test("publishing leaves only seg-<start>-<seq>.vgr files, names sort by time, and stale temporary files are ignored")
+    @Test(
+        "publishing leaves only seg-<start>-<seq>.vgr files, names sort by time, and stale temporary files are ignored"
+    )
     func atomicPublish() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         // A crashed writer's leftover: hidden, never listed.
-        try Data("torn".utf8).write(to: URL(fileURLWithPath: directory.path + "/.seg-0000000000000000001-000001.vgr.tmp"))
+        try Data("torn".utf8).write(
+            to: URL(fileURLWithPath: directory.path + "/.seg-0000000000000000001-000001.vgr.tmp")
+        )
         let writer = RollupSegmentWriter(directory: directory.path, windowNanoseconds: Self.window, rowsPerSegment: 4)
         try writer.append(Self.rows(4, start: 1_800_000_000_000_000_000 + 600 * Self.window), descriptors: descriptor)
         try writer.append(Self.rows(4, start: 1_800_000_000_000_000_000), descriptors: descriptor)
@@ -88,13 +96,21 @@ struct WriterTests {
         )
         let scan = try RollupDirectory.scan(directory.path)
         #expect(scan.damaged.isEmpty)
-        #expect(scan.segments.map(\.segment.header.firstWindowStartNanoseconds) == [1_800_000_000_000_000_000, 1_800_036_000_000_000_000])
+        #expect(
+            scan.segments.map(\.segment.header.firstWindowStartNanoseconds) == [
+                1_800_000_000_000_000_000, 1_800_036_000_000_000_000,
+            ]
+        )
         // A restarted writer does not overwrite: its sequence 1 is free for this start, 2 is taken, so it
         // uses 1 and then 3.
         let second = RollupSegmentWriter(directory: directory.path, windowNanoseconds: Self.window, rowsPerSegment: 1)
         try second.append(Self.rows(1) + Self.rows(1), descriptors: descriptor)
         try second.close()
-        #expect(directory.names().filter { $0.hasPrefix("seg-1800000000000000000-") }.map { $0.suffix(10) } == ["000001.vgr", "000002.vgr", "000003.vgr"])
+        #expect(
+            directory.names().filter { $0.hasPrefix("seg-1800000000000000000-") }.map { $0.suffix(10) } == [
+                "000001.vgr", "000002.vgr", "000003.vgr",
+            ]
+        )
         #expect(try RollupDirectory.scan(directory.path).segments.count == 4)
     }
 
@@ -107,7 +123,12 @@ struct WriterTests {
         try writer.append(Self.rows(2, series: 1) + Self.rows(3, series: 2) + Self.rows(4, series: 3)) { id in
             switch id {
             case 1: return nil
-            case 2: return SeriesDescriptor(key: SeriesKey(device: longName, interface: "", metric: "m"), kind: .gauge, unit: "")
+            case 2:
+                return SeriesDescriptor(
+                    key: SeriesKey(device: longName, interface: "", metric: "m"),
+                    kind: .gauge,
+                    unit: ""
+                )
             default: return descriptor(id)
             }
         }

@@ -22,7 +22,8 @@ final class RollupSink {
     /// When the oldest row in the writer's buffer arrived (monotonic ns); nil when the buffer is empty.
     private var bufferedSince: Int64?
     private var descriptors: [SeriesDescriptor] = []
-    private var errorsLogged = 0
+    /// The cause of the last error logged; nil when none was logged or writing has worked since.
+    private var lastCauseLogged: String?
 
     init(
         writer: RollupSegmentWriter,
@@ -93,15 +94,33 @@ final class RollupSink {
         publish()
     }
 
+    /// Counts every error; logs one when its cause differs from the last one logged (a full disk does
+    /// not log a line per segment, but a new cause after it, such as the directory removed, is seen).
     private func report(_ error: Error) {
         counters.rollupWriteErrors.wrappingIncrement(ordering: .relaxed)
-        errorsLogged += 1
-        if errorsLogged <= 10 { logger.error("rollups: \(error)") }
+        let cause: String
+        if case .io(let ioError) = error as? RollupWriterError {
+            cause = "\(ioError.operation.rawValue) errno \(ioError.errorNumber)"
+        } else {
+            cause = String(describing: error)
+        }
+        if cause != lastCauseLogged {
+            logger.error("rollups: \(error)")
+            lastCauseLogged = cause
+        }
+    }
+
+    /// After failures, says once that a segment was written again.
+    private func noteRecoveryIfAny() {
+        guard lastCauseLogged != nil, writer.segmentsWritten > published.segments else { return }
+        logger.notice("rollups: segments are written again (\(writer.droppedRows) rows dropped so far)")
+        lastCauseLogged = nil
     }
 
     private var published = (rows: 0, dropped: 0, segments: 0, bytes: 0)
 
     private func publish() {
+        noteRecoveryIfAny()
         let now = (
             rows: writer.rowsWritten, dropped: writer.droppedRows + writer.rejectedRows,
             segments: writer.segmentsWritten, bytes: writer.bytesWritten

@@ -131,7 +131,11 @@ struct ByteReader {
         let start = baseOffset + offset
         let length = try readVarint()
         guard length <= UInt64(limit) else {
-            throw RollupSegmentError.malformed(section: section, offset: start, reason: "\(what) length \(length) > \(limit)")
+            throw RollupSegmentError.malformed(
+                section: section,
+                offset: start,
+                reason: "\(what) length \(length) > \(limit)"
+            )
         }
         try need(Int(length))
         return Int(length)

@@ -21,7 +21,16 @@ enum SegmentDecoder {
             throw RollupSegmentError.checksumMismatch(stored: storedCRC, computed: computedCRC)
         }
         let frame = UnsafeRawBufferPointer(rebasing: file[SegmentLayout.headerByteCount..<checkedEnd])
-        let payload = try Zstd.decompress(frame, declaredByteCount: header.payloadUncompressedByteCount)
+        // The first megabyte of the dictionary is decoded before the rest is decompressed: a payload of
+        // garbage (or of zeros behind a valid CRC, which zstd expands 32,768-fold) fails there.
+        let payload = try Zstd.decompress(
+            frame,
+            declaredByteCount: header.payloadUncompressedByteCount,
+            checkingPrefix: min(header.dictionaryByteCount, SegmentLayout.dictionaryProbeByteCount)
+        ) { prefix in
+            var reader = ByteReader(prefix, section: "series dictionary")
+            _ = try decodeDictionary(&reader, header: header, isPrefix: true)
+        }
         return try payload.withUnsafeBytes { bytes in
             try decodePayload(bytes, header: header, fileByteCount: file.count)
         }
@@ -34,38 +43,7 @@ enum SegmentDecoder {
     ) throws -> RollupSegment {
         var reader = ByteReader(bytes, section: "payload")
         var dictionary = try reader.subReader(count: header.dictionaryByteCount, section: "series dictionary")
-        var series: [RollupSeriesEntry] = []
-        series.reserveCapacity(header.seriesCount)
-        var runs: [Range<Int>] = []
-        runs.reserveCapacity(header.seriesCount)
-        var rowTotal = 0
-        for index in 0..<header.seriesCount {
-            let entry = try decodeDictionaryEntry(&dictionary)
-            if let previous = series.last, previous.seriesID >= entry.seriesID {
-                throw RollupSegmentError.malformed(
-                    section: "series dictionary",
-                    offset: dictionary.offset,
-                    reason: "series id \(entry.seriesID) after \(previous.seriesID) (entry \(index)): not ascending"
-                )
-            }
-            guard entry.rowCount >= 1, entry.rowCount <= header.rowCount - rowTotal else {
-                throw RollupSegmentError.lengthMismatch(
-                    field: "rows of series \(entry.seriesID)",
-                    declared: entry.rowCount,
-                    actual: header.rowCount - rowTotal
-                )
-            }
-            runs.append(rowTotal..<rowTotal + entry.rowCount)
-            rowTotal += entry.rowCount
-            series.append(entry)
-        }
-        guard dictionary.isAtEnd, rowTotal == header.rowCount else {
-            throw RollupSegmentError.lengthMismatch(
-                field: "series dictionary rows",
-                declared: header.rowCount,
-                actual: rowTotal
-            )
-        }
+        let (series, runs) = try decodeDictionary(&dictionary, header: header, isPrefix: false)
 
         let starts = try decodeWindowStarts(&reader, runs: runs, header: header)
         var countsReader = try reader.subReader(
@@ -101,10 +79,10 @@ enum SegmentDecoder {
                 section: section
             )
             guard choices.remaining == runs.count else {
-                throw RollupSegmentError.lengthMismatch(
-                    field: "\(section) choices",
-                    declared: choices.remaining,
-                    actual: runs.count
+                throw RollupSegmentError.malformed(
+                    section: section,
+                    offset: reader.offset,
+                    reason: "\(choices.remaining) choice bytes for \(runs.count) series"
                 )
             }
             var integers = try reader.subReader(
@@ -158,6 +136,61 @@ enum SegmentDecoder {
         return RollupSegment(header: header, series: series, rows: rows, fileByteCount: fileByteCount)
     }
 
+    /// Decodes the series dictionary: entries with ascending ids, each with at least one row, their rows
+    /// adding up to the header's row count. Returns the entries and each one's run of rows.
+    ///
+    /// - Parameter isPrefix: the reader holds only the dictionary's first bytes (``Zstd`` checks them
+    ///   before it decompresses the rest): an entry cut off at its end ends the check without an error,
+    ///   and the totals are not checked.
+    static func decodeDictionary(
+        _ dictionary: inout ByteReader,
+        header: RollupSegmentHeader,
+        isPrefix: Bool
+    ) throws -> (series: [RollupSeriesEntry], runs: [Range<Int>]) {
+        var series: [RollupSeriesEntry] = []
+        var runs: [Range<Int>] = []
+        if !isPrefix {
+            series.reserveCapacity(header.seriesCount)
+            runs.reserveCapacity(header.seriesCount)
+        }
+        var rowTotal = 0
+        for index in 0..<header.seriesCount {
+            let entry: RollupSeriesEntry
+            do {
+                entry = try decodeDictionaryEntry(&dictionary)
+            } catch RollupSegmentError.truncated where isPrefix {
+                return (series, runs)
+            }
+            if let previous = series.last, previous.seriesID >= entry.seriesID {
+                throw RollupSegmentError.malformed(
+                    section: "series dictionary",
+                    offset: dictionary.offset,
+                    reason: "series id \(entry.seriesID) after \(previous.seriesID) (entry \(index)): not ascending"
+                )
+            }
+            guard entry.rowCount >= 1, entry.rowCount <= header.rowCount - rowTotal else {
+                throw RollupSegmentError.malformed(
+                    section: "series dictionary",
+                    offset: dictionary.offset,
+                    reason: "series \(entry.seriesID) has \(entry.rowCount) rows; \(header.rowCount - rowTotal) of the "
+                        + "header's \(header.rowCount) are left for it"
+                )
+            }
+            runs.append(rowTotal..<rowTotal + entry.rowCount)
+            rowTotal += entry.rowCount
+            series.append(entry)
+        }
+        guard isPrefix || (dictionary.isAtEnd && rowTotal == header.rowCount) else {
+            throw RollupSegmentError.malformed(
+                section: "series dictionary",
+                offset: dictionary.offset,
+                reason: "\(header.seriesCount) entries with \(rowTotal) rows, \(dictionary.remaining) bytes left; "
+                    + "the header says \(header.rowCount) rows"
+            )
+        }
+        return (series, runs)
+    }
+
     static func decodeDictionaryEntry(_ reader: inout ByteReader) throws -> RollupSeriesEntry {
         let start = reader.offset
         let id = try reader.readVarint()
@@ -166,7 +199,11 @@ enum SegmentDecoder {
         }
         let kindByte = try reader.readByte()
         guard let kind = MetricKind(rawValue: kindByte) else {
-            throw RollupSegmentError.malformed(section: reader.section, offset: start, reason: "metric kind \(kindByte)")
+            throw RollupSegmentError.malformed(
+                section: reader.section,
+                offset: start,
+                reason: "metric kind \(kindByte)"
+            )
         }
         let rowCount = try reader.readVarint()
         guard rowCount <= UInt64(SegmentLayout.maximumRowCount) else {
@@ -186,7 +223,12 @@ enum SegmentDecoder {
         }
         var labels: [Label] = []
         for _ in 0..<Int(labelCount) {
-            labels.append(Label(name: try reader.readString(what: "label name"), value: try reader.readString(what: "label value")))
+            labels.append(
+                Label(
+                    name: try reader.readString(what: "label name"),
+                    value: try reader.readString(what: "label value")
+                )
+            )
         }
         let key = SeriesKey(device: device, interface: interface, metric: metric, extraLabels: labels)
         return RollupSeriesEntry(
@@ -251,10 +293,10 @@ enum SegmentDecoder {
 
     static func expectEnd(_ reader: ByteReader) throws {
         guard reader.isAtEnd else {
-            throw RollupSegmentError.lengthMismatch(
-                field: "\(reader.section) stream",
-                declared: reader.bytes.count,
-                actual: reader.offset
+            throw RollupSegmentError.malformed(
+                section: reader.section,
+                offset: reader.offset,
+                reason: "\(reader.remaining) bytes left over after the stream's values"
             )
         }
     }

@@ -2,6 +2,13 @@ import VigilCore
 
 /// Turns sorted rows and their dictionary into the bytes of a segment file. Pure: no I/O.
 enum SegmentEncoder {
+    enum Failure: Error, Equatable {
+        /// The uncompressed payload would pass the limit a reader accepts.
+        case payloadTooLarge(byteCount: Int)
+        /// zstd reported an error (allocation failure, in practice).
+        case compression
+    }
+
     /// Encodes a segment.
     ///
     /// - Parameters:
@@ -10,14 +17,19 @@ enum SegmentEncoder {
     ///     within the format's string and label limits (the writer checks).
     ///   - windowNanoseconds: the width of every window, > 0.
     ///   - compressionLevel: zstd level.
-    /// - Returns: the file bytes, or nil if zstd failed.
+    ///   - maximumPayloadByteCount: the largest uncompressed payload allowed (the format's limit, smaller in
+    ///     tests).
+    /// - Returns: the file bytes.
+    /// - Throws: ``Failure``: the payload is over the limit (write fewer rows) or zstd failed.
     /// Complexity: O(rows) plus O(series × 64 × scales) to choose each series' transforms.
     static func encode(
-        rows: [WindowAggregate],
+        rows: ArraySlice<WindowAggregate>,
         series: [RollupSeriesEntry],
         windowNanoseconds: Int64,
-        compressionLevel: Int32
-    ) -> [UInt8]? {
+        compressionLevel: Int32,
+        maximumPayloadByteCount: Int = SegmentLayout.maximumPayloadByteCount
+    ) throws(Failure) -> [UInt8] {
+        let rows = Array(rows)
         precondition(!rows.isEmpty && rows.count <= SegmentLayout.maximumRowCount)
         precondition(windowNanoseconds > 0)
         var payload = ByteWriter(capacity: rows.count * 16 + series.count * 64)
@@ -36,7 +48,13 @@ enum SegmentEncoder {
         }
         precondition(runStart == rows.count, "dictionary row counts must add up to the rows")
 
-        encodeWindowStarts(rows, runs: runs, firstStart: firstStart, windowNanoseconds: windowNanoseconds, into: &payload)
+        encodeWindowStarts(
+            rows,
+            runs: runs,
+            firstStart: firstStart,
+            windowNanoseconds: windowNanoseconds,
+            into: &payload
+        )
         var counts = ByteWriter(capacity: rows.count)
         for run in runs {
             var previous: Int64 = 0
@@ -92,7 +110,10 @@ enum SegmentEncoder {
             }
         }
 
-        guard let compressed = Zstd.compress(payload.bytes, level: compressionLevel) else { return nil }
+        guard payload.bytes.count <= maximumPayloadByteCount else {
+            throw .payloadTooLarge(byteCount: payload.bytes.count)
+        }
+        guard let compressed = Zstd.compress(payload.bytes, level: compressionLevel) else { throw .compression }
         let header = RollupSegmentHeader(
             windowNanoseconds: windowNanoseconds,
             firstWindowStartNanoseconds: firstStart,

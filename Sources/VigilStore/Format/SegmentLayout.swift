@@ -32,6 +32,11 @@ enum SegmentLayout {
     /// A zstd block expands at most 131072 bytes from 4 bytes (an RLE block), so no honest frame
     /// decompresses to more than this many times its own size.
     static let maximumZstdExpansion = 32_768
+    /// Largest uncompressed payload (dictionary and columns) of a segment, and so the most a reader holds
+    /// for one segment; the writer splits a segment that would be larger.
+    static let maximumPayloadByteCount = 256 << 20
+    /// How much of the series dictionary a reader decodes and checks before it decompresses the rest.
+    static let dictionaryProbeByteCount = 1 << 20
 }
 
 /// The 64-byte header of a segment, as written and as read back.
@@ -99,11 +104,29 @@ public struct RollupSegmentHeader: Sendable, Equatable {
         let dictionary = Int(try reader.readLittleEndian() as UInt32)
         let flags: UInt32 = try reader.readLittleEndian()
         let reserved: UInt64 = try reader.readLittleEndian()
-        guard flags == 0, reserved == 0 else {
-            throw RollupSegmentError.malformed(section: "header", offset: 52, reason: "unknown flags \(flags)")
+        guard flags == 0 else {
+            throw RollupSegmentError.malformed(
+                section: "header",
+                offset: 52,
+                reason: "unknown flags 0x\(String(flags, radix: 16))"
+            )
+        }
+        guard reserved == 0 else {
+            throw RollupSegmentError.malformed(
+                section: "header",
+                offset: 56,
+                reason: "reserved word 0x\(String(reserved, radix: 16)), expected 0"
+            )
         }
         guard window > 0 else {
             throw RollupSegmentError.malformed(section: "header", offset: 8, reason: "window width \(window) ns")
+        }
+        guard last <= Int64.max - window else {
+            throw RollupSegmentError.malformed(
+                section: "header",
+                offset: 24,
+                reason: "last window (start \(last), width \(window) ns) ends after the largest time"
+            )
         }
         guard first <= last else {
             throw RollupSegmentError.malformed(
@@ -128,7 +151,12 @@ public struct RollupSegmentHeader: Sendable, Equatable {
             rows * SegmentLayout.maximumColumnBytesPerRow + series * SegmentLayout.maximumColumnBytesPerSeries
             + SegmentLayout.maximumColumnFramingBytes
         let expansionLimit = compressed * SegmentLayout.maximumZstdExpansion
-        try checkLimit("uncompressed payload length", uncompressed, dictionary, min(dictionary + columnsLimit, expansionLimit))
+        try checkLimit(
+            "uncompressed payload length",
+            uncompressed,
+            dictionary,
+            min(dictionary + columnsLimit, expansionLimit, SegmentLayout.maximumPayloadByteCount)
+        )
         return RollupSegmentHeader(
             windowNanoseconds: window,
             firstWindowStartNanoseconds: first,
