@@ -23,6 +23,17 @@ public struct NativeStreamDecoder {
     /// Start of the open garbage run; meaningful only while `_garbageRunByteCount > 0`.
     @usableFromInline var _garbageRunStart: Int64
     @usableFromInline var _garbageRunByteCount: Int
+    /// The damaged region: from the first frame whose payload CRC failed to the end of the furthest one
+    /// that overlaps it, and the payload bytes checksummed in vain inside it. Every rescan inside a bad
+    /// frame can find another header whose payload costs a full CRC pass; rescanning is allowed while that
+    /// work stays within a constant factor of the region's length, so hostile nesting stays linear.
+    @usableFromInline var _damagedRegionStart: Int64
+    @usableFromInline var _damagedFrameEnd: Int64
+    @usableFromInline var _damagedChecksumBytes: Int64
+    /// While above the next offset: the resync scan inside a frame with a bad payload CRC stopped at a
+    /// candidate too close to the end of the buffer to check, and continues here with the next call (so
+    /// that how reads cut the stream changes nothing that is reported).
+    @usableFromInline var _rescanEnd: Int64
 
     /// - Parameter maxPayloadBytes: the largest payload accepted, at most `UInt32.max` (default 4 MiB).
     public init(maxPayloadBytes: Int = NativeFormat.defaultMaxPayloadBytes) {
@@ -35,6 +46,10 @@ public struct NativeStreamDecoder {
         self._streamOffset = 0
         self._garbageRunStart = 0
         self._garbageRunByteCount = 0
+        self._damagedRegionStart = 0
+        self._damagedFrameEnd = 0
+        self._damagedChecksumBytes = 0
+        self._rescanEnd = 0
     }
 
     /// Frames by type, samples, bytes consumed and skipped, errors by kind.
@@ -69,6 +84,17 @@ public struct NativeStreamDecoder {
         while position < end {
             let available = end &- position
             let frameOffset = _streamOffset &+ Int64(position)
+            if frameOffset < _rescanEnd {
+                let limit = min(end, position &+ Int(_rescanEnd &- frameOffset))
+                let next = _nextFrameStart(base, from: position, end: limit, bufferEnd: end)
+                if next > position {
+                    _statistics.bytesSkipped &+= Int64(next &- position)
+                    position = next
+                    continue
+                }
+                // A candidate at `position`: checked now (decode it normally), or still too close to the end.
+                if available >= NativeFormat.headerByteCount { _rescanEnd = 0 }
+            }
             guard available >= 4 else {
                 if _isMagicPrefix(base + position, byteCount: available) { break }
                 _skipGarbage(at: frameOffset, byteCount: 1)
@@ -220,12 +246,23 @@ public struct NativeStreamDecoder {
         guard storedPayloadChecksum == computedPayloadChecksum else {
             // The header was intact but the payload is not: either bits flipped in it (skip the frame) or the
             // frame was cut short and another frame follows inside its claimed length (resume there).
-            let skippedByteCount = _nextFrameStart(
-                header,
-                from: 1,
-                end: frameByteCount,
-                bufferEnd: availableByteCount
-            )
+            let frameEnd = frameOffset &+ Int64(frameByteCount)
+            if frameOffset >= _damagedFrameEnd {
+                _damagedRegionStart = frameOffset
+                _damagedChecksumBytes = 0
+            }
+            if frameEnd > _damagedFrameEnd { _damagedFrameEnd = frameEnd }
+            _damagedChecksumBytes &+= Int64(payloadByteCount)
+            let mayRescan = _damagedChecksumBytes <= 8 &* (_damagedFrameEnd &- _damagedRegionStart)
+            let skippedByteCount =
+                mayRescan
+                ? _nextFrameStart(header, from: 1, end: frameByteCount, bufferEnd: availableByteCount)
+                : frameByteCount
+            if skippedByteCount < frameByteCount
+                && availableByteCount &- skippedByteCount < NativeFormat.headerByteCount
+            {
+                _rescanEnd = frameEnd
+            }
             _rejectFrame(
                 .payloadChecksumMismatch(
                     offset: frameOffset,
