@@ -29,6 +29,8 @@ public final class SeriesRegistry: @unchecked Sendable {
     public enum Registration: Equatable, Sendable {
         /// A new or known series, with its id.
         case registered(SeriesID)
+        /// A known series re-declared with another kind: its id, and the kind it keeps (its first).
+        case registeredWithOtherKind(SeriesID, kept: MetricKind)
         /// The registry is at its cardinality limit and the key is new.
         case rejectedCardinality
     }
@@ -44,14 +46,18 @@ public final class SeriesRegistry: @unchecked Sendable {
     /// Returns the id of `descriptor`'s key, registering it if new and under the limit.
     ///
     /// A key registered before keeps its first kind and unit: a stream that re-declares a series with
-    /// another kind is counted in ``kindConflicts`` and its samples are treated with the first kind, so
-    /// per-series state stays consistent.
+    /// another kind gets ``Registration/registeredWithOtherKind(_:kept:)``, is counted in ``kindConflicts``,
+    /// and its samples are treated with the first kind, so per-series state stays consistent.
     public func register(_ descriptor: SeriesDescriptor) -> Registration {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         let (found, slotIndex) = find(descriptor.key)
         if let id = found {
-            if descriptors[Int(id)].kind != descriptor.kind { _kindConflicts += 1 }
+            let kept = descriptors[Int(id)].kind
+            guard kept == descriptor.kind else {
+                _kindConflicts += 1
+                return .registeredWithOtherKind(id, kept: kept)
+            }
             return .registered(id)
         }
         guard descriptors.count < cardinalityLimit else {

@@ -120,7 +120,8 @@ public final class Engine: @unchecked Sendable {
                     context: context,
                     host: host,
                     port: port,
-                    maximumConnections: configuration.maximumConnections
+                    maximumConnections: configuration.maximumConnections,
+                    idleTimeoutNanoseconds: configuration.tcpIdleTimeoutNanoseconds
                 )
                 try producer.bind()
                 producerRuns.append(producer.run)

@@ -29,6 +29,9 @@ public struct EngineConfiguration: Sendable {
     public var maximumPayloadBytes: Int = 4 << 20
     /// Concurrent TCP senders per listener (`--max-connections`).
     public var maximumConnections: Int = 64
+    /// A TCP sender that sends nothing for this long is disconnected, so that quiet or abandoned
+    /// connections cannot hold every slot (`--tcp-idle-timeout`); 0 never disconnects.
+    public var tcpIdleTimeoutNanoseconds: Int64 = 600 * EventTime.nanosecondsPerSecond
     /// Alert events queued per shard before new ones are dropped and counted.
     public var alertQueueCapacity: Int = 4096
     public var limits = IngestLimits()
@@ -72,6 +75,9 @@ public struct EngineConfiguration: Sendable {
         if rollupIntervalNanoseconds < 1_000_000_000 { try fail("--rollup-interval must be at least 1s") }
         if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
             try fail("--max-series must be between 1 and 100000000")
+        }
+        if tcpIdleTimeoutNanoseconds < 0 {
+            try fail("--tcp-idle-timeout must not be negative")
         }
         if maximumConnections < 1 || maximumConnections > 10_000 {
             try fail("--max-connections must be between 1 and 10000")

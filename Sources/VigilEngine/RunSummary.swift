@@ -60,6 +60,8 @@ public struct RunSummary: Sendable {
             ("decode_errors", value(counters.decodeErrors)),
             ("bytes_skipped", value(counters.bytesSkipped)),
             ("tcp_disconnects_mid_frame", value(counters.tcpDisconnectsMidFrame)),
+            ("tcp_idle_timeouts", value(counters.tcpIdleTimeouts)),
+            ("schema_kind_conflicts", value(counters.schemaKindConflicts)),
             ("source_errors", value(counters.sourceErrors)),
             ("alert_events_dropped", value(counters.alertEventsDropped)),
             ("rollup_rows_dropped", value(counters.rollupRowsDropped)),

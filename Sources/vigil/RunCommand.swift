@@ -71,6 +71,13 @@ struct RunCommand: ParsableCommand {
     var maxConnections: Int = 64
 
     @Option(
+        name: .customLong("tcp-idle-timeout"),
+        help:
+            "Disconnect a TCP sender that sent nothing for this long (0: never), so quiet connections cannot hold every slot."
+    )
+    var tcpIdleTimeout: String = "10m"
+
+    @Option(
         name: .customLong("failure-threshold"),
         help: ArgumentHelp(
             "A gauge's failure threshold for forecasts, as METRIC<VALUE or METRIC>VALUE (repeatable; replaces the defaults rx_power_dbm<-20, tx_power_dbm<-20, temperature_celsius>85).",
@@ -131,6 +138,7 @@ struct RunCommand: ParsableCommand {
         configuration.shardCount = shards
         configuration.cardinalityLimit = maxSeries
         configuration.maximumConnections = maxConnections
+        configuration.tcpIdleTimeoutNanoseconds = try parseDuration(tcpIdleTimeout, flag: "--tcp-idle-timeout")
         configuration.alertsPath = alerts
         configuration.rollupDirectory = rollups
         configuration.rollupIntervalNanoseconds = try parseDuration(rollupInterval, flag: "--rollup-interval")

@@ -37,21 +37,38 @@ struct TCPSourceTests {
         }
     }
 
-    @Test(
-        "two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame"
-    )
-    func twoConcurrentSenders() throws {
-        let port = UInt16.random(in: 20_000...60_000)
+    /// Starts `vigil run --input tcp://127.0.0.1:port --summary-json - extra…`, standard output and error piped.
+    private func startEngine(port: UInt16, _ extra: [String]) throws -> (Process, output: Pipe, errors: Pipe) {
         let process = Process()
         process.executableURL = CLI.executable
-        process.arguments = [
-            "run", "--input", "tcp://127.0.0.1:\(port)", "--stop-after-idle", "5s", "--summary-json", "-",
-        ]
+        process.arguments = ["run", "--input", "tcp://127.0.0.1:\(port)", "--summary-json", "-"] + extra
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        return (process, output, errors)
+    }
+
+    /// Waits (at most 30 s) for the engine to stop by itself; returns its status, summary and standard error.
+    private func waitForEngine(_ process: Process, output: Pipe, errors: Pipe) throws -> (Int32, [String: Any], String)
+    {
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(!process.isRunning, "the engine did not stop by itself (--stop-after-idle)")
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return (process.terminationStatus, summary, standardError)
+    }
+
+    @Test(
+        "two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame"
+    )
+    func twoConcurrentSenders() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try startEngine(port: port, ["--stop-after-idle", "5s"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         // Both senders number their series from wire id 0: the engine must keep them apart.
@@ -79,19 +96,46 @@ struct TCPSourceTests {
         }.start()
         done.wait()
         done.wait()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        #expect(!process.isRunning, "the engine stops by itself after 5 s idle")
-        process.waitUntilExit()
-        let stderrText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(stderrText)")
-        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(stderrText)")
         #expect(summary["tcp_connections"] as? Int == 2)
         #expect(summary["series"] as? Int == 8)
         #expect(summary["samples"] as? Int == 3 * 40 + 5 * 40)
         let rejects = summary["rejects"] as? [String: Int] ?? [:]
         #expect(rejects["tcp_disconnects_mid_frame"] == 1)
         #expect(rejects["unknown_series"] == 0)
+    }
+
+    @Test("a sender quiet for --tcp-idle-timeout is disconnected and counted; its slot serves the next sender")
+    func idleSenderIsDisconnected() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try startEngine(
+            port: port,
+            ["--max-connections", "1", "--tcp-idle-timeout", "1s", "--stop-after-idle", "4s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        // The only slot: a sender that connects, declares its series, then says nothing.
+        let quiet = try connect(port: port)
+        let stream = makeStream(series: 2, rounds: 10, device: "quiet")
+        send(quiet, stream[0..<40])
+        // The engine closes it after a second: recv sees the end of the stream (bounded wait: 10 s).
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(quiet, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        #expect(recv(quiet, &byte, 1, 0) == 0, "the quiet sender was not disconnected")
+        close(quiet)
+        // The slot is free again: a second sender's samples all count.
+        let next = try connect(port: port)
+        send(next, makeStream(series: 3, rounds: 10, device: "next")[...])
+        close(next)
+        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(stderrText)")
+        #expect(stderrText.contains("sent nothing for 1s (--tcp-idle-timeout): closing"), "\(stderrText)")
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_idle_timeouts"] == 1)
+        #expect(rejects["source_errors"] == 0, "the second sender was refused")
+        #expect(summary["samples"] as? Int == 3 * 10)
     }
 
     @Test("a slow TCP input's closed windows reach a published rollup segment within --rollup-interval")

@@ -33,7 +33,14 @@ struct IngestSession: NativeDecoderDelegate {
     let counters: EngineCounters
     let limits: IngestLimits
     let logger: Logger
+    /// Wire id -> engine id for wire ids below ``denseTranslationLimit``: one array read per sample.
     private var translation: [SeriesID] = []
+    /// Wire ids at or past the dense table's limit (a sender numbering its series sparsely), looked up
+    /// only when the dense table has no entry, so a hostile schema cannot make a 63-byte frame cost the
+    /// 64 MiB a dense table up to wire id 2^24 - 1 would.
+    private var sparseTranslation: [UInt32: SeriesID] = [:]
+    /// Schema entries this stream declared.
+    private var declarations = 0
     private var errorsLogged = 0
     static let maximumErrorsLoggedPerStream = 20
     /// Samples ahead whose translation entry the decode loop prefetches.
@@ -57,20 +64,45 @@ struct IngestSession: NativeDecoderDelegate {
 
     mutating func nativeDecoder(didDeclare entry: SchemaEntry) {
         counters.schemaDeclarations.wrappingIncrement(ordering: .relaxed)
-        let wireIndex = Int(entry.wireID)
-        // The decoder bounds wire ids (< 2^24), so this table is bounded too.
-        if wireIndex >= translation.count {
-            translation.append(contentsOf: repeatElement(Self.undeclared, count: wireIndex + 1 - translation.count))
-        }
+        declarations += 1
+        let translated: SeriesID
         switch registry.register(entry.descriptor) {
         case .registered(let id):
-            translation[wireIndex] = id
+            translated = id
+        case .registeredWithOtherKind(let id, let kept):
+            translated = id
+            counters.schemaKindConflicts.wrappingIncrement(ordering: .relaxed)
+            report(
+                "series \(entry.descriptor.key) declared as \(entry.descriptor.kind), known as \(kept): "
+                    + "its samples are treated as \(kept)"
+            )
         case .rejectedCardinality:
-            translation[wireIndex] = Self.rejectedByCardinality
+            translated = Self.rejectedByCardinality
             report(
                 "series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached"
             )
         }
+        // The dense table grows only in proportion to what was declared: memory follows the input's size.
+        let wireIndex = Int(entry.wireID)
+        let denseLimit = max(Self.minimumDenseTranslationCount, 4 * declarations)
+        if wireIndex < translation.count || wireIndex < denseLimit {
+            if wireIndex >= translation.count {
+                translation.append(contentsOf: repeatElement(Self.undeclared, count: wireIndex + 1 - translation.count))
+            }
+            translation[wireIndex] = translated
+            sparseTranslation[entry.wireID] = nil
+        } else {
+            sparseTranslation[entry.wireID] = translated
+        }
+    }
+
+    /// Wire ids the dense table always covers, whatever was declared: 256 KiB per stream at most.
+    static let minimumDenseTranslationCount = 65_536
+
+    /// The engine id of a wire id the dense table does not map (cold: sparse numbering, or undeclared).
+    private static func sparseLookup(_ wireID: Int, in sparse: [UInt32: SeriesID]) -> SeriesID {
+        guard !sparse.isEmpty, let key = UInt32(exactly: wireID) else { return undeclared }
+        return sparse[key] ?? undeclared
     }
 
     mutating func nativeDecoder(didDecode frame: DataFrameView) {
@@ -94,6 +126,7 @@ struct IngestSession: NativeDecoderDelegate {
         var late = 0
         var lateBefore = Self.lateBoundary(newest: newest, windows: windows)
         var lateBoundaryMoves = lateBefore == .min ? Int64.min : lateBefore &+ width &+ lateness
+        let sparse = sparseTranslation
         translation.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
                 // Wire ids come in the sender's order, random over a table larger than L1: fetch the
@@ -103,7 +136,8 @@ struct IngestSession: NativeDecoderDelegate {
                     if wireAhead < table.count { vigil_prefetch_for_write(table.baseAddress! + wireAhead) }
                 }
                 let wireID = Int(frame.wireID(at: index))
-                let seriesID = wireID < table.count ? table[wireID] : Self.undeclared
+                var seriesID = wireID < table.count ? table[wireID] : Self.undeclared
+                if seriesID == Self.undeclared { seriesID = Self.sparseLookup(wireID, in: sparse) }
                 if seriesID >= Self.rejectedByCardinality {
                     if seriesID == Self.undeclared { unknown &+= 1 } else { cardinality &+= 1 }
                     continue
@@ -140,7 +174,9 @@ struct IngestSession: NativeDecoderDelegate {
         }
         router.endFrame(newest: newest)
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
-        if late > 0 { counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed) }
+        // Late samples are counted, and logged like the rejects: a stream whose every sample is late (a
+        // sender whose clock is behind, or one sample far ahead that moved the clock) must show up.
+        record(late, counters.lateSamples, "late samples (before the newest event time seen minus the lateness)")
         if unknown | cardinality | nonFinite | outOfRange | future != 0 {
             record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
             record(cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")

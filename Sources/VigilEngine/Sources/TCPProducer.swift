@@ -13,29 +13,36 @@ import Glibc
 /// sockets, and the kernel's TCP flow control slows the senders; nothing accepted is dropped.
 /// A sender that disconnects mid-frame loses only that partial frame, reported with its offset.
 /// Bound: at most `maximumConnections` at once; more are accepted and closed at once, counted and logged.
+/// A connection that sends nothing for `idleTimeoutNanoseconds` is closed (counted, logged), so quiet or
+/// abandoned senders cannot hold every slot.
 final class TCPProducer {
     let context: ProducerContext
     let host: String
     let port: UInt16
     let maximumConnections: Int
+    let idleTimeoutNanoseconds: Int64
     private var listener: Int32 = -1
 
     private final class Connection {
         let fd: Int32
         let name: String
         let ingestor: StreamIngestor
+        /// When it last sent bytes (or connected), monotonic.
+        var lastActivityNanoseconds: Int64
         init(fd: Int32, name: String, ingestor: StreamIngestor) {
             self.fd = fd
             self.name = name
             self.ingestor = ingestor
+            self.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
         }
     }
 
-    init(context: ProducerContext, host: String, port: UInt16, maximumConnections: Int) {
+    init(context: ProducerContext, host: String, port: UInt16, maximumConnections: Int, idleTimeoutNanoseconds: Int64) {
         self.context = context
         self.host = host
         self.port = port
         self.maximumConnections = maximumConnections
+        self.idleTimeoutNanoseconds = idleTimeoutNanoseconds
     }
 
     /// Binds and listens; called before the engine reports that it is ready, so a bind error stops the run.
@@ -88,6 +95,7 @@ final class TCPProducer {
             }
             if ready == 0 {
                 context.router.flush()
+                closeIdle(&connections)
                 continue
             }
             var bytesThisRound = 0
@@ -99,6 +107,7 @@ final class TCPProducer {
                 let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
                 if count > 0 {
                     bytesThisRound += count
+                    connection.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
                     context.noteInput()
                     connection.ingestor.didAppend(count)
                 } else if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
@@ -115,6 +124,7 @@ final class TCPProducer {
             }
             if descriptors[0].revents & Int16(POLLIN) != 0 { accept(into: &connections) }
             if bytesThisRound < 64 << 10 { context.router.flush() }
+            closeIdle(&connections)
         }
         for connection in connections { finish(connection) }
         if listener >= 0 { Glibc.close(listener) }
@@ -150,6 +160,22 @@ final class TCPProducer {
             context.noteInput()
             context.logger.info("\(name): connected")
             connections.append(Connection(fd: fd, name: name, ingestor: context.makeIngestor(streamName: name)))
+        }
+    }
+
+    /// Closes the connections that sent nothing for the idle timeout (a partial frame they hold is
+    /// reported and counted like any disconnect mid-frame).
+    private func closeIdle(_ connections: inout [Connection]) {
+        guard idleTimeoutNanoseconds > 0, !connections.isEmpty else { return }
+        let now = ResourceUsage.monotonicNanoseconds()
+        connections.removeAll { connection in
+            guard now - connection.lastActivityNanoseconds >= idleTimeoutNanoseconds else { return false }
+            context.counters.tcpIdleTimeouts.wrappingIncrement(ordering: .relaxed)
+            context.logger.warning(
+                "\(connection.name): sent nothing for \(EventTime.describeDuration(nanoseconds: idleTimeoutNanoseconds)) (--tcp-idle-timeout): closing"
+            )
+            finish(connection)
+            return true
         }
     }
 

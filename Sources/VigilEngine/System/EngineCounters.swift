@@ -12,6 +12,10 @@ public final class EngineCounters: Sendable {
     public let tcpConnections = ManagedAtomic<Int>(0)
     /// TCP senders that disconnected with a partial frame buffered.
     public let tcpDisconnectsMidFrame = ManagedAtomic<Int>(0)
+    /// TCP senders closed because they sent nothing for `--tcp-idle-timeout`.
+    public let tcpIdleTimeouts = ManagedAtomic<Int>(0)
+    /// Schema entries that re-declared a known series with another kind (the first kind is kept).
+    public let schemaKindConflicts = ManagedAtomic<Int>(0)
     public let sourceErrors = ManagedAtomic<Int>(0)
     /// Files (or standard input) that could not be opened, or failed while being read: source errors that
     /// lose a whole input or its rest, after which `vigil run` exits 1. (A refused or broken TCP sender is
