@@ -217,6 +217,7 @@ extension ShardWindowTable {
     /// one, force-closed. Free or open is read from the slot tags, so opening touches no other slot's line.
     /// Returns the slot, or nil when the sample is late or cannot be placed (counted in `statistics`).
     @inlinable
+    @inline(never)
     static func _placeOffHint(
         state: UnsafeMutablePointer<_SeriesWindowState>,
         slotTags: UnsafeMutablePointer<UInt8>,
