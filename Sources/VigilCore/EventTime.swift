@@ -109,9 +109,10 @@ public enum EventTime {
         return Int64(total)
     }
 
-    /// A short human form of a duration: `45s`, `12m`, `31h`, `3.2d`.
+    /// A short human form of a duration: `300ms`, `45s`, `12m`, `31h`, `3.2d`.
     public static func describeDuration(nanoseconds: Int64) -> String {
         let seconds = Double(nanoseconds) / 1e9
+        if nanoseconds > 0 && seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         if seconds < 120 { return "\(Int(seconds.rounded()))s" }
         if seconds < 7_200 { return "\(Int((seconds / 60).rounded()))m" }
         if seconds < 172_800 { return "\(Int((seconds / 3600).rounded()))h" }

@@ -138,6 +138,37 @@ struct TCPSourceTests {
         #expect(summary["samples"] as? Int == 3 * 10)
     }
 
+    @Test("a sender the engine is too busy to read (a 100k-series schema, a full pipeline) is not idle")
+    func busyEngineIsNotAnIdleSender() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try startEngine(
+            port: port,
+            ["--shards", "1", "--tcp-idle-timeout", "300ms", "--stop-after-idle", "3s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let series = 100_000
+        let stream = makeStream(series: series, rounds: 2)
+        let sender = try connect(port: port)
+        var offset = 0
+        var sendError: Int32 = 0
+        while offset < stream.count {
+            let written = stream[offset...].withUnsafeBytes {
+                Foundation.send(sender, $0.baseAddress, min($0.count, 1 << 16), Int32(MSG_NOSIGNAL))
+            }
+            if written <= 0 {
+                sendError = errno
+                break
+            }
+            offset += written
+        }
+        close(sender)
+        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(stderrText)")
+        #expect(sendError == 0, "the engine reset the connection: errno \(sendError)")
+        #expect((summary["rejects"] as? [String: Int])?["tcp_idle_timeouts"] == 0, "\(stderrText)")
+        #expect(summary["samples"] as? Int == series * 2)
+    }
+
     @Test("a slow TCP input's closed windows reach a published rollup segment within --rollup-interval")
     func rollupsPublishedWhileRunning() throws {
         let port = UInt16.random(in: 20_000...60_000)

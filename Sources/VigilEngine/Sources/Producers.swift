@@ -75,6 +75,8 @@ final class SequentialStreamProducer {
                     if count == 0 { break }
                     context.noteInput()
                     ingestor.didAppend(count)
+                    // After a wait in `route` (a full pipeline), the input is not idle: we were busy.
+                    context.noteInput()
                     // A short read means the input is slower than we are: do not let samples wait in
                     // partly filled batches.
                     if count < tail.count / 2 { context.router.flush() }

@@ -107,9 +107,13 @@ final class TCPProducer {
                 let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
                 if count > 0 {
                     bytesThisRound += count
-                    connection.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
                     context.noteInput()
                     connection.ingestor.didAppend(count)
+                    // didAppend may wait in `route` while the pipeline is full (or register a large schema):
+                    // that time is ours, not the sender's, so its activity (and the engine's, for
+                    // --stop-after-idle) is noted after it.
+                    connection.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
+                    context.noteInput()
                 } else if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
                     if count < 0 {
                         context.logger.warning(
@@ -170,6 +174,12 @@ final class TCPProducer {
         let now = ResourceUsage.monotonicNanoseconds()
         connections.removeAll { connection in
             guard now - connection.lastActivityNanoseconds >= idleTimeoutNanoseconds else { return false }
+            // Bytes waiting unread mean we were busy (backpressure), not that the sender was quiet.
+            var probe = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+            if poll(&probe, 1, 0) > 0 {
+                connection.lastActivityNanoseconds = now
+                return false
+            }
             context.counters.tcpIdleTimeouts.wrappingIncrement(ordering: .relaxed)
             context.logger.warning(
                 "\(connection.name): sent nothing for \(EventTime.describeDuration(nanoseconds: idleTimeoutNanoseconds)) (--tcp-idle-timeout): closing"
