@@ -172,25 +172,32 @@ public final class RollupSegmentWriter {
             )
         }
         var notDurable: RollupIOError?
-        do {
-            guard let finalPath = nextSegmentPath(firstWindowStart: rows.map(\.windowStartNanoseconds).min()!) else {
-                throw RollupIOError(
-                    path: directory,
-                    operation: .publish,
-                    errorNumber: EEXIST,
-                    message: "no free segment name: \(Self.maximumNameAttempts) names in a row taken"
+        let firstWindowStart = rows.map(\.windowStartNanoseconds).min()!
+        // A name taken between choosing it and publishing (another writer in the directory) is retried
+        // with the next free one.
+        for attempt in 1...3 {
+            guard let finalPath = nextSegmentPath(firstWindowStart: firstWindowStart) else {
+                let reason = "no free segment name: \(Self.maximumNameAttempts) names in a row taken"
+                throw recordFailure(
+                    RollupIOError(path: directory, operation: .publish, errorNumber: EEXIST, message: reason),
+                    rows: rows.count
                 )
             }
-            try FileIO.publishAtomically(
-                bytes,
-                temporaryPath: Self.temporaryPath(for: finalPath, in: directory),
-                finalPath: finalPath,
-                directory: directory
-            )
-        } catch let error as RollupIOError {
-            throw recordFailure(error, rows: rows.count)
-        } catch let error as FileIO.PublishedNotDurable {
-            notDurable = error.error
+            do {
+                try FileIO.publishAtomically(
+                    bytes,
+                    temporaryPath: Self.temporaryPath(for: finalPath, in: directory),
+                    finalPath: finalPath,
+                    directory: directory
+                )
+                break
+            } catch let error as RollupIOError {
+                if error.errorNumber == EEXIST && attempt < 3 { continue }
+                throw recordFailure(error, rows: rows.count)
+            } catch let error as FileIO.PublishedNotDurable {
+                notDurable = error.error
+                break
+            }
         }
         segmentsWritten += 1
         rowsWritten += rows.count

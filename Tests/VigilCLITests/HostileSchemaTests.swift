@@ -70,6 +70,59 @@ struct HostileSchemaTests {
         #expect(summary["windows"] as? Int == 8)
     }
 
+    @Test("a stream may declare at most max(65,536, --max-series) distinct wire ids; more are ignored and logged")
+    func distinctWireIDsAreCapped() throws {
+        let encoder = NativeEncoder()
+        var bytes: [UInt8] = []
+        // 70,000 wire ids, all for one series (the registry holds one; the tables would hold them all).
+        try encoder.appendSchemaFrames(
+            (0..<70_000).map { Self.entry(wireID: UInt32($0), interface: "et-0/0/0") },
+            to: &bytes
+        )
+        let start: Int64 = 1_793_577_600_000_000_000
+        encoder.appendDataFrames(
+            timestamps: [start, start + 1, start + 2],
+            wireIDs: [0, 65_535, 69_999],
+            values: [1, 2, 3],
+            to: &bytes
+        )
+        let result = try CLI.run(
+            ["run", "--input", "-", "--summary-json", "-", "--max-series", "10"],
+            input: Data(bytes)
+        )
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["samples_aggregated"] as? Int == 2)
+        #expect((summary["rejects"] as? [String: Int])?["unknown_series"] == 1)
+        #expect(result.standardError.contains("wire id 65536 ignored: this stream already declared 65536 wire ids"))
+    }
+
+    @Test("late samples early in a stream do not use up the log lines a later error needs")
+    func lateSamplesDoNotHideLaterErrors() throws {
+        let encoder = NativeEncoder()
+        var bytes: [UInt8] = []
+        try encoder.appendSchemaFrames([Self.entry(wireID: 0, interface: "et-0/0/0")], to: &bytes)
+        let start: Int64 = 1_793_577_600_000_000_000
+        for frame in 0..<25 {
+            let now = start + Int64(frame + 2) * 60_000_000_000
+            encoder.appendDataFrames(
+                timestamps: [now, now - 60_000_000_000],
+                wireIDs: [0, 0],
+                values: [1, 1],
+                to: &bytes
+            )
+        }
+        try encoder.appendSchemaFrames([Self.entry(wireID: 1, interface: "et-0/0/0", kind: .counter64)], to: &bytes)
+        let result = try CLI.run(
+            ["run", "--input", "-", "--summary-json", "-", "--shards", "1", "--lateness", "0s"],
+            input: Data(bytes)
+        )
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["late_samples"] as? Int == 25)
+        #expect((summary["rejects"] as? [String: Int])?["schema_kind_conflicts"] == 1)
+        #expect(result.standardError.contains("declared as counter64, known as gauge"), "\(result.standardError)")
+        #expect(result.standardError.contains("more late samples; no longer logging them"), "\(result.standardError)")
+    }
+
     @Test("a series re-declared with another kind is counted and logged; its samples keep the first kind")
     func kindConflictIsCounted() throws {
         let encoder = NativeEncoder()

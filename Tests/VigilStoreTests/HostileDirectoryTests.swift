@@ -157,6 +157,27 @@ struct HostileDirectoryTests {
         #expect(writer.rowsWritten == 0 && writer.droppedRows == 5 && writer.writeErrors == 1)
     }
 
+    @Test("publishing onto a name another writer took meanwhile fails with EEXIST and replaces nothing")
+    func publishNeverReplaces() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let final = directory.path + "/" + Self.segmentName(sequence: 1)
+        let temporary = directory.path + "/." + Self.segmentName(sequence: 1) + ".tmp"
+        try Data("the other writer's".utf8).write(to: URL(fileURLWithPath: final))
+        #expect {
+            try FileIO.publishAtomically(
+                Array("ours".utf8),
+                temporaryPath: temporary,
+                finalPath: final,
+                directory: directory.path
+            )
+        } throws: { error in
+            (error as? RollupIOError)?.errorNumber == EEXIST
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: final)) == Data("the other writer's".utf8))
+        #expect(!FileManager.default.fileExists(atPath: temporary), "the temporary file was left behind")
+    }
+
     @Test("rows whose payload would pass the limit are written as several segments, every row readable")
     func oversizedFlushIsSplit() throws {
         let directory = TemporaryDirectory()

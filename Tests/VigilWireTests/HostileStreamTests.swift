@@ -122,6 +122,39 @@ struct HostileStreamTests {
         }
     }
 
+    /// A sender that restarts mid-frame again and again: 30 cut frames, each a valid header claiming a
+    /// 40 KB payload, 2.2 KB apart, with 40 valid frames after each cut. Every valid frame is found inside
+    /// the cut ones (a budget of 8x the damaged run's length alone lost 738 of 1,982).
+    @Test("repeated restarts mid-frame lose none of the valid frames between them")
+    func repeatedRestartsLoseNoValidFrame() {
+        let sampleCount = 2000
+        let cut = rawFrame(
+            type: 2,
+            payload: dataPayload(
+                timestamps: Array(repeating: 1, count: sampleCount),
+                values: Array(repeating: 1, count: sampleCount),
+                wireIDs: Array(repeating: 1, count: sampleCount)
+            )
+        )
+        var bytes: [UInt8] = []
+        var validFrames = 0
+        var timestamp: Int64 = 10
+        func small() -> [UInt8] {
+            timestamp += 1
+            validFrames += 1
+            return rawFrame(type: 2, payload: dataPayload(timestamps: [timestamp], values: [2], wireIDs: [1]))
+        }
+        let restarts = 30
+        for _ in 0..<restarts {
+            bytes += cut[0..<100]
+            for _ in 0..<40 { bytes += small() }
+        }
+        while bytes.count < restarts * 2_200 + cut.count { bytes += small() }
+        let (delegate, decoder) = decodeAll(bytes)
+        #expect(decoder.statistics.errorCount(.payloadChecksumMismatch) == restarts)
+        #expect(delegate.dataFrames.count == validFrames)
+    }
+
     /// Back-to-back valid headers, each claiming the maximum payload with a wrong payload CRC: each one is
     /// found by the resync scan inside the previous one and costs a full CRC pass over ~4 MiB, so 20,000
     /// headers (480 KB) cost ~80 GB of CRC32C. Linear decoding of 4.7 MB takes milliseconds.

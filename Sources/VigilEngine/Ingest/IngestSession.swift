@@ -39,10 +39,12 @@ struct IngestSession: NativeDecoderDelegate {
     /// only when the dense table has no entry, so a hostile schema cannot make a 63-byte frame cost the
     /// 64 MiB a dense table up to wire id 2^24 - 1 would.
     private var sparseTranslation: [UInt32: SeriesID] = [:]
-    /// Schema entries this stream declared.
-    private var declarations = 0
+    /// Distinct wire ids this stream declared: what the tables' size follows.
+    private var declaredWireIDs = 0
     private var errorsLogged = 0
     static let maximumErrorsLoggedPerStream = 20
+    private var lateLinesLogged = 0
+    static let maximumLateLinesLoggedPerStream = 3
     /// Samples ahead whose translation entry the decode loop prefetches.
     static let translationPrefetchDistance = 16
 
@@ -64,7 +66,19 @@ struct IngestSession: NativeDecoderDelegate {
 
     mutating func nativeDecoder(didDeclare entry: SchemaEntry) {
         counters.schemaDeclarations.wrappingIncrement(ordering: .relaxed)
-        declarations += 1
+        let wireIndex = Int(entry.wireID)
+        let isNew =
+            (wireIndex >= translation.count || translation[wireIndex] == Self.undeclared)
+            && sparseTranslation[entry.wireID] == nil
+        if isNew {
+            // More distinct wire ids than the engine may hold series is not a sender numbering its series:
+            // ignored (their samples count as unknown series), so a stream's tables stay bounded.
+            guard declaredWireIDs < max(Self.minimumDenseTranslationCount, registry.cardinalityLimit) else {
+                report("wire id \(entry.wireID) ignored: this stream already declared \(declaredWireIDs) wire ids")
+                return
+            }
+            declaredWireIDs += 1
+        }
         let translated: SeriesID
         switch registry.register(entry.descriptor) {
         case .registered(let id):
@@ -83,8 +97,7 @@ struct IngestSession: NativeDecoderDelegate {
             )
         }
         // The dense table grows only in proportion to what was declared: memory follows the input's size.
-        let wireIndex = Int(entry.wireID)
-        let denseLimit = max(Self.minimumDenseTranslationCount, 4 * declarations)
+        let denseLimit = max(Self.minimumDenseTranslationCount, 4 * declaredWireIDs)
         if wireIndex < translation.count || wireIndex < denseLimit {
             if wireIndex >= translation.count {
                 translation.append(contentsOf: repeatElement(Self.undeclared, count: wireIndex + 1 - translation.count))
@@ -176,7 +189,10 @@ struct IngestSession: NativeDecoderDelegate {
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
         // Late samples are counted, and logged like the rejects: a stream whose every sample is late (a
         // sender whose clock is behind, or one sample far ahead that moved the clock) must show up.
-        record(late, counters.lateSamples, "late samples (before the newest event time seen minus the lateness)")
+        if late > 0 {
+            counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed)
+            reportLate(late)
+        }
         if unknown | cardinality | nonFinite | outOfRange | future != 0 {
             record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
             record(cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")
@@ -202,6 +218,19 @@ struct IngestSession: NativeDecoderDelegate {
         guard count > 0 else { return }
         counter.wrappingIncrement(by: count, ordering: .relaxed)
         report("rejected \(count) \(what)")
+    }
+
+    /// Logs late samples with a budget of their own, so ordinary out-of-order data early in a stream does not
+    /// use up the lines that later errors need.
+    private mutating func reportLate(_ count: Int) {
+        lateLinesLogged += 1
+        if lateLinesLogged <= Self.maximumLateLinesLoggedPerStream {
+            logger.warning(
+                "\(streamName): \(count) late samples (before the newest event time seen minus the lateness)"
+            )
+        } else if lateLinesLogged == Self.maximumLateLinesLoggedPerStream + 1 {
+            logger.warning("\(streamName): more late samples; no longer logging them (counted in the run summary)")
+        }
     }
 
     /// Logs the first errors of a stream, then stays quiet (they are all counted in the summary).

@@ -97,7 +97,6 @@ final class RollupSink {
     /// Counts every error; logs one when its cause differs from the last one logged (a full disk does
     /// not log a line per segment, but a new cause after it, such as the directory removed, is seen).
     private func report(_ error: Error) {
-        counters.rollupWriteErrors.wrappingIncrement(ordering: .relaxed)
         let cause: String
         if case .io(let ioError) = error as? RollupWriterError {
             cause = "\(ioError.operation.rawValue) errno \(ioError.errorNumber)"
@@ -110,25 +109,30 @@ final class RollupSink {
         }
     }
 
-    /// After failures, says once that a segment was written again.
+    /// After failures, says once that a segment was written again (without an error: a segment published
+    /// into a directory that cannot be synced is not a recovery).
     private func noteRecoveryIfAny() {
-        guard lastCauseLogged != nil, writer.segmentsWritten > published.segments else { return }
+        guard lastCauseLogged != nil, writer.segmentsWritten > published.segments,
+            writer.writeErrors == published.errors
+        else { return }
         logger.notice("rollups: segments are written again (\(writer.droppedRows) rows dropped so far)")
         lastCauseLogged = nil
     }
 
-    private var published = (rows: 0, dropped: 0, segments: 0, bytes: 0)
+    private var published = (rows: 0, dropped: 0, segments: 0, bytes: 0, errors: 0)
 
     private func publish() {
         noteRecoveryIfAny()
         let now = (
             rows: writer.rowsWritten, dropped: writer.droppedRows + writer.rejectedRows,
-            segments: writer.segmentsWritten, bytes: writer.bytesWritten
+            segments: writer.segmentsWritten, bytes: writer.bytesWritten, errors: writer.writeErrors
         )
         counters.rollupRowsWritten.wrappingIncrement(by: now.rows - published.rows, ordering: .relaxed)
         counters.rollupRowsDropped.wrappingIncrement(by: now.dropped - published.dropped, ordering: .relaxed)
         counters.rollupSegmentsWritten.wrappingIncrement(by: now.segments - published.segments, ordering: .relaxed)
         counters.rollupBytesWritten.wrappingIncrement(by: now.bytes - published.bytes, ordering: .relaxed)
+        // Every failed write the writer counted, including both halves of a split flush (which throws one).
+        counters.rollupWriteErrors.wrappingIncrement(by: now.errors - published.errors, ordering: .relaxed)
         published = now
     }
 }

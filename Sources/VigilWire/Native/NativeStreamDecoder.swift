@@ -26,7 +26,9 @@ public struct NativeStreamDecoder {
     /// The damaged region: from the first frame whose payload CRC failed to the end of the furthest one
     /// that overlaps it, and the payload bytes checksummed in vain inside it. Every rescan inside a bad
     /// frame can find another header whose payload costs a full CRC pass; rescanning is allowed while that
-    /// work stays within a constant factor of the region's length, so hostile nesting stays linear.
+    /// work stays within 8x the region's length plus ``damagedRegionAllowancePayloads`` full payloads, so
+    /// hostile nesting stays linear while a sender restarting mid-frame many times in a row (cut frames a
+    /// few hundred bytes apart, each claiming a long payload) loses none of the frames in between.
     @usableFromInline var _damagedRegionStart: Int64
     @usableFromInline var _damagedFrameEnd: Int64
     @usableFromInline var _damagedChecksumBytes: Int64
@@ -34,6 +36,10 @@ public struct NativeStreamDecoder {
     /// candidate too close to the end of the buffer to check, and continues here with the next call (so
     /// that how reads cut the stream changes nothing that is reported).
     @usableFromInline var _rescanEnd: Int64
+
+    /// Full-size payloads a damaged region may checksum in vain whatever its length (64 MiB of CRC32C,
+    /// about 6 ms, with the default limit).
+    public static let damagedRegionAllowancePayloads = 16
 
     /// - Parameter maxPayloadBytes: the largest payload accepted, at most `UInt32.max` (default 4 MiB).
     public init(maxPayloadBytes: Int = NativeFormat.defaultMaxPayloadBytes) {
@@ -253,7 +259,8 @@ public struct NativeStreamDecoder {
             }
             if frameEnd > _damagedFrameEnd { _damagedFrameEnd = frameEnd }
             _damagedChecksumBytes &+= Int64(payloadByteCount)
-            let mayRescan = _damagedChecksumBytes <= 8 &* (_damagedFrameEnd &- _damagedRegionStart)
+            let allowance = Int64(Self.damagedRegionAllowancePayloads) &* Int64(maxPayloadBytes)
+            let mayRescan = _damagedChecksumBytes <= 8 &* (_damagedFrameEnd &- _damagedRegionStart) &+ allowance
             let skippedByteCount =
                 mayRescan
                 ? _nextFrameStart(header, from: 1, end: frameByteCount, bufferEnd: availableByteCount)
