@@ -26,6 +26,7 @@ public final class Engine: @unchecked Sendable {
     private let logger: Logger
     private let stopRequested = ManagedAtomic<Bool>(false)
     private let lastInputNanoseconds = ManagedAtomic<Int64>(0)
+    private let busyProducers = ManagedAtomic<Int>(0)
 
     public init(configuration: EngineConfiguration, logger: Logger) throws {
         try configuration.validate()
@@ -90,7 +91,8 @@ public final class Engine: @unchecked Sendable {
                 maximumPayloadBytes: configuration.maximumPayloadBytes,
                 readChunkBytes: configuration.readChunkBytes,
                 stopRequested: stopRequested,
-                lastInputNanoseconds: lastInputNanoseconds
+                lastInputNanoseconds: lastInputNanoseconds,
+                busyProducers: busyProducers
             )
             // A descriptor that may block (a pipe, a terminal): polled, so a stop request is seen while waiting.
             func pollingProducer(fd: Int32, name: String) -> SequentialStreamProducer {
@@ -213,7 +215,11 @@ public final class Engine: @unchecked Sendable {
         var lastProgressSamples = 0
         while group.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
             let now = ResourceUsage.monotonicNanoseconds()
+            // Idle means the inputs had nothing for us, not that we were busy with what they gave. Busy is
+            // read first: a producer notes its input before it stops being busy, so once it is seen idle its
+            // last note is seen too.
             if let idle = configuration.stopAfterIdleNanoseconds,
+                busyProducers.load(ordering: .sequentiallyConsistent) == 0,
                 now - lastInputNanoseconds.load(ordering: .relaxed) > idle, !stopRequested.load(ordering: .relaxed)
             {
                 logger.info("no input for \(EventTime.describeDuration(nanoseconds: idle)); stopping")

@@ -140,14 +140,15 @@ struct TCPSourceTests {
 
     @Test("a sender the engine is too busy to read (a 100k-series schema, a full pipeline) is not idle")
     func busyEngineIsNotAnIdleSender() throws {
+        // Made before the engine starts: under ThreadSanitizer this takes longer than --stop-after-idle.
+        let series = 100_000
+        let stream = makeStream(series: series, rounds: 2)
         let port = UInt16.random(in: 20_000...60_000)
         let (process, output, errors) = try startEngine(
             port: port,
             ["--shards", "1", "--tcp-idle-timeout", "300ms", "--stop-after-idle", "3s"]
         )
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let series = 100_000
-        let stream = makeStream(series: series, rounds: 2)
         let sender = try connect(port: port)
         var offset = 0
         var sendError: Int32 = 0

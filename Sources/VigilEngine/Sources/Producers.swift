@@ -20,6 +20,9 @@ struct ProducerContext {
     let stopRequested: ManagedAtomic<Bool>
     /// Wall-clock time of the last byte read by any producer, for `--stop-after-idle`.
     let lastInputNanoseconds: ManagedAtomic<Int64>
+    /// Producers handling bytes they read (decoding, registering, waiting for room in the pipeline): the
+    /// input is not idle while the engine is busy with it, however long that takes.
+    let busyProducers: ManagedAtomic<Int>
 
     func makeIngestor(streamName: String) -> StreamIngestor {
         counters.streamsOpened.wrappingIncrement(ordering: .relaxed)
@@ -40,6 +43,15 @@ struct ProducerContext {
     }
 
     func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
+
+    /// Hands `count` bytes just read to `ingestor`, marked busy meanwhile (see ``busyProducers``).
+    func ingest(_ count: Int, into ingestor: StreamIngestor) {
+        noteInput()
+        busyProducers.wrappingIncrement(ordering: .sequentiallyConsistent)
+        ingestor.didAppend(count)
+        noteInput()
+        busyProducers.wrappingDecrement(ordering: .sequentiallyConsistent)
+    }
 }
 
 /// Reads blocking streams (standard input, then or instead files) one after the other, each as its own
@@ -73,10 +85,7 @@ final class SequentialStreamProducer {
                     let tail = ingestor.writableTail
                     let count = try stream.read(into: tail)
                     if count == 0 { break }
-                    context.noteInput()
-                    ingestor.didAppend(count)
-                    // After a wait in `route` (a full pipeline), the input is not idle: we were busy.
-                    context.noteInput()
+                    context.ingest(count, into: ingestor)
                     // A short read means the input is slower than we are: do not let samples wait in
                     // partly filled batches.
                     if count < tail.count / 2 { context.router.flush() }

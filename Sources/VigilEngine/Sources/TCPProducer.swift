@@ -107,13 +107,10 @@ final class TCPProducer {
                 let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
                 if count > 0 {
                     bytesThisRound += count
-                    context.noteInput()
-                    connection.ingestor.didAppend(count)
-                    // didAppend may wait in `route` while the pipeline is full (or register a large schema):
-                    // that time is ours, not the sender's, so its activity (and the engine's, for
-                    // --stop-after-idle) is noted after it.
+                    context.ingest(count, into: connection.ingestor)
+                    // Ingesting may wait in `route` while the pipeline is full (or register a large schema):
+                    // that time is ours, not the sender's, so its activity is noted after it.
                     connection.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
-                    context.noteInput()
                 } else if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
                     if count < 0 {
                         context.logger.warning(
