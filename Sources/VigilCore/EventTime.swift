@@ -48,7 +48,8 @@ public enum EventTime {
             let day = number(8, 2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         let days = daysSinceEpoch(year: year, month: month, day: day)
-        if bytes.count == 10 { return days * 86_400 * nanosecondsPerSecond }
+        // Int64 nanoseconds reach from 1677-09-21 to 2262-04-11: outside, nil (not an overflow trap).
+        if bytes.count == 10 { return nanoseconds(seconds: days * 86_400, fraction: 0) }
         guard bytes.count >= 19, bytes[10] == 84 || bytes[10] == 32, let hour = number(11, 2), bytes[13] == 58,
             let minute = number(14, 2), bytes[16] == 58, let second = number(17, 2), hour < 24, minute < 60,
             second < 61
@@ -79,8 +80,18 @@ public enum EventTime {
             index += 6
         }
         guard index == bytes.count else { return nil }
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * nanosecondsPerSecond + fraction
+        return nanoseconds(
+            seconds: days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds,
+            fraction: fraction
+        )
+    }
+
+    /// `seconds · 10^9 + fraction`, or nil when it does not fit an Int64.
+    static func nanoseconds(seconds: Int64, fraction: Int64) -> Int64? {
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: nanosecondsPerSecond)
+        guard !overflow else { return nil }
+        let (total, overflowAdding) = whole.addingReportingOverflow(fraction)
+        return overflowAdding ? nil : total
     }
 
     /// Parses a duration: an integer or decimal followed by `ns`, `us`, `ms`, `s`, `m`, `h`, `d` or `w`,

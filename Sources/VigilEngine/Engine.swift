@@ -27,6 +27,8 @@ public final class Engine: @unchecked Sendable {
     private let stopRequested = ManagedAtomic<Bool>(false)
     private let lastInputNanoseconds = ManagedAtomic<Int64>(0)
     private let busyProducers = ManagedAtomic<Int>(0)
+    /// Set by the supervisor when `--stop-after-idle` stopped the run (a stop, but not a signal's).
+    private var stoppedForIdleInput = false
 
     public init(configuration: EngineConfiguration, logger: Logger) throws {
         try configuration.validate()
@@ -223,6 +225,7 @@ public final class Engine: @unchecked Sendable {
                 now - lastInputNanoseconds.load(ordering: .relaxed) > idle, !stopRequested.load(ordering: .relaxed)
             {
                 logger.info("no input for \(EventTime.describeDuration(nanoseconds: idle)); stopping")
+                stoppedForIdleInput = true
                 requestStop()
             }
             if configuration.reportsProgress && now >= nextProgress {
@@ -243,7 +246,8 @@ public final class Engine: @unchecked Sendable {
             elapsedNanoseconds: elapsed,
             cpuNanoseconds: ResourceUsage.cpuNanoseconds() - startedCPU,
             peakResidentBytes: ResourceUsage.peakResidentBytes(),
-            stoppedBySignal: stopRequested.load(ordering: .relaxed)
+            // A stop the idle timer asked for is not a signal's.
+            stoppedBySignal: stopRequested.load(ordering: .relaxed) && !stoppedForIdleInput
         )
     }
 
@@ -276,6 +280,10 @@ func prepareOutputDirectory(_ path: String) throws {
         if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
             throw SourceError(source: path, operation: "create rollup directory", errno: errno)
         }
+    }
+    var status = stat()
+    if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFDIR {
+        throw SourceError(source: path, operation: "use as rollup directory", errno: ENOTDIR)
     }
     if access(path, W_OK | X_OK) != 0 {
         throw SourceError(source: path, operation: "write to rollup directory", errno: errno)

@@ -36,16 +36,32 @@ struct EvalIncidentsCommand: ParsableCommand {
 
     func run() throws {
         func read(_ path: String, _ what: String) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure(description: "cannot read the \(what) file \(path)")
+            // FileHandle reads pipes and FIFOs too (`--alerts <(zstdcat alerts.jsonl.zst)`), to their end.
+            do {
+                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+                defer { try? handle.close() }
+                return try handle.readToEnd() ?? Data()
+            } catch {
+                let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "\(error)"
+                throw CommandFailure(description: "cannot read the \(what) file \(path): \(Self.shortReason(reason))")
             }
-            return data
         }
         // EvaluationInputError describes itself with the file and line; ArgumentParser prints it and exits 1.
         let truthValue = try GroundTruth.decode(read(truth, "ground-truth"), source: truth)
         let alertList = try AlertLog.parse(read(alerts, "alert"), source: alerts)
         let evaluation = try IncidentEvaluation(alerts: alertList, truth: truthValue, truthSource: truth)
         print(json ? try evaluation.jsonReport() : evaluation.textReport(), terminator: json ? "\n" : "")
+        try finishStandardOutput()
+    }
+
+    /// The `strerror` text inside a Foundation error description, when there is one.
+    static func shortReason(_ description: String) -> String {
+        if let range = description.range(of: "\"", options: .backwards),
+            let start = description[..<range.lowerBound].range(of: "\"", options: .backwards)
+        {
+            return String(description[start.upperBound..<range.lowerBound])
+        }
+        return description
     }
 }
 

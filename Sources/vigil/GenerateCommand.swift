@@ -46,9 +46,24 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--interval \(interval): expected a duration such as 10s or 1m")
         }
         guard let startNanoseconds = EventTime.parseRFC3339(start) else {
-            throw ValidationError("--start \(start): expected an RFC 3339 time such as 2026-11-02T00:00:00Z")
+            throw ValidationError(
+                "--start \(start): expected an RFC 3339 time such as 2026-11-02T00:00:00Z, between 2000 and 2100"
+            )
         }
         guard days > 0, days <= 3_650 else { throw ValidationError("--days \(days): expected 0 < days <= 3650") }
+        // What `vigil run` accepts (2000-01-01 to 2100-01-01); also keeps every generated time inside Int64.
+        let limits = IngestLimits()
+        let endNanoseconds = startNanoseconds.addingReportingOverflow(
+            Int64(days * Double(FleetConfiguration.nanosecondsPerDay))
+        )
+        guard startNanoseconds >= limits.minimumTimestampNanoseconds, !endNanoseconds.overflow,
+            endNanoseconds.partialValue <= limits.maximumTimestampNanoseconds
+        else {
+            throw ValidationError(
+                "--start \(start) with --days \(days): the recording must lie between 2000-01-01 and 2100-01-01 "
+                    + "(what vigil run accepts)"
+            )
+        }
         if out == "-" && isatty(1) != 0 {
             throw ValidationError("refusing to write binary telemetry to a terminal: pass --out FILE or pipe it")
         }
@@ -91,12 +106,13 @@ struct GenerateCommand: ParsableCommand {
         if let truth {
             let command = (["vigil"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
             let data = try GroundTruth(simulator: simulator, command: command).jsonData()
+            // Published like the recording: atomically for a file, in place for a device or FIFO.
             do {
-                try data.write(to: URL(fileURLWithPath: truth), options: .atomic)
+                let truthWriter = try CompressedFileWriter(path: truth, compression: .none)
+                try data.withUnsafeBytes { try truthWriter.write($0) }
+                try truthWriter.close()
             } catch {
-                throw CommandFailure(
-                    description: "cannot write the ground truth to \(truth): \(error.localizedDescription)"
-                )
+                throw CommandFailure(description: "cannot write the ground truth to \(truth): \(error)")
             }
         }
         let seconds = Date().timeIntervalSince(started)

@@ -71,7 +71,9 @@ struct RollupsCommand: ParsableCommand {
 
         func validate() throws {
             if let from, EventTime.parseRFC3339(from) == nil {
-                throw ValidationError("--from \(from) is not an RFC 3339 time (e.g. 2026-11-21T17:00:00Z)")
+                throw ValidationError(
+                    "--from \(from) is not an RFC 3339 time between 1677-09-22 and 2262-04-11 (e.g. 2026-11-21T17:00:00Z)"
+                )
             }
             if let to, EventTime.parseRFC3339(to) == nil {
                 throw ValidationError("--to \(to) is not an RFC 3339 time (e.g. 2026-11-21T18:00:00Z)")
@@ -106,6 +108,7 @@ struct RollupsCommand: ParsableCommand {
                     }
                 }
             }
+            try finishStandardOutput()
         }
     }
 
@@ -134,6 +137,7 @@ struct RollupsCommand: ParsableCommand {
             for damage in stats.damaged { warnDamaged(damage.path, damage.reason) }
             if json {
                 print(stats.json())
+                try finishStandardOutput()
                 return
             }
             func time(_ nanoseconds: Int64?) -> String { nanoseconds.map { EventTime.rfc3339(nanoseconds: $0) } ?? "-" }
@@ -157,6 +161,7 @@ struct RollupsCommand: ParsableCommand {
                 print(name + String(repeating: " ", count: 18 - name.count) + value)
             }
             for damage in stats.damaged { print("  \(damage.path): \(damage.reason)") }
+            try finishStandardOutput()
         }
 
         private func format3(_ value: Double) -> String {

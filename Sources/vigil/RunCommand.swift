@@ -168,6 +168,15 @@ struct RunCommand: ParsableCommand {
         var logger = Logger(label: "vigil")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         let configuration = try makeConfiguration()
+        // A reader of standard output that goes away (`--alerts - | head`) must cost alert lines (counted),
+        // not the run: without this SIGPIPE would kill it before rollups are flushed.
+        signal(SIGPIPE, SIG_IGN)
+        // The summary file is checked before any work, like --alerts and --rollups, not after the run (and
+        // not created: a run that cannot start leaves nothing behind).
+        if let summaryJSON, summaryJSON != "-", let reason = unwritableFileReason(summaryJSON) {
+            printError("vigil run: cannot write --summary-json \(summaryJSON): \(reason)")
+            throw ExitCode(2)
+        }
         let engine: Engine
         let summary: RunSummary
         do {
@@ -194,6 +203,9 @@ struct RunCommand: ParsableCommand {
         if summary.unreadableInputs > 0 { failures.append("\(summary.unreadableInputs) input(s) could not be read") }
         let rollupRowsDropped = summary.rejects.first { $0.reason == "rollup_rows_dropped" }?.count ?? 0
         if rollupRowsDropped > 0 { failures.append("\(rollupRowsDropped) rollup row(s) could not be written") }
+        let alertEventsDropped = summary.rejects.first { $0.reason == "alert_events_dropped" }?.count ?? 0
+        if alertEventsDropped > 0 { failures.append("\(alertEventsDropped) alert event(s) could not be written") }
+        if let failure = standardOutputFailure() { failures.append(failure) }
         if !failures.isEmpty {
             printError("Error: " + failures.joined(separator: "; ") + " (logged above)")
             throw ExitCode(1)
@@ -214,10 +226,46 @@ func printError(_ text: String) {
     fputs(line, stderr)
 }
 
+/// Why a file could not be written at `path`, checked without creating it; nil when it looks writable.
+func unwritableFileReason(_ path: String) -> String? {
+    var status = stat()
+    if stat(path, &status) == 0 {
+        if (status.st_mode & S_IFMT) == S_IFDIR { return String(cString: strerror(EISDIR)) }
+        return access(path, W_OK) == 0 ? nil : String(cString: strerror(errno))
+    }
+    let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+    return access(parent.isEmpty ? "/" : parent, W_OK | X_OK) == 0 ? nil : String(cString: strerror(errno))
+}
+
+/// Writes `text` to the file at `path`; a failure to write or close it (a full disk) is an error too.
 func writeText(_ text: String, to path: String) throws {
     guard let file = fopen(path, "w") else {
-        throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        printError("Error: cannot write \(path): \(String(cString: strerror(errno)))")
+        throw ExitCode(1)
     }
-    defer { fclose(file) }
-    fputs(text, file)
+    let written = fputs(text, file) >= 0
+    let flushed = fflush(file) == 0
+    let code = errno
+    let closed = fclose(file) == 0
+    guard written && flushed && closed else {
+        printError("Error: cannot write \(path): \(String(cString: strerror(written && flushed ? errno : code)))")
+        throw ExitCode(1)
+    }
+}
+
+/// Flushes standard output and says what went wrong if anything written to it was lost (a full disk, a
+/// closed pipe): a command whose output did not arrive must not exit 0.
+func standardOutputFailure() -> String? {
+    let flushed = fflush(stdout) == 0
+    let code = errno
+    guard !flushed || ferror(stdout) != 0 else { return nil }
+    return "writing standard output failed: \(String(cString: strerror(flushed ? EIO : code)))"
+}
+
+/// Ends a command that writes its results to standard output: exit 1 when they did not all get there.
+func finishStandardOutput() throws {
+    if let failure = standardOutputFailure() {
+        printError("Error: \(failure)")
+        throw ExitCode(1)
+    }
 }

@@ -4,7 +4,8 @@ import ArgumentParser
 struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
-        abstract: "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
+        abstract:
+            "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
         version: "0.1.0",
         subcommands: [RunCommand.self, RollupsCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
     )

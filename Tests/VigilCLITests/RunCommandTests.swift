@@ -269,6 +269,7 @@ struct RunCommandTests {
         #expect(summary["samples"] as? Int == 36)
         #expect(summary["unreadable_inputs"] as? Int == 0, "\(stderrText)")
         #expect(status == 0, "\(stderrText)")
+        #expect(summary["stopped_by_signal"] as? Bool == false, "the idle timer is not a signal")
     }
 
     @Test("bad flags and unwritable destinations fail with a message that says what to fix")

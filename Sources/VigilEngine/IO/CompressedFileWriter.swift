@@ -18,7 +18,9 @@ private func writeFile(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: 
 ///
 /// Bytes go to `<path>.tmp.<pid>`; ``close()`` ends the zstd frame, fsyncs and renames onto `path`, so a
 /// reader sees either the old file or the whole new one. A writer dropped without ``close()`` removes its
-/// temporary file. The path `-` writes to standard output (no rename). Memory is bounded: one zstd output
+/// temporary file. The path `-` writes to standard output, and a path naming a device, FIFO or socket
+/// (`/dev/null`, a named pipe) is written in place: a rename would replace it with a regular file. A
+/// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one zstd output
 /// buffer (`ZSTD_CStreamOutSize()`, ~128 KiB) or, uncompressed, one 1 MiB staging buffer. Not thread-safe.
 public final class CompressedFileWriter {
     public enum Compression: Sendable, Equatable {
@@ -39,7 +41,12 @@ public final class CompressedFileWriter {
     public private(set) var bytesOut: Int64 = 0
 
     private let fileDescriptor: Int32
+    /// Where the file is built, renamed onto ``targetPath`` at close; nil when written in place.
     private let temporaryPath: String?
+    /// What the temporary file replaces: `path`, with symbolic links resolved.
+    private let targetPath: String
+    /// Whether ``close()`` closes the descriptor (not standard output's).
+    private let ownsDescriptor: Bool
     private let context: OpaquePointer?
     private let stagingBuffer: UnsafeMutableRawBufferPointer
     private var stagedCount = 0
@@ -74,20 +81,29 @@ public final class CompressedFileWriter {
                 }
             }
         }
+        let target = Self.resolvingLinks(path)
+        var status = stat()
+        let isSpecial = path != "-" && stat(target, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG
         if path == "-" {
             fileDescriptor = 1
             temporaryPath = nil
+            ownsDescriptor = false
         } else {
-            let temporary = "\(path).tmp.\(getpid())"
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            // A device or FIFO is written in place; anything else is built beside its target and renamed.
+            let temporary = isSpecial ? nil : "\(target).tmp.\(getpid())"
+            let descriptor =
+                temporary.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+                ?? open(target, O_WRONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
                 let code = errno
                 if let context { ZSTD_freeCCtx(context) }
-                throw CompressedFileWriterError.openFailed(path: temporary, reason: Self.systemReason(code))
+                throw CompressedFileWriterError.openFailed(path: temporary ?? path, reason: Self.systemReason(code))
             }
             fileDescriptor = descriptor
             temporaryPath = temporary
+            ownsDescriptor = true
         }
+        targetPath = target
         self.context = context
         let stagingSize = context == nil ? 1 << 20 : ZSTD_CStreamOutSize()
         stagingBuffer = .allocate(byteCount: stagingSize, alignment: 16)
@@ -96,9 +112,9 @@ public final class CompressedFileWriter {
     deinit {
         if let context { ZSTD_freeCCtx(context) }
         stagingBuffer.deallocate()
-        if !closed, let temporaryPath {
+        if !closed, ownsDescriptor {
             _ = closeFile(fileDescriptor)
-            unlink(temporaryPath)
+            if let temporaryPath { unlink(temporaryPath) }
         }
     }
 
@@ -128,6 +144,13 @@ public final class CompressedFileWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
+    /// `path` with symbolic links resolved when it exists (so a link is not replaced by the new file).
+    static func resolvingLinks(_ path: String) -> String {
+        guard path != "-", let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Ends the zstd frame, writes the rest, fsyncs and renames the file into place.
     public func close() throws {
         precondition(!closed, "close twice")
@@ -138,14 +161,23 @@ public final class CompressedFileWriter {
         } else {
             try flushStaging()
         }
-        guard let temporaryPath else { return }
+        guard let temporaryPath else {
+            if ownsDescriptor, closeFile(fileDescriptor) != 0 {
+                throw CompressedFileWriterError.writeFailed(
+                    path: path,
+                    offset: bytesOut,
+                    reason: Self.systemReason(errno)
+                )
+            }
+            return
+        }
         defer { _ = closeFile(fileDescriptor) }
         guard fsync(fileDescriptor) == 0 else {
             let code = errno
             unlink(temporaryPath)
             throw CompressedFileWriterError.writeFailed(path: path, offset: bytesOut, reason: Self.systemReason(code))
         }
-        guard rename(temporaryPath, path) == 0 else {
+        guard rename(temporaryPath, targetPath) == 0 else {
             let code = errno
             unlink(temporaryPath)
             throw CompressedFileWriterError.renameFailed(from: temporaryPath, to: path, reason: Self.systemReason(code))

@@ -166,7 +166,8 @@ struct IngestSession: NativeDecoderDelegate {
                     continue
                 }
                 // The first sample sets the clock; after that nothing may run more than `skew` ahead of it.
-                if newest != .min && timestamp > newest &+ skew {
+                // (Both times passed the range check, so the difference cannot overflow; `newest + skew` could.)
+                if newest != .min && timestamp &- newest > skew {
                     future &+= 1
                     continue
                 }
