@@ -20,7 +20,7 @@ struct RollupsCommand: ParsableCommand {
 
             Examples:
               vigil rollups cat rollups/ --series 'edge-01/*/in_octets' \\
-                --from 2026-11-21T17:00:00Z
+                --from 2026-11-03T06:00:00Z
               vigil rollups stats rollups/ --json
             """,
         subcommands: [Cat.self, Stats.self]
@@ -35,8 +35,8 @@ struct RollupsCommand: ParsableCommand {
                 Rows come segment by segment in time order; within a segment, by series then window start.
 
                 Example:
-                  vigil rollups cat rollups/ --series 'edge-0?/*/rx_power' --from 2026-11-21 \\
-                    --to 2026-11-22 --format jsonl
+                  vigil rollups cat rollups/ --series 'edge-0?/*/rx_power_dbm' --from 2026-11-02 \\
+                    --to 2026-11-03 --format jsonl
                 """
         )
 
@@ -76,7 +76,9 @@ struct RollupsCommand: ParsableCommand {
                 )
             }
             if let to, EventTime.parseRFC3339(to) == nil {
-                throw ValidationError("--to \(to) is not an RFC 3339 time (e.g. 2026-11-21T18:00:00Z)")
+                throw ValidationError(
+                    "--to \(to) is not an RFC 3339 time between 1677-09-22 and 2262-04-11 (e.g. 2026-11-21T18:00:00Z)"
+                )
             }
         }
 

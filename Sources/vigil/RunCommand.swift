@@ -61,7 +61,7 @@ struct RunCommand: ParsableCommand {
     )
     var lateness: String?
 
-    @Option(help: "Shards (worker threads). Default: the number of cores.")
+    @Option(help: "Shards (worker threads), 1...128; the default is the number of cores.")
     var shards: Int = EngineConfiguration.processorCount
 
     @Option(name: .customLong("max-series"), help: "Cardinality limit: new series beyond it are rejected and counted.")
