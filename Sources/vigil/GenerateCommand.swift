@@ -51,6 +51,10 @@ struct GenerateCommand: ParsableCommand {
             )
         }
         guard days > 0, days <= 3_650 else { throw ValidationError("--days \(days): expected 0 < days <= 3650") }
+        guard (1...22).contains(zstdLevel) else { throw ValidationError("--zstd-level \(zstdLevel): expected 1...22") }
+        guard zstdWindowLog == 0 || (10...27).contains(zstdWindowLog) else {
+            throw ValidationError("--zstd-window-log \(zstdWindowLog): expected 10...27, or 0 for off")
+        }
         // What `vigil run` accepts (2000-01-01 to 2100-01-01); also keeps every generated time inside Int64.
         let limits = IngestLimits()
         let endNanoseconds = startNanoseconds.addingReportingOverflow(

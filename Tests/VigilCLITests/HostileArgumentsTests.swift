@@ -49,7 +49,7 @@ struct HostileArgumentsTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: truth)).count > 100, "the link's target was not written")
     }
 
-    @Test("times beyond 1677-2262 (or, to generate, 2000-2100) are usage errors, not overflow traps")
+    @Test("times beyond 1677-2262 (or, to generate, 2000-2100) and bad zstd settings are usage errors, before any work")
     func outOfRangeTimes() throws {
         let rollups = try CLI.temporaryDirectory("out-of-range").path
         for arguments in [
@@ -57,6 +57,8 @@ struct HostileArgumentsTests {
             ["rollups", "cat", rollups, "--to", "1600-01-01T00:00:00Z"],
             ["generate", "--start", "2300-01-01T00:00:00Z", "--out", rollups + "/x.vgl"],
             ["generate", "--start", "2099-12-30T00:00:00Z", "--days", "3", "--out", rollups + "/x.vgl"],
+            ["generate", "--zstd-level", "23", "--out", rollups + "/x.vgl.zst"],
+            ["generate", "--zstd-window-log", "9", "--out", rollups + "/x.vgl.zst"],
         ] {
             let result = try CLI.run(arguments)
             #expect(result.status == 64, "\(arguments): \(result.status) \(result.standardError)")
