@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilSim
 
 /// `vigil eval`: scoring of an engine run against ground truth.
@@ -36,14 +37,20 @@ struct EvalIncidentsCommand: ParsableCommand {
 
     func run() throws {
         func read(_ path: String, _ what: String) throws -> Data {
-            // FileHandle reads pipes and FIFOs too (`--alerts <(zstdcat alerts.jsonl.zst)`), to their end.
+            // The engine's own input stream: files, pipes and FIFOs (`--alerts <(zstdcat alerts.jsonl.zst)`),
+            // read to their end, with the system's reason when they cannot be.
             do {
-                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-                defer { try? handle.close() }
-                return try handle.readToEnd() ?? Data()
-            } catch {
-                let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "\(error)"
-                throw CommandFailure(description: "cannot read the \(what) file \(path): \(Self.shortReason(reason))")
+                let stream = try FileDescriptorStream.open(path: path)
+                defer { stream.close() }
+                var data = Data()
+                var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let count = try chunk.withUnsafeMutableBytes { try stream.read(into: $0) }
+                    if count == 0 { return data }
+                    data.append(contentsOf: chunk[0..<count])
+                }
+            } catch let error as SourceError {
+                throw CommandFailure(description: "cannot read the \(what) file \(path): \(error.reason)")
             }
         }
         // EvaluationInputError describes itself with the file and line; ArgumentParser prints it and exits 1.
@@ -54,15 +61,6 @@ struct EvalIncidentsCommand: ParsableCommand {
         try finishStandardOutput()
     }
 
-    /// The `strerror` text inside a Foundation error description, when there is one.
-    static func shortReason(_ description: String) -> String {
-        if let range = description.range(of: "\"", options: .backwards),
-            let start = description[..<range.lowerBound].range(of: "\"", options: .backwards)
-        {
-            return String(description[start.upperBound..<range.lowerBound])
-        }
-        return description
-    }
 }
 
 /// A failure that is not about the command line itself (so no usage text): a file that cannot be read or written.

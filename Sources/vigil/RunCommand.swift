@@ -171,11 +171,19 @@ struct RunCommand: ParsableCommand {
         // A reader of standard output that goes away (`--alerts - | head`) must cost alert lines (counted),
         // not the run: without this SIGPIPE would kill it before rollups are flushed.
         signal(SIGPIPE, SIG_IGN)
-        // The summary file is checked before any work, like --alerts and --rollups, not after the run (and
-        // not created: a run that cannot start leaves nothing behind).
-        if let summaryJSON, summaryJSON != "-", let reason = unwritableFileReason(summaryJSON) {
-            printError("vigil run: cannot write --summary-json \(summaryJSON): \(reason)")
-            throw ExitCode(2)
+        // The summary file is opened before any work, like --alerts and --rollups, not after the run: under a
+        // temporary name published at the end (a run that cannot start leaves nothing behind), or in place
+        // for a device or FIFO.
+        let summaryFile: CompressedFileWriter?
+        if let summaryJSON, summaryJSON != "-" {
+            do {
+                summaryFile = try CompressedFileWriter(path: summaryJSON, compression: .none)
+            } catch {
+                printError("vigil run: cannot write --summary-json \(summaryJSON): \(error)")
+                throw ExitCode(2)
+            }
+        } else {
+            summaryFile = nil
         }
         let engine: Engine
         let summary: RunSummary
@@ -189,22 +197,24 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         printError(summary.text)
-        if let summaryJSON {
-            if summaryJSON == "-" {
-                print(summary.json)
-            } else {
-                try writeText(summary.json + "\n", to: summaryJSON)
+        // Like `cat`: the other inputs were read and everything they gave is out, but a missing or failing
+        // file must not look like success to a script. Likewise output the run accepted but could not write
+        // (a full disk, a removed directory, a reader of standard output that went away).
+        var failures: [String] = []
+        if summaryJSON == "-" { print(summary.json) }
+        if let summaryFile {
+            do {
+                try Array((summary.json + "\n").utf8).withUnsafeBytes { try summaryFile.write($0) }
+                try summaryFile.close()
+            } catch {
+                failures.append("cannot write \(summaryFile.path): \(error)")
             }
         }
-        // Like `cat`: the other inputs were read and everything they gave is out, but a missing or failing
-        // file must not look like success to a script.
-        // Likewise rollup rows the run accepted but could not write (a full disk, a removed directory).
-        var failures: [String] = []
         if summary.unreadableInputs > 0 { failures.append("\(summary.unreadableInputs) input(s) could not be read") }
-        let rollupRowsDropped = summary.rejects.first { $0.reason == "rollup_rows_dropped" }?.count ?? 0
-        if rollupRowsDropped > 0 { failures.append("\(rollupRowsDropped) rollup row(s) could not be written") }
-        let alertEventsDropped = summary.rejects.first { $0.reason == "alert_events_dropped" }?.count ?? 0
-        if alertEventsDropped > 0 { failures.append("\(alertEventsDropped) alert event(s) could not be written") }
+        for (reason, what) in [("rollup_rows_dropped", "rollup row(s)"), ("alert_events_dropped", "alert event(s)")] {
+            let count = summary.rejects.first { $0.reason == reason }?.count ?? 0
+            if count > 0 { failures.append("\(count) \(what) could not be written") }
+        }
         if let failure = standardOutputFailure() { failures.append(failure) }
         if !failures.isEmpty {
             printError("Error: " + failures.joined(separator: "; ") + " (logged above)")
@@ -224,33 +234,6 @@ func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
     fputs(line, stderr)
-}
-
-/// Why a file could not be written at `path`, checked without creating it; nil when it looks writable.
-func unwritableFileReason(_ path: String) -> String? {
-    var status = stat()
-    if stat(path, &status) == 0 {
-        if (status.st_mode & S_IFMT) == S_IFDIR { return String(cString: strerror(EISDIR)) }
-        return access(path, W_OK) == 0 ? nil : String(cString: strerror(errno))
-    }
-    let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-    return access(parent.isEmpty ? "/" : parent, W_OK | X_OK) == 0 ? nil : String(cString: strerror(errno))
-}
-
-/// Writes `text` to the file at `path`; a failure to write or close it (a full disk) is an error too.
-func writeText(_ text: String, to path: String) throws {
-    guard let file = fopen(path, "w") else {
-        printError("Error: cannot write \(path): \(String(cString: strerror(errno)))")
-        throw ExitCode(1)
-    }
-    let written = fputs(text, file) >= 0
-    let flushed = fflush(file) == 0
-    let code = errno
-    let closed = fclose(file) == 0
-    guard written && flushed && closed else {
-        printError("Error: cannot write \(path): \(String(cString: strerror(written && flushed ? errno : code)))")
-        throw ExitCode(1)
-    }
 }
 
 /// Flushes standard output and says what went wrong if anything written to it was lost (a full disk, a
