@@ -10,9 +10,9 @@ import Darwin
 ///
 /// Rows are buffered up to `rowsPerSegment`; a full buffer is written as one segment, published
 /// atomically (temporary file, fsync, hard link to `seg-<first window start ns>-<seq>.vgr`, which never
-/// replaces an existing file, fsync of the directory). A failed write throws a ``RollupWriterError`` naming the path, the operation and
-/// `strerror(errno)`; the rows of that segment are dropped and counted in ``droppedRows``, so memory
-/// stays bounded and the writer keeps going with the next segment.
+/// replaces an existing file, fsync of the directory). A failed write throws a ``RollupWriterError``
+/// naming the path, the operation and `strerror(errno)`; the rows of that segment are dropped and counted
+/// in ``droppedRows``, so memory stays bounded and the writer keeps going with the next segment.
 ///
 /// One writer per directory; not thread-safe (the engine owns it from one queue).
 public final class RollupSegmentWriter {

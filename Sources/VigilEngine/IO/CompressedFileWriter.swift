@@ -20,8 +20,9 @@ private func writeFile(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: 
 /// reader sees either the old file or the whole new one. A writer dropped without ``close()`` removes its
 /// temporary file. The path `-` writes to standard output, and a path naming a device, FIFO or socket
 /// (`/dev/null`, a named pipe) is written in place: a rename would replace it with a regular file. A
-/// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one zstd output
-/// buffer (`ZSTD_CStreamOutSize()`, ~128 KiB) or, uncompressed, one 1 MiB staging buffer. Not thread-safe.
+/// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one
+/// zstd output buffer (`ZSTD_CStreamOutSize()`, ~128 KiB) or, uncompressed, one 1 MiB staging buffer.
+/// Not thread-safe.
 public final class CompressedFileWriter {
     public enum Compression: Sendable, Equatable {
         case none

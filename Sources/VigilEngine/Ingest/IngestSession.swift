@@ -33,7 +33,8 @@ struct IngestSession: NativeDecoderDelegate {
     let counters: EngineCounters
     let limits: IngestLimits
     let logger: Logger
-    /// Wire id -> engine id for wire ids below ``denseTranslationLimit``: one array read per sample.
+    /// Wire id -> engine id for wire ids below the dense limit (``minimumDenseTranslationCount``, or 4 per
+    /// distinct wire id declared when more): one array read per sample.
     private var translation: [SeriesID] = []
     /// Wire ids at or past the dense table's limit (a sender numbering its series sparsely), looked up
     /// only when the dense table has no entry, so a hostile schema cannot make a 63-byte frame cost the
