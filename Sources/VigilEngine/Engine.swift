@@ -47,12 +47,17 @@ public final class Engine: @unchecked Sendable {
         let started = ResourceUsage.monotonicNanoseconds()
         let startedCPU = ResourceUsage.cpuNanoseconds()
         lastInputNanoseconds.store(started, ordering: .relaxed)
-        let windowConfiguration = try WindowConfiguration(
+        var windowConfiguration = try WindowConfiguration(
             windowNanoseconds: configuration.windowNanoseconds,
             latenessNanoseconds: configuration.latenessNanoseconds,
             maximumPendingWindows: configuration.batchCapacity
         )
-        let clock = EventClock(latenessNanoseconds: configuration.latenessNanoseconds)
+        // A gap in a counter's readings is what a clock jump is: longer than one sample may move a clock.
+        windowConfiguration.counterGapNanoseconds = configuration.limits.maximumFutureSkewNanoseconds
+        let clock = EventClock(
+            latenessNanoseconds: configuration.latenessNanoseconds,
+            producerCount: configuration.inputs.count
+        )
         let shardCount = configuration.shardCount
 
         // Sinks first: a destination that cannot be written stops the run before any input is read.
@@ -78,12 +83,20 @@ public final class Engine: @unchecked Sendable {
         }
         var producerRuns: [() -> Void] = []
         for (index, input) in configuration.inputs.enumerated() {
+            let isLive: Bool
+            if case .tcp = input { isLive = true } else { isLive = false }
+            let producerClock = ProducerClock(
+                producerIndex: index,
+                engineClock: clock,
+                idleTimeoutNanoseconds: configuration.sourceIdleTimeoutNanoseconds,
+                capsAtWallClock: isLive
+            )
             let context = ProducerContext(
                 name: input.description,
                 registry: registry,
                 router: ShardRouter(
                     lanes: lanes[index],
-                    clock: clock,
+                    producerClock: producerClock,
                     counters: counters,
                     windows: windowConfiguration
                 ),
@@ -101,7 +114,13 @@ public final class Engine: @unchecked Sendable {
                 let stop = stopRequested
                 return SequentialStreamProducer(
                     context: context,
-                    openStreams: [{ PollingFileDescriptorStream(fd: fd, name: name, stopRequested: stop) }]
+                    openStreams: [
+                        {
+                            PollingFileDescriptorStream(fd: fd, name: name, stopRequested: stop) {
+                                context.expireIdleSources()
+                            }
+                        }
+                    ]
                 )
             }
             switch input {

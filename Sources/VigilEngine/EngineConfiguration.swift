@@ -32,6 +32,10 @@ public struct EngineConfiguration: Sendable {
     /// A TCP sender that sends nothing for this long is disconnected, so that quiet or abandoned
     /// connections cannot hold every slot (`--tcp-idle-timeout`); 0 never disconnects.
     public var tcpIdleTimeoutNanoseconds: Int64 = 600 * EventTime.nanosecondsPerSecond
+    /// A source (a stream, a TCP sender) with no on-time sample for this long (wall clock) stops holding the
+    /// engine's watermark back, so a quiet or stalled sender does not stop windows closing for everyone
+    /// (`--source-idle-timeout`, default 2 min). It holds it again from its next frame.
+    public var sourceIdleTimeoutNanoseconds: Int64 = 120 * EventTime.nanosecondsPerSecond
     /// Alert events queued per shard before new ones are dropped and counted.
     public var alertQueueCapacity: Int = 4096
     public var limits = IngestLimits()
@@ -75,6 +79,13 @@ public struct EngineConfiguration: Sendable {
         if rollupIntervalNanoseconds < 1_000_000_000 { try fail("--rollup-interval must be at least 1s") }
         if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
             try fail("--max-series must be between 1 and 100000000")
+        }
+        if limits.maximumFutureSkewNanoseconds < 1_000_000_000 { try fail("--max-future-skew must be at least 1s") }
+        if limits.clockJumpConfirmations < 1 || limits.clockJumpConfirmations > 1000 {
+            try fail("--clock-jump-confirmations must be between 1 and 1000")
+        }
+        if sourceIdleTimeoutNanoseconds < 1_000_000_000 {
+            try fail("--source-idle-timeout must be at least 1s")
         }
         if tcpIdleTimeoutNanoseconds < 0 {
             try fail("--tcp-idle-timeout must not be negative")

@@ -18,6 +18,10 @@ public struct RunSummary: Sendable {
     public var decodeErrorsByKind: [String: Int]
     public var counterWraps: Int
     public var counterResets: Int
+    /// Counter readings further apart than `--max-future-skew`: no rate credited across the gap.
+    public var counterGaps: Int
+    /// Source clocks that jumped ahead past the skew, confirmed: gaps in the data.
+    public var clockJumps: Int
     public var rollupSegments: Int
     public var rollupRows: Int
     public var rollupBytes: Int
@@ -53,7 +57,8 @@ public struct RunSummary: Sendable {
             ("series_over_cardinality_limit", rejectedSeries),
             ("non_finite_value", value(counters.rejectedNonFinite)),
             ("timestamp_out_of_range", value(counters.rejectedTimestampOutOfRange)),
-            ("timestamp_too_far_ahead", value(counters.rejectedFutureTimestamp)),
+            ("clock_outliers", value(counters.rejectedClockOutliers)),
+            ("timestamp_in_future", value(counters.rejectedTimestampInFuture)),
             ("late", value(counters.lateSamples)),
             ("unplaceable_samples", value(counters.samplesUnplaceable)),
             ("windows_dropped", value(counters.windowsDropped)),
@@ -61,6 +66,7 @@ public struct RunSummary: Sendable {
             ("bytes_skipped", value(counters.bytesSkipped)),
             ("tcp_disconnects_mid_frame", value(counters.tcpDisconnectsMidFrame)),
             ("tcp_idle_timeouts", value(counters.tcpIdleTimeouts)),
+            ("partial_frames_at_stop", value(counters.partialFramesAtStop)),
             ("schema_kind_conflicts", value(counters.schemaKindConflicts)),
             ("source_errors", value(counters.sourceErrors)),
             ("alert_events_dropped", value(counters.alertEventsDropped)),
@@ -70,6 +76,8 @@ public struct RunSummary: Sendable {
         decodeErrorsByKind = counters.decodeErrorsByKind
         counterWraps = value(counters.counterWraps)
         counterResets = value(counters.counterResets)
+        counterGaps = value(counters.counterGaps)
+        clockJumps = value(counters.clockJumps)
         rollupSegments = value(counters.rollupSegmentsWritten)
         rollupRows = value(counters.rollupRowsWritten)
         rollupBytes = value(counters.rollupBytesWritten)
@@ -92,7 +100,7 @@ public struct RunSummary: Sendable {
             "vigil run summary\(stoppedBySignal ? " (stopped by signal, drained)" : "")",
             "  input      \(bytesRead) bytes in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")\(unreadableInputs > 0 ? "; \(unreadableInputs) input(s) could not be read" : "")",
             "  samples    \(samplesDecoded) decoded, \(samplesAggregated) aggregated, \(series) series",
-            "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets",
+            "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets, \(counterGaps) gaps",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
             "  rollups    \(rollupRows) rows in \(rollupSegments) segment(s), \(rollupBytes) bytes",
             "  speed      \(formatRate(samplesPerSecond)) samples/s over \(String(format1: seconds)) s, CPU \(String(format1: Double(cpuNanoseconds) / 1e9)) s, peak RSS \(peakResidentBytes >> 20) MiB",
@@ -122,6 +130,7 @@ public struct RunSummary: Sendable {
             ("series", "\(series)"), ("windows", "\(windowsClosed)"), ("alerts_fired", "\(alertsFired)"),
             ("alerts_resolved", "\(alertsResolved)"), ("late_samples", "\(lateSamples)"),
             ("counter_wraps", "\(counterWraps)"), ("counter_resets", "\(counterResets)"),
+            ("counter_gaps", "\(counterGaps)"), ("clock_jumps", "\(clockJumps)"),
             ("rollup_segments", "\(rollupSegments)"), ("rollup_rows", "\(rollupRows)"),
             ("rollup_bytes", "\(rollupBytes)"), ("elapsed_seconds", jsonNumber(Double(elapsedNanoseconds) / 1e9)),
             ("cpu_seconds", jsonNumber(Double(cpuNanoseconds) / 1e9)),

@@ -95,8 +95,33 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-forecast"), help: "Do not run degradation forecasts.")
     var noForecast = false
 
-    @Option(name: .customLong("max-future-skew"), help: "Reject samples this far ahead of the newest event time.")
+    @Option(
+        name: .customLong("max-future-skew"),
+        help: ArgumentHelp(
+            "How far one sample may move its stream's clock ahead; keep it above the sampling interval. A sample "
+                + "further ahead is a clock jump, believed once --clock-jump-confirmations samples in a row agree "
+                + "(a gap in the data) and rejected otherwise (clock_outliers). TCP senders may not be further "
+                + "ahead of the wall clock. Counter readings further apart are a gap: no rate across it.",
+            valueName: "duration"
+        )
+    )
     var maxFutureSkew: String = "1h"
+
+    @Option(
+        name: .customLong("clock-jump-confirmations"),
+        help: "Samples in a row that must agree before a stream's clock starts, or jumps past --max-future-skew."
+    )
+    var clockJumpConfirmations: Int = 3
+
+    @Option(
+        name: .customLong("source-idle-timeout"),
+        help: ArgumentHelp(
+            "A stream or TCP sender with no on-time sample for this long (wall clock) stops holding back the "
+                + "engine's clock (windows close without it) until it sends again.",
+            valueName: "duration"
+        )
+    )
+    var sourceIdleTimeout: String = "2m"
 
     @Option(
         name: .customLong("stop-after-idle"),
@@ -156,6 +181,11 @@ struct RunCommand: ParsableCommand {
             }
         }
         configuration.limits.maximumFutureSkewNanoseconds = try parseDuration(maxFutureSkew, flag: "--max-future-skew")
+        configuration.limits.clockJumpConfirmations = clockJumpConfirmations
+        configuration.sourceIdleTimeoutNanoseconds = try parseDuration(
+            sourceIdleTimeout,
+            flag: "--source-idle-timeout"
+        )
         configuration.stopAfterIdleNanoseconds = try stopAfterIdle.map {
             try parseDuration($0, flag: "--stop-after-idle")
         }

@@ -11,13 +11,15 @@ func makeTable(
     maximumPendingWindows: Int = 64,
     shardIndex: Int = 0,
     shardCount: Int = 1,
-    series: [(SeriesID, MetricKind)] = [(0, .gauge)]
+    series: [(SeriesID, MetricKind)] = [(0, .gauge)],
+    counterGapSeconds: Int64? = nil
 ) throws -> ShardWindowTable {
-    let configuration = try WindowConfiguration(
+    var configuration = try WindowConfiguration(
         windowNanoseconds: windowSeconds * second,
         latenessNanoseconds: latenessSeconds * second,
         maximumPendingWindows: maximumPendingWindows
     )
+    if let counterGapSeconds { configuration.counterGapNanoseconds = counterGapSeconds * second }
     var table = ShardWindowTable(
         configuration: configuration,
         shardIndex: shardIndex,
@@ -373,20 +375,54 @@ struct WindowsTableTests {
         #expect(table.statistics.windowsClosed == 5)
     }
 
-    @Test("with a lagging watermark, a forced close raises the watermark so the window never reopens")
-    func forcedCloseRaisesWatermark() throws {
-        var table = try makeTable(maximumPendingWindows: 1)
+    @Test("with a lagging watermark, a forced close never reopens, and leaves other series' windows open")
+    func forcedCloseKeepsOtherSeriesOpen() throws {
+        var table = try makeTable(maximumPendingWindows: 1, series: [(0, .gauge), (1, .gauge)])
+        // Series 1's source is slow: its window [0, 10) opens first and must stay open for it.
+        #expect(table.add(seriesID: 1, timestamp: 1 * second, value: 1, watermark: .min) == .accepted)
         for seconds: Int64 in [1, 11, 21, 31] {
             #expect(table.add(seriesID: 0, timestamp: seconds * second, value: 1, watermark: .min) == .accepted)
         }
         // The pending buffer holds one window: [0, 10) waits, [10, 20) was dropped and counted.
         #expect(table.statistics.forcedCloses == 2)
         #expect(table.statistics.droppedWindows == 1)
-        #expect(table.watermarkNanoseconds == 20 * second)
+        // The table's watermark is where the engine left it: series 1 still fills [0, 10).
+        #expect(table.watermarkNanoseconds == .min)
+        #expect(table.add(seriesID: 1, timestamp: 5 * second, value: 2, watermark: .min) == .accepted)
+        // Series 0's force-closed windows never reopen.
         #expect(table.add(seriesID: 0, timestamp: 2 * second, value: 1, watermark: .min) == .late)
         #expect(table.add(seriesID: 0, timestamp: 12 * second, value: 1, watermark: .min) == .late)
         let windows = table.flush()
-        #expect(windows.map(\.windowStartNanoseconds) == [0, 20 * second, 30 * second])
+        // Force-closed first, then by local index and start.
+        #expect(windows.map(\.seriesID) == [0, 0, 0, 1])
+        #expect(windows.map(\.windowStartNanoseconds) == [0, 20 * second, 30 * second, 0])
+        #expect(windows.map(\.count) == [1, 1, 1, 2])
+    }
+
+    @Test("counter readings further apart than the gap credit no rate across it; the gap is counted")
+    func counterGap() throws {
+        var table = try makeTable(series: [(0, .counter64)], counterGapSeconds: 3_600)
+        // 100 units/s up to 20 s, then silence for two hours, during which the counter climbed by 9e9 (or
+        // wrapped, or reset: nobody can say), then 5 units/s.
+        let twoHours: Int64 = 7_200 * second
+        for (seconds, value) in [(0, 0.0), (10, 1000.0), (20, 2000.0)] as [(Int64, Double)] {
+            _ = table.add(seriesID: 0, timestamp: seconds * second, value: value, watermark: .min)
+        }
+        for (seconds, value) in [(1, 9e9), (2, 9e9 + 5), (4, 9e9 + 15)] as [(Int64, Double)] {
+            _ = table.add(
+                seriesID: 0,
+                timestamp: 20 * second + twoHours + seconds * second,
+                value: value,
+                watermark: .min
+            )
+        }
+        let windows = table.flush()
+        #expect(windows.map(\.windowStartNanoseconds) == [0, 10 * second, 20 * second, 20 * second + twoHours])
+        #expect(windows[1].rate == 100)
+        // The window after the gap measures only its own readings: 15 units over 3 s.
+        #expect(windows[3].rate == 5)
+        #expect(table.statistics.counterGaps == 1)
+        #expect(table.statistics.resets == 0 && table.statistics.wraps == 0)
     }
 
     @Test("series ids map to this shard's local slots for many shard counts")

@@ -89,6 +89,25 @@ enum CLI {
     }
 }
 
+/// A schema entry for `device/interface/metric`, a gauge unless `kind` says otherwise.
+func schemaEntry(
+    wireID: UInt32,
+    device: String,
+    interface: String,
+    metric: String,
+    kind: MetricKind = .gauge,
+    unit: String
+) -> SchemaEntry {
+    SchemaEntry(
+        wireID: wireID,
+        descriptor: SeriesDescriptor(
+            key: SeriesKey(device: device, interface: interface, metric: metric),
+            kind: kind,
+            unit: unit
+        )
+    )
+}
+
 /// A small native stream made in the test: `series` gauges, `rounds` samples each at 10 s spacing.
 func makeStream(series: Int, rounds: Int, device: String = "t1", start: Int64 = 1_793_577_600_000_000_000) -> [UInt8] {
     let encoder = NativeEncoder(samplesPerDataFrame: 64)

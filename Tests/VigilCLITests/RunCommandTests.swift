@@ -47,32 +47,27 @@ struct RunCommandTests {
         let encoder = NativeEncoder(samplesPerDataFrame: 64)
         var out: [UInt8] = []
         try encoder.appendSchemaFrames(
-            [
-                SchemaEntry(
-                    wireID: 0,
-                    descriptor: SeriesDescriptor(
-                        key: SeriesKey(device: "d", interface: "i", metric: "m"),
-                        kind: .gauge,
-                        unit: "x"
-                    )
-                )
-            ],
+            [schemaEntry(wireID: 0, device: "d", interface: "i", metric: "m", unit: "x")],
             to: &out
         )
         let base: Int64 = 1_793_577_600_000_000_000
+        // Three samples in a row set the stream's clock; one 4.6 days ahead of it, that nothing after it
+        // confirms, is an outlier.
         encoder.appendDataFrames(
-            timestamps: [base, base + 1, base + 2, base + 3, base + 400_000_000_000_000, 5],
-            wireIDs: [0, 0, 0, 7, 0, 0],
-            values: [1, .nan, .infinity, 1, 1, 1],
+            timestamps: [base, base + 1, base + 2, base + 3, base + 4, base + 5, base + 400_000_000_000_000, 5],
+            wireIDs: [0, 0, 0, 0, 0, 7, 0, 0],
+            values: [1, 1, 1, .nan, .infinity, 1, 1, 1],
             to: &out
         )
         let result = try CLI.run(["run", "--input", "-", "--summary-json", "-"], input: Data(out))
         #expect(result.status == 0, "\(result.standardError)")
-        let rejects = try CLI.json(result.standardOutput)["rejects"] as? [String: Int] ?? [:]
+        let summary = try CLI.json(result.standardOutput)
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
         #expect(rejects["non_finite_value"] == 2)
         #expect(rejects["unknown_series"] == 1)
-        #expect(rejects["timestamp_too_far_ahead"] == 1)
+        #expect(rejects["clock_outliers"] == 1)
         #expect(rejects["timestamp_out_of_range"] == 1)
+        #expect(summary["samples_aggregated"] as? Int == 3)
     }
 
     /// Two gauges with a failure threshold: device a on wire id 0 (series 0, shard 0 of 2), b on 1 (shard 1).

@@ -5,98 +5,40 @@ import VigilWire
 
 @Suite("vigil run --input tcp://, end to end", .serialized)
 struct TCPSourceTests {
-    /// Connects to 127.0.0.1:port, retrying while the engine starts (bounded: 10 s).
-    private func connect(port: UInt16) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            if connected == 0 { return fd }
-            close(fd)
-            usleep(50_000)
-        }
-        throw POSIXError(.ECONNREFUSED)
-    }
-
-    private func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {
-        var offset = bytes.startIndex
-        while offset < bytes.endIndex {
-            let written = bytes[offset...].withUnsafeBytes {
-                Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            if written <= 0 { return }
-            offset += written
-        }
-    }
-
-    /// Starts `vigil run --input tcp://127.0.0.1:port --summary-json - extra…`, standard output and error piped.
-    private func startEngine(port: UInt16, _ extra: [String]) throws -> (Process, output: Pipe, errors: Pipe) {
-        let process = Process()
-        process.executableURL = CLI.executable
-        process.arguments = ["run", "--input", "tcp://127.0.0.1:\(port)", "--summary-json", "-"] + extra
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        return (process, output, errors)
-    }
-
-    /// Waits (at most 30 s) for the engine to stop by itself; returns its status, summary and standard error.
-    private func waitForEngine(_ process: Process, output: Pipe, errors: Pipe) throws -> (Int32, [String: Any], String)
-    {
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        #expect(!process.isRunning, "the engine did not stop by itself (--stop-after-idle)")
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let summary = try CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-        return (process.terminationStatus, summary, standardError)
-    }
-
     @Test(
         "two concurrent senders, each with its own schema and wire ids; one drops mid-frame and loses only that frame"
     )
     func twoConcurrentSenders() throws {
         let port = UInt16.random(in: 20_000...60_000)
-        let (process, output, errors) = try startEngine(port: port, ["--stop-after-idle", "5s"])
+        let (process, output, errors) = try TCP.startEngine(port: port, ["--stop-after-idle", "5s"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         // Both senders number their series from wire id 0: the engine must keep them apart.
         let first = makeStream(series: 3, rounds: 40, device: "sender-a")
         let second = makeStream(series: 5, rounds: 40, device: "sender-b")
-        let a = try connect(port: port)
-        let b = try connect(port: port)
+        let a = try TCP.connect(port: port)
+        let b = try TCP.connect(port: port)
         let half = first.count / 2
         // Dedicated threads, not the global queue: other tests running in parallel may hold all of its
         // threads, and a sender that starts late looks like an idle input to the engine.
         let done = DispatchSemaphore(value: 0)
         Thread {
-            send(a, first[0..<half])
+            TCP.send(a, first[0..<half])
             usleep(100_000)
-            send(a, first[half...])
+            TCP.send(a, first[half...])
             close(a)
             done.signal()
         }.start()
         Thread {
-            send(b, second[0...])
+            TCP.send(b, second[0...])
             // A third of a frame more, then hang up: a torn frame.
-            send(b, second[0..<30])
+            TCP.send(b, second[0..<30])
             close(b)
             done.signal()
         }.start()
         done.wait()
         done.wait()
-        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        let (status, summary, stderrText) = try TCP.waitForEngine(process, output: output, errors: errors)
         #expect(status == 0, "\(stderrText)")
         #expect(summary["tcp_connections"] as? Int == 2)
         #expect(summary["series"] as? Int == 8)
@@ -109,27 +51,24 @@ struct TCPSourceTests {
     @Test("a sender quiet for --tcp-idle-timeout is disconnected and counted; its slot serves the next sender")
     func idleSenderIsDisconnected() throws {
         let port = UInt16.random(in: 20_000...60_000)
-        let (process, output, errors) = try startEngine(
+        let (process, output, errors) = try TCP.startEngine(
             port: port,
             ["--max-connections", "1", "--tcp-idle-timeout", "1s", "--stop-after-idle", "4s"]
         )
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         // The only slot: a sender that connects, declares its series, then says nothing.
-        let quiet = try connect(port: port)
+        let quiet = try TCP.connect(port: port)
         let stream = makeStream(series: 2, rounds: 10, device: "quiet")
-        send(quiet, stream[0..<40])
+        TCP.send(quiet, stream[0..<40])
         // The engine closes it after a second: recv sees the end of the stream (bounded wait: 10 s).
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(quiet, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var byte: UInt8 = 0
-        #expect(recv(quiet, &byte, 1, 0) == 0, "the quiet sender was not disconnected")
+        #expect(TCP.isClosedByPeer(quiet, within: 10), "the quiet sender was not disconnected")
         close(quiet)
         // The slot is free again: a second sender's samples all count.
-        let next = try connect(port: port)
-        send(next, makeStream(series: 3, rounds: 10, device: "next")[...])
+        let next = try TCP.connect(port: port)
+        TCP.send(next, makeStream(series: 3, rounds: 10, device: "next")[...])
         close(next)
-        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        let (status, summary, stderrText) = try TCP.waitForEngine(process, output: output, errors: errors)
         #expect(status == 0, "\(stderrText)")
         #expect(stderrText.contains("sent nothing for 1s (--tcp-idle-timeout): closing"), "\(stderrText)")
         let rejects = summary["rejects"] as? [String: Int] ?? [:]
@@ -144,12 +83,12 @@ struct TCPSourceTests {
         let series = 100_000
         let stream = makeStream(series: series, rounds: 2)
         let port = UInt16.random(in: 20_000...60_000)
-        let (process, output, errors) = try startEngine(
+        let (process, output, errors) = try TCP.startEngine(
             port: port,
             ["--shards", "1", "--tcp-idle-timeout", "300ms", "--stop-after-idle", "3s"]
         )
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let sender = try connect(port: port)
+        let sender = try TCP.connect(port: port)
         var offset = 0
         var sendError: Int32 = 0
         while offset < stream.count {
@@ -163,7 +102,7 @@ struct TCPSourceTests {
             offset += written
         }
         close(sender)
-        let (status, summary, stderrText) = try waitForEngine(process, output: output, errors: errors)
+        let (status, summary, stderrText) = try TCP.waitForEngine(process, output: output, errors: errors)
         #expect(status == 0, "\(stderrText)")
         #expect(sendError == 0, "the engine reset the connection: errno \(sendError)")
         #expect((summary["rejects"] as? [String: Int])?["tcp_idle_timeouts"] == 0, "\(stderrText)")
@@ -190,8 +129,8 @@ struct TCPSourceTests {
         // the engine's watermark reaches the last sample (290 s), which closes four windows per series
         // while the connection stays open, even in a shard whose last batch was stamped earlier; the fifth
         // closes at the end.
-        let connection = try connect(port: port)
-        send(connection, makeStream(series: 4, rounds: 30)[...])
+        let connection = try TCP.connect(port: port)
+        TCP.send(connection, makeStream(series: 4, rounds: 30)[...])
         func segments() -> [String] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: rollups.path)) ?? []
             return names.filter { $0.hasSuffix(".vgr") }

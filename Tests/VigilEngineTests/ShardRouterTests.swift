@@ -14,14 +14,24 @@ struct ShardRouterTests {
         (0..<2).map { ShardLane(producerIndex: 0, shardIndex: $0, batchesPerLane: 4, batchCapacity: batchCapacity) }
     }
 
-    /// A router over `lanes` with no lateness and 60 s windows.
+    /// A router over `lanes` with no lateness and 60 s windows, routing the frames of one source.
     static func router(_ lanes: [ShardLane]) throws -> ShardRouter {
-        ShardRouter(
+        let producerClock = ProducerClock(
+            producerIndex: 0,
+            engineClock: EventClock(latenessNanoseconds: 0),
+            idleTimeoutNanoseconds: 60 * second,
+            capsAtWallClock: false
+        )
+        let router = ShardRouter(
             lanes: lanes,
-            clock: EventClock(latenessNanoseconds: 0),
+            producerClock: producerClock,
             counters: EngineCounters(),
             windows: try WindowConfiguration(windowNanoseconds: 60 * second, latenessNanoseconds: 0)
         )
+        let source = ProducerClock.Source(name: "test")
+        producerClock.join(source, nowNanoseconds: 0)
+        router.beginFrame(source: source)
+        return router
     }
 
     @Test("a partly filled batch stamped a window behind is sent when another shard's batch is stamped")

@@ -172,6 +172,7 @@ extension ShardWindowTable {
                 slotIndex: slotIndex,
                 timestamp: timestamp,
                 value: value,
+                counterGapBound: configuration._counterGapBound,
                 statistics: &statistics
             )
         }
@@ -255,7 +256,8 @@ extension ShardWindowTable {
             return merged ? slotIndex : nil
         }
         let endNanoseconds = startNanoseconds + windowNanoseconds  // cannot overflow: windowStart checked
-        if endNanoseconds <= watermarkNanoseconds {
+        // Closed windows never reopen: those the watermark passed, and this series' force-closed ones.
+        if endNanoseconds <= max(watermarkNanoseconds, state.pointee.firsts.forceClosedThroughNanoseconds) {
             statistics.late &+= 1
             return nil
         }
@@ -273,13 +275,8 @@ extension ShardWindowTable {
                 return nil
             }
             let closed = _aggregate(state: state, slotIndex: older, seriesID: seriesID, isCounter: isCounter)
-            _forceClose(
-                closed,
-                configuration: configuration,
-                watermarkNanoseconds: &watermarkNanoseconds,
-                statistics: &statistics,
-                pending: &pending
-            )
+            state.pointee.firsts.forceClosedThroughNanoseconds = closed.windowStartNanoseconds &+ windowNanoseconds
+            _forceClose(closed, configuration: configuration, statistics: &statistics, pending: &pending)
             opened = older
         }
         _open(
@@ -404,7 +401,10 @@ extension ShardWindowTable {
     }
 
     /// Measures a counter reading against the series' previous accepted one and credits the increase
-    /// and its interval to the window the reading went into.
+    /// and its interval to the window the reading went into. Across a gap (more than `counterGapBound`
+    /// nanoseconds since the previous reading) nothing is credited: what the counter did in
+    /// the gap is unknown (it may have wrapped, or reset and climbed again), so the measurement starts again
+    /// from this reading, as from a series' first.
     @inlinable
     static func _addCounterReading(
         state: UnsafeMutablePointer<_SeriesWindowState>,
@@ -412,6 +412,7 @@ extension ShardWindowTable {
         slotIndex: Int,
         timestamp: Int64,
         value: Double,
+        counterGapBound: UInt64,
         statistics: inout WindowStatistics
     ) {
         let counter = state.pointer(to: \.counter)!
@@ -430,6 +431,13 @@ extension ShardWindowTable {
         // Exact: 0 < timestamp - previous < 2^64, so the wrapped Int64 difference read unsigned is the interval
         // (converted as signed when it fits, the common case: one instruction instead of five).
         let difference = timestamp &- previousTimestamp
+        if UInt64(bitPattern: difference) > counterGapBound {
+            statistics.counterGaps &+= 1
+            counter.pointee.previousValue = value
+            counter.pointee.previousTimestamp = timestamp
+            counter.pointee.recentIntervalNanoseconds = 0
+            return
+        }
         let intervalNanoseconds = difference > 0 ? Double(difference) : Double(UInt64(bitPattern: difference))
         let intervalSeconds = intervalNanoseconds * 1e-9
         let previousValue = counter.pointee.previousValue
@@ -476,18 +484,16 @@ extension ShardWindowTable {
         counter.pointee.previousTimestamp = timestamp
     }
 
-    /// Puts a window that `add` had to close into the pending buffer (or counts it dropped when full),
-    /// and raises the watermark to its end so that no later sample can reopen it.
+    /// Puts a window that `add` had to close into the pending buffer (or counts it dropped when full).
+    /// The caller has recorded its end in the series' state, so that no later sample can reopen it; the
+    /// table's watermark stays where it is, since other series may still be filling windows before it.
     @inlinable
     static func _forceClose(
         _ closed: WindowAggregate,
         configuration: WindowConfiguration,
-        watermarkNanoseconds: inout Int64,
         statistics: inout WindowStatistics,
         pending: inout [WindowAggregate]
     ) {
-        let endNanoseconds = closed.windowStartNanoseconds + configuration.windowNanoseconds
-        if endNanoseconds > watermarkNanoseconds { watermarkNanoseconds = endNanoseconds }
         statistics.forcedCloses &+= 1
         statistics.openWindows &-= 1
         if pending.count < configuration.maximumPendingWindows {

@@ -78,7 +78,11 @@ struct _WindowFirsts {
     /// a counter zeroes the sums of the slots without it, and sets it.
     @usableFromInline var hasCounterSums0 = false
     @usableFromInline var hasCounterSums1 = false
-    @usableFromInline var _reservedTail: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    /// The end of the latest window of this series that `add` force-closed (`Int64.min` when none): no
+    /// window ending at or before it may open again. Force-closing leaves the table's watermark alone (other
+    /// series, fed by sources with slower clocks, still fill theirs), so this series keeps its own bound.
+    @usableFromInline var forceClosedThroughNanoseconds: Int64 = .min
+    @usableFromInline var _reservedTail: (UInt64, UInt64) = (0, 0)
 
     @inlinable init() {}
 }

@@ -16,10 +16,13 @@ import VigilCore
 /// - Counters (`counter32`, `counter64`): each sample newer than the series' previous accepted counter sample
 ///   adds an increase (``CounterIncrease/classify(previous:current:kind:intervalSeconds:recentRatePerSecond:)``)
 ///   and its interval to the window of the later sample; `rate = Σ increase / Σ interval seconds`. Late samples
-///   leave the counter state alone, so the next accepted sample measures the whole increase.
-/// - When a series needs a third window before `closeWindows` ran (a batch spanning windows), the older
-///   slot is closed by `add` into a bounded pending buffer (``WindowStatistics/forcedCloses``), and the
-///   watermark is raised to that window's end if it was behind (never, under the engine's watermark rule).
+///   leave the counter state alone, so the next accepted sample measures the whole increase. Readings further
+///   apart than ``WindowConfiguration/counterGapNanoseconds`` credit nothing (a gap: the measurement restarts).
+/// - When a series needs a third window before `closeWindows` ran (a batch spanning windows, or a series
+///   whose source's clock runs ahead of the watermark another source holds back), the older slot is closed by
+///   `add` into a bounded pending buffer (``WindowStatistics/forcedCloses``). That window never reopens: the
+///   series remembers its end (a later sample for it is late). The table's watermark is left alone, so the
+///   other series' windows stay open for their own sources.
 ///
 /// Emission order: force-closed windows first, then by local index; per series always by window start.
 public struct ShardWindowTable {

@@ -47,6 +47,17 @@ public struct WindowConfiguration: Sendable, Equatable {
     /// (a batch spanning several windows of one series). Allocated up front. Set it to at least the
     /// number of samples per batch and nothing is ever dropped when the engine closes after each batch.
     public private(set) var maximumPendingWindows: Int
+    /// Two readings of a counter further apart than this are a gap in its data: no increase is credited
+    /// across it (see ``WindowStatistics/counterGaps``). `Int64.max` (the default) never sees a gap; the
+    /// engine uses the span it calls a clock jump (`--max-future-skew`).
+    public var counterGapNanoseconds: Int64 = .max
+
+    /// ``counterGapNanoseconds`` as the unsigned bound a counter's interval (read unsigned) is compared with:
+    /// `UInt64.max` for `Int64.max`, so that without a gap rule even intervals of 2^63 ns and more count.
+    @inlinable
+    var _counterGapBound: UInt64 {
+        counterGapNanoseconds == .max ? .max : UInt64(max(0, counterGapNanoseconds))
+    }
 
     /// - Throws: ``WindowConfigurationError`` when the width is not positive, the lateness is outside
     ///   `0...windowNanoseconds`, or `maximumPendingWindows` is outside `1...maximumPendingWindowsLimit`.

@@ -23,10 +23,14 @@ public struct WindowStatistics: Sendable, Hashable {
     public var resets: UInt64 = 0
     /// Counter samples not newer than the series' previous counter sample: aggregated, but no increase.
     public var outOfOrderCounterSamples: UInt64 = 0
+    /// Counter samples more than ``WindowConfiguration/counterGapNanoseconds`` after the series' previous
+    /// one: aggregated, but no increase is credited across the gap (the measurement starts again from them).
+    public var counterGaps: UInt64 = 0
     /// Windows emitted by `closeWindows` or `closeAll`.
     public var windowsClosed: UInt64 = 0
     /// Windows that `add` had to close early because a series needed a third window (a batch spanning
-    /// several windows before `closeWindows` ran); they are emitted by the next close, oldest first.
+    /// several windows before `closeWindows` ran, or a source whose clock runs ahead of the watermark, which
+    /// a slower source holds back); they are emitted by the next close, oldest first.
     public var forcedCloses: UInt64 = 0
     /// Force-closed windows lost because the pending buffer (`maximumPendingWindows`) was full.
     public var droppedWindows: UInt64 = 0

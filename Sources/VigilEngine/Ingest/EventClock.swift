@@ -1,32 +1,54 @@
 import Atomics
 
-/// The engine-wide event-time clock: the newest event time any producer has routed.
+/// The engine-wide event-time clock: the engine's watermark, the lowest of what its producers publish.
 ///
-/// Producers raise it once per batch (an atomic max); the watermark they stamp on each batch is
-/// `newest - lateness`, so every shard closes windows against the same clock even though each sees only
-/// its own series.
+/// Each producer (one per `--input`) keeps the clocks of its own sources (``ProducerClock``) and publishes
+/// the lowest watermark among those that are active, or ``nothingHeld`` when none is. The engine's
+/// watermark is the lowest published value, raised monotonically: it never goes back, so a window closed
+/// against it stays closed. Batches are stamped with it and shards close windows up to it, so one source's
+/// clock running ahead cannot close windows another source is still filling.
 public final class EventClock: Sendable {
-    private let newest = ManagedAtomic<Int64>(.min)
+    /// A producer slot that holds nothing back: no active source (all idle, none yet, or finished).
+    public static let nothingHeld = Int64.max
+
+    private let watermark = ManagedAtomic<Int64>(.min)
+    private let producerWatermarks: [ManagedAtomic<Int64>]
     public let latenessNanoseconds: Int64
 
-    public init(latenessNanoseconds: Int64) {
+    /// - Parameters:
+    ///   - latenessNanoseconds: how far behind its newest event time a source's watermark is.
+    ///   - producerCount: producers that publish (one slot each), each starting at ``nothingHeld``.
+    public init(latenessNanoseconds: Int64, producerCount: Int = 1) {
+        precondition(producerCount >= 1, "producerCount must be >= 1")
         self.latenessNanoseconds = latenessNanoseconds
+        producerWatermarks = (0..<producerCount).map { _ in ManagedAtomic(Self.nothingHeld) }
     }
 
-    public var newestNanoseconds: Int64 { newest.load(ordering: .sequentiallyConsistent) }
-
-    /// The engine's watermark now (`.min` before the first sample).
-    public var currentWatermark: Int64 { watermark(newest: newestNanoseconds) }
-
-    /// Raises the clock to `candidate` if it is newer, and returns the resulting newest time.
+    /// The engine's watermark now (`.min` before any source has a clock).
     ///
-    /// Sequentially consistent (once per batch, so free), like the lanes' pending stamps: an idle shard
-    /// reads the clock and then the stamps, a producer publishes "stamping" and then reads the clock, so
-    /// a producer the shard did not see stamping gets a clock at least as new as the shard's.
-    public func advance(to candidate: Int64) -> Int64 {
-        var current = newest.load(ordering: .sequentiallyConsistent)
+    /// Sequentially consistent, like the lanes' pending stamps: an idle shard reads the watermark and then
+    /// the stamps, a producer publishes "stamping" and then reads the watermark, so a producer the shard
+    /// did not see stamping gets a watermark at least as new as the shard's.
+    public var currentWatermark: Int64 { watermark.load(ordering: .sequentiallyConsistent) }
+
+    /// Sets producer `index`'s published watermark (``nothingHeld`` for none), then raises the engine's
+    /// watermark to the lowest published value if that is higher, and returns the engine's watermark.
+    /// Once per batch or frame of a producer, never per sample.
+    @discardableResult
+    public func publish(producer index: Int, watermark value: Int64) -> Int64 {
+        producerWatermarks[index].store(value, ordering: .sequentiallyConsistent)
+        var lowest = Self.nothingHeld
+        for slot in producerWatermarks { lowest = min(lowest, slot.load(ordering: .sequentiallyConsistent)) }
+        // Nothing held anywhere (every source idle or finished): the watermark stays where it is.
+        guard lowest != Self.nothingHeld else { return currentWatermark }
+        return raise(to: lowest)
+    }
+
+    /// Raises the engine's watermark to `candidate` if it is higher; returns the resulting watermark.
+    private func raise(to candidate: Int64) -> Int64 {
+        var current = watermark.load(ordering: .sequentiallyConsistent)
         while candidate > current {
-            let (exchanged, original) = newest.weakCompareExchange(
+            let (exchanged, original) = watermark.weakCompareExchange(
                 expected: current,
                 desired: candidate,
                 ordering: .sequentiallyConsistent
@@ -35,9 +57,5 @@ public final class EventClock: Sendable {
             current = original
         }
         return current
-    }
-
-    public func watermark(newest: Int64) -> Int64 {
-        newest == .min ? .min : newest &- latenessNanoseconds
     }
 }

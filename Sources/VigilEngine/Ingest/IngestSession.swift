@@ -10,18 +10,26 @@ public struct IngestLimits: Sendable {
     public var minimumTimestampNanoseconds: Int64 = 946_684_800_000_000_000
     /// Samples after this time are rejected outright (default 2100-01-01).
     public var maximumTimestampNanoseconds: Int64 = 4_102_444_800_000_000_000
-    /// A sample newer than the producer's newest event time by more than this is rejected: one bad clock
-    /// must not drag the watermark forward and make every honest sample late. Default 1 h.
+    /// How far one sample may move its source's clock ahead (`--max-future-skew`, default 1 h). A sample
+    /// further ahead is a clock jump: believed once ``clockJumpConfirmations`` samples in a row agree (a gap
+    /// in the data), or at once when it lands near the engine's clock; otherwise rejected as an outlier.
+    /// Live sources (TCP senders) may also be at most this far ahead of the wall clock. Two readings of a
+    /// counter further apart than this are a gap, across which no rate is credited.
     public var maximumFutureSkewNanoseconds: Int64 = 3_600_000_000_000
+    /// Consecutive samples of a source that must agree (lie within the skew of the first of them) before its
+    /// clock starts or jumps to them (`--clock-jump-confirmations`, default 3).
+    public var clockJumpConfirmations = 3
 
     public init() {}
 }
 
 /// One stream's view of the pipeline (a file, standard input, one TCP connection): the native decoder's
-/// delegate. Maps the stream's wire ids to engine series ids, validates each sample and routes it.
+/// delegate. Maps the stream's wire ids to engine series ids, validates each sample, judges it against its
+/// source's clock and routes it.
 ///
 /// Wire ids are per stream (each sender numbers its own series), so every stream has its own table;
-/// the registry is consulted only when a schema frame declares a series.
+/// the registry is consulted only when a schema frame declares a series. Each stream is one event-time
+/// source (``ProducerClock/Source``): its samples are late only against its own clock.
 struct IngestSession: NativeDecoderDelegate {
     /// Table entries for wire ids that have no engine id.
     static let undeclared: SeriesID = .max
@@ -33,6 +41,15 @@ struct IngestSession: NativeDecoderDelegate {
     let counters: EngineCounters
     let limits: IngestLimits
     let logger: Logger
+    /// This stream's clock, as its producer keeps it.
+    let source: ProducerClock.Source
+    /// Samples the source's clock could not place yet (no clock, or a jump), waiting for confirmation.
+    var clockCandidate: ClockCandidate
+    /// Late and on-time samples judged outside the frame loop (a confirmed candidate's), added per frame.
+    var offClockLate = 0
+    var offClockOnTime = 0
+    var clockLinesLogged = 0
+    static let maximumClockLinesLoggedPerStream = 5
     /// Wire id -> engine id for wire ids below the dense limit (``minimumDenseTranslationCount``, or 4 per
     /// distinct wire id declared when more): one array read per sample.
     private var translation: [SeriesID] = []
@@ -55,7 +72,8 @@ struct IngestSession: NativeDecoderDelegate {
         router: ShardRouter,
         counters: EngineCounters,
         limits: IngestLimits,
-        logger: Logger
+        logger: Logger,
+        source: ProducerClock.Source
     ) {
         self.streamName = streamName
         self.registry = registry
@@ -63,6 +81,8 @@ struct IngestSession: NativeDecoderDelegate {
         self.counters = counters
         self.limits = limits
         self.logger = logger
+        self.source = source
+        self.clockCandidate = ClockCandidate(capacity: limits.clockJumpConfirmations)
     }
 
     mutating func nativeDecoder(didDeclare entry: SchemaEntry) {
@@ -120,28 +140,38 @@ struct IngestSession: NativeDecoderDelegate {
     }
 
     mutating func nativeDecoder(didDecode frame: DataFrameView) {
+        let nowNanoseconds = ResourceUsage.monotonicNanoseconds()
+        let producerClock = router.producerClock
+        // Back from idleness: it holds the engine's watermark again before any of its samples is judged, with
+        // its floor raised to the engine's watermark (windows closed meanwhile stay closed).
+        if source.hasClock && !source.isActive { producerClock.join(source, nowNanoseconds: nowNanoseconds) }
+        router.beginFrame(source: source)
         var unknown = 0
         var cardinality = 0
         var nonFinite = 0
         var outOfRange = 0
-        var future = 0
-        let minimum = limits.minimumTimestampNanoseconds
-        let maximum = limits.maximumTimestampNanoseconds
+        var inFuture = 0
         let skew = limits.maximumFutureSkewNanoseconds
-        var newest = router.knownNewest
+        let minimum = limits.minimumTimestampNanoseconds
+        let hardMaximum = limits.maximumTimestampNanoseconds
+        // A live sender's clock may not run more than the skew ahead of the wall clock (checked per frame).
+        var maximum = hardMaximum
+        if producerClock.capsAtWallClock {
+            let (wallLimit, overflow) = ProducerClock.realtimeNanoseconds().addingReportingOverflow(skew)
+            if !overflow { maximum = min(hardMaximum, wallLimit) }
+        }
         let appender = router.appender
         let frameCount = frame.count
-        // Late verdict, per sample, by the watermark at its arrival (this producer's newest event time so far
-        // minus the lateness): a sample before `lateBefore` has a window that ends at or before it. Judged
-        // here, it depends only on the order of the input, not on how samples are batched for the shards.
-        let windows = router.windows
-        let width = windows.windowNanoseconds
-        let lateness = windows.latenessNanoseconds
+        // Late verdict, per sample, by its source's watermark at its arrival (the source's newest event time so
+        // far minus the lateness, and at least the engine's watermark when the source joined). Judged here, it
+        // depends only on the order of this stream, not on batching, shards, or other streams.
+        var judge = LateJudge(source: source, windows: router.windows)
         var late = 0
-        var lateBefore = Self.lateBoundary(newest: newest, windows: windows)
-        var lateBoundaryMoves = lateBefore == .min ? Int64.min : lateBefore &+ width &+ lateness
+        var onTime = 0
+        var candidatePending = !clockCandidate.isEmpty
         let sparse = sparseTranslation
-        translation.withUnsafeBufferPointer { table in
+        let table = translation
+        table.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
                 // Wire ids come in the sender's order, random over a table larger than L1: fetch the
                 // entry a few samples ahead so the lookup below hits cache.
@@ -163,52 +193,62 @@ struct IngestSession: NativeDecoderDelegate {
                 }
                 let timestamp = frame.timestamp(at: index)
                 if timestamp < minimum || timestamp > maximum {
-                    outOfRange &+= 1
+                    if timestamp > maximum && timestamp <= hardMaximum { inFuture &+= 1 } else { outOfRange &+= 1 }
                     continue
                 }
-                // The first sample sets the clock; after that nothing may run more than `skew` ahead of it.
-                // (Both times passed the range check, so the difference cannot overflow; `newest + skew` could.)
-                if newest != .min && timestamp &- newest > skew {
-                    future &+= 1
+                // No clock yet, or more than the skew ahead of it: a clock jump to confirm (cold). Both times
+                // passed the range check, so the difference cannot overflow; `newest + skew` could.
+                if judge.newestNanoseconds == .min || timestamp &- judge.newestNanoseconds > skew {
+                    offClock(
+                        ClockCandidate.Sample(timestamp: timestamp, seriesID: seriesID, value: value),
+                        judge: &judge,
+                        nowNanoseconds: nowNanoseconds
+                    )
+                    candidatePending = !clockCandidate.isEmpty
                     continue
                 }
-                if timestamp > newest {
-                    newest = timestamp
-                    // The boundary moves a window at a time: recomputed (a division) only when it does.
-                    if newest >= lateBoundaryMoves {
-                        lateBefore = Self.lateBoundary(newest: newest, windows: windows)
-                        lateBoundaryMoves = lateBefore &+ width &+ lateness
-                    }
+                // On the clock: a pending jump was not confirmed by the samples right after it.
+                if candidatePending {
+                    rejectClockCandidate()
+                    candidatePending = false
                 }
-                if timestamp < lateBefore {
+                if judge.isLate(timestamp) {
                     late &+= 1
                     continue
                 }
-                appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: newest)
+                appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: judge.newestNanoseconds)
+                onTime &+= 1
             }
         }
-        router.endFrame(newest: newest)
+        late &+= offClockLate
+        onTime &+= offClockOnTime
+        offClockLate = 0
+        offClockOnTime = 0
+        if onTime > 0 {
+            producerClock.noteOnTime(source, nowNanoseconds: nowNanoseconds)
+        } else if source.isActive && producerClock.isIdle(source, nowNanoseconds: nowNanoseconds) {
+            // Only late or rejected samples for the idle timeout: it no longer holds the others back.
+            producerClock.leave(source)
+        }
+        router.endFrame(newest: judge.newestNanoseconds)
         counters.samplesDecoded.wrappingIncrement(by: frame.count, ordering: .relaxed)
         // Late samples are counted, and logged like the rejects: a stream whose every sample is late (a
-        // sender whose clock is behind, or one sample far ahead that moved the clock) must show up.
+        // sender whose clock is behind the others') must show up.
         if late > 0 {
             counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed)
             reportLate(late)
         }
-        if unknown | cardinality | nonFinite | outOfRange | future != 0 {
+        if unknown | cardinality | nonFinite | outOfRange | inFuture != 0 {
             record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
             record(cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")
             record(nonFinite, counters.rejectedNonFinite, "NaN or infinite values")
             record(outOfRange, counters.rejectedTimestampOutOfRange, "timestamps before 2000 or after 2100")
-            record(future, counters.rejectedFutureTimestamp, "timestamps more than the allowed skew ahead")
+            record(
+                inFuture,
+                counters.rejectedTimestampInFuture,
+                "timestamps more than --max-future-skew ahead of the wall clock"
+            )
         }
-    }
-
-    /// The start of the window holding the watermark `newest - lateness`: a sample before it is late (its
-    /// window ends at or before the watermark), one at or after it is not. `Int64.min` before any sample.
-    static func lateBoundary(newest: Int64, windows: WindowConfiguration) -> Int64 {
-        guard newest != .min else { return .min }
-        return windows.windowStart(containing: newest &- windows.latenessNanoseconds) ?? .min
     }
 
     mutating func nativeDecoder(didFail error: NativeDecodeError) {
@@ -216,7 +256,7 @@ struct IngestSession: NativeDecoderDelegate {
         report(error.description)
     }
 
-    private mutating func record(_ count: Int, _ counter: ManagedAtomicInt, _ what: String) {
+    mutating func record(_ count: Int, _ counter: ManagedAtomicInt, _ what: String) {
         guard count > 0 else { return }
         counter.wrappingIncrement(by: count, ordering: .relaxed)
         report("rejected \(count) \(what)")
@@ -224,11 +264,11 @@ struct IngestSession: NativeDecoderDelegate {
 
     /// Logs late samples with a budget of their own, so ordinary out-of-order data early in a stream does not
     /// use up the lines that later errors need.
-    private mutating func reportLate(_ count: Int) {
+    mutating func reportLate(_ count: Int) {
         lateLinesLogged += 1
         if lateLinesLogged <= Self.maximumLateLinesLoggedPerStream {
             logger.warning(
-                "\(streamName): \(count) late samples (before the newest event time seen minus the lateness)"
+                "\(streamName): \(count) late samples (their windows had closed: before this stream's newest event time minus the lateness, or the engine's watermark when it joined)"
             )
         } else if lateLinesLogged == Self.maximumLateLinesLoggedPerStream + 1 {
             logger.warning("\(streamName): more late samples; no longer logging them (counted in the run summary)")
@@ -236,7 +276,7 @@ struct IngestSession: NativeDecoderDelegate {
     }
 
     /// Logs the first errors of a stream, then stays quiet (they are all counted in the summary).
-    private mutating func report(_ message: String) {
+    mutating func report(_ message: String) {
         errorsLogged += 1
         if errorsLogged <= Self.maximumErrorsLoggedPerStream {
             logger.warning("\(streamName): \(message)")

@@ -7,9 +7,9 @@ import VigilCore
 /// Shard of a series: `id % shardCount`. Series ids are dense, so this spreads series evenly, and the
 /// shard keeps them at local index `id / shardCount` in plain arrays.
 ///
-/// Each batch is stamped with the watermark as of its *first* sample: never newer than the watermark at
-/// any of its samples' arrival, so a sample that was on time when it arrived is never judged late because
-/// it waited in a batch.
+/// Each batch is stamped with the engine's watermark as of its *first* sample: the lowest watermark of the
+/// active sources, never newer than the watermark of the source of any of its samples at their arrival, so
+/// a sample that was on time when it arrived is never judged late because it waited in a batch.
 public final class ShardRouter {
     struct Cursor {
         var batch: SampleBatch?
@@ -21,22 +21,24 @@ public final class ShardRouter {
     }
 
     let lanes: [ShardLane]
-    let clock: EventClock
+    /// This producer's sources' clocks, which publish to the engine's.
+    let producerClock: ProducerClock
     let counters: EngineCounters
     private let shards: ShardArithmetic
     private let cursors: UnsafeMutablePointer<Cursor>
     /// At or below the stamp of every partly filled batch held (`Int64.max` when none may be).
     private var oldestStampHeld: Int64 = .max
-    /// Newest event time this producer has seen, synchronised with the shared clock at every send.
-    private(set) var knownNewest: Int64 = .min
+    /// The source whose frame is being routed (``beginFrame(source:)``): a batch replaced mid-frame publishes
+    /// its progress before it is stamped.
+    private var currentSource: ProducerClock.Source?
 
     /// The engine's windows: the ingest's late verdict, and how far behind a held batch may fall.
     let windows: WindowConfiguration
 
-    public init(lanes: [ShardLane], clock: EventClock, counters: EngineCounters, windows: WindowConfiguration) {
+    init(lanes: [ShardLane], producerClock: ProducerClock, counters: EngineCounters, windows: WindowConfiguration) {
         precondition(!lanes.isEmpty)
         self.lanes = lanes
-        self.clock = clock
+        self.producerClock = producerClock
         self.counters = counters
         self.windows = windows
         self.shards = ShardArithmetic(shardCount: lanes.count)
@@ -65,9 +67,9 @@ public final class ShardRouter {
 
     /// The per-sample path: appends accepted samples to their shard's batch. It carries the router's fixed
     /// state (shard arithmetic, cursors) as its own fields, so a frame's loop keeps them in registers
-    /// instead of reloading them from the object per sample. Take one per frame (``appender``), pass each
-    /// sample with the producer's newest event time so far (this sample included), and end the frame with
-    /// ``endFrame(newest:)``.
+    /// instead of reloading them from the object per sample. Begin a frame with ``beginFrame(source:)``, take
+    /// one appender per frame (``appender``), pass each sample with its source's newest event time so far
+    /// (this sample included), and end the frame with ``endFrame(newest:)``.
     struct Appender {
         let router: ShardRouter
         let shards: ShardArithmetic
@@ -90,24 +92,28 @@ public final class ShardRouter {
 
     var appender: Appender { Appender(router: self, shards: shards, cursors: cursors) }
 
-    /// Records the producer's newest event time after a frame: the last `newest` given to the appender.
-    func noteNewest(_ newest: Int64) {
-        if newest > knownNewest { knownNewest = newest }
+    /// Starts routing a frame of `source`'s samples.
+    func beginFrame(source: ProducerClock.Source) { currentSource = source }
+
+    /// The end of a frame: moves the source's clock to `newest` (the last `newest` given to the appender),
+    /// publishes the producer's watermark, and sends the partly filled batches stamped a window or more behind
+    /// the engine's. Without this, when every shard's series are rare (no batch fills, none is replaced), the
+    /// shards would sit at their first stamps until the input pauses.
+    func endFrame(newest: Int64) {
+        if let currentSource { producerClock.advance(currentSource, toNewest: newest) }
+        sendBatchesStampedBefore(producerClock.publish(), except: -1)
     }
 
-    /// The end of a frame: notes the newest time, moves the engine's clock to it, and sends the partly
-    /// filled batches stamped a window or more behind. Without this, when every shard's series are rare (no
-    /// batch fills, none is replaced), the shards would sit at their first stamps until the input pauses.
-    func endFrame(newest: Int64) {
-        noteNewest(newest)
-        let newestNow = clock.advance(to: knownNewest)
-        sendBatchesStampedBefore(clock.watermark(newest: newestNow), except: -1)
+    /// Publishes the producer's watermark after its sources changed outside a frame (one joined, left or
+    /// went idle), and sends what that leaves a window behind.
+    func publishWatermark() {
+        sendBatchesStampedBefore(producerClock.publish(), except: -1)
     }
 
     /// Sends the shard's current batch if it has samples, and takes an empty one (waiting for the shard
     /// to return one if none is free: backpressure).
     private func replaceBatch(shard: Int, newest: Int64) {
-        noteNewest(newest)
+        if let currentSource { producerClock.advance(currentSource, toNewest: newest) }
         send(shard: shard)
         let lane = lanes[shard]
         let batch = lane.recycle.pop(while: { true })!
@@ -115,9 +121,7 @@ public final class ShardRouter {
         // "Stamping" before the clock is read: an idle shard that reads the clock first and then this sees
         // either the stamp or a clock no newer than the one the stamp comes from.
         lane.pendingStamp.store(.min, ordering: .sequentiallyConsistent)
-        let newestNow = clock.advance(to: knownNewest)
-        knownNewest = newestNow
-        batch.watermarkNanoseconds = clock.watermark(newest: newestNow)
+        batch.watermarkNanoseconds = producerClock.publish()
         lane.pendingStamp.store(batch.watermarkNanoseconds, ordering: .sequentiallyConsistent)
         oldestStampHeld = min(oldestStampHeld, batch.watermarkNanoseconds)
         cursors[shard] = Cursor(
@@ -170,7 +174,7 @@ public final class ShardRouter {
     /// samples do not wait in a half-empty batch.
     public func flush() {
         for shard in 0..<lanes.count { send(shard: shard) }
-        _ = clock.advance(to: knownNewest)
+        producerClock.publish()
     }
 
     /// Sends what is left and lets go of the empty batches in hand: call once, at the end. (They are not

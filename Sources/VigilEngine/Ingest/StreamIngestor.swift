@@ -51,14 +51,27 @@ final class StreamIngestor {
         publishSkipped()
     }
 
-    /// At end of stream: reports a trailing partial frame (truncated input) and hands on partial batches.
+    /// At end of stream: reports a trailing partial frame (truncated input), settles the source's clock
+    /// (``IngestSession/finishClock()``) and hands on partial batches.
+    ///
+    /// - Parameter stopped: the run is stopping (a signal, `--stop-after-idle`) while the stream still had
+    ///   bytes to give: a partial frame is then cut by the stop, not damaged input. It is counted in
+    ///   `partial_frames_at_stop`, not as a decode error.
     /// - Returns: true if the stream ended inside a frame.
     @discardableResult
-    func finish() -> Bool {
+    func finish(stopped: Bool = false) -> Bool {
         let endedMidFrame = filled > 0
-        decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
+        if stopped && endedMidFrame {
+            counters.partialFramesAtStop.wrappingIncrement(ordering: .relaxed)
+            session.logger.notice(
+                "\(session.streamName): stopping with \(filled) bytes of a frame not yet complete: dropped (partial_frames_at_stop)"
+            )
+        } else {
+            decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
+        }
         filled = 0
         publishSkipped()
+        session.finishClock()
         session.router.flush()
         return endedMidFrame
     }

@@ -203,6 +203,7 @@ final class ShardWorker {
         add(counters.windowsClosed, statistics.windowsClosed, published.windowsClosed)
         add(counters.counterWraps, statistics.wraps, published.wraps)
         add(counters.counterResets, statistics.resets, published.resets)
+        add(counters.counterGaps, statistics.counterGaps, published.counterGaps)
         add(counters.windowsDropped, statistics.droppedWindows, published.droppedWindows)
         add(counters.samplesUnplaceable, statistics.rejected, published.rejected)
         published = statistics

@@ -24,15 +24,27 @@ struct ProducerContext {
     /// input is not idle while the engine is busy with it, however long that takes.
     let busyProducers: ManagedAtomic<Int>
 
-    func makeIngestor(streamName: String) -> StreamIngestor {
+    /// A new stream, with its own event-time source.
+    ///
+    /// - Parameter holdsClockAtOnce: the source holds the engine's watermark from now on, before it has a
+    ///   clock of its own (a file or standard input: the user's input, read at once, so that a second input
+    ///   starting a moment later is not judged late against the first). A TCP sender holds it only once its
+    ///   clock is known (its first sample), so a connection that sends nothing holds nobody back.
+    func makeIngestor(streamName: String, holdsClockAtOnce: Bool) -> StreamIngestor {
         counters.streamsOpened.wrappingIncrement(ordering: .relaxed)
+        let source = ProducerClock.Source(name: streamName)
+        if holdsClockAtOnce {
+            router.producerClock.join(source, nowNanoseconds: ResourceUsage.monotonicNanoseconds())
+            router.publishWatermark()
+        }
         let session = IngestSession(
             streamName: streamName,
             registry: registry,
             router: router,
             counters: counters,
             limits: limits,
-            logger: logger
+            logger: logger,
+            source: source
         )
         return StreamIngestor(
             session: session,
@@ -43,6 +55,20 @@ struct ProducerContext {
     }
 
     func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
+
+    /// Lets go of the sources with no on-time sample for `--source-idle-timeout`, so they stop holding the
+    /// engine's watermark back. Called from a producer's wait loop, at most every 100 ms or so.
+    func expireIdleSources() {
+        let idle = router.producerClock.expireIdle(nowNanoseconds: ResourceUsage.monotonicNanoseconds())
+        guard !idle.isEmpty else { return }
+        let timeout = EventTime.describeDuration(nanoseconds: router.producerClock.idleTimeoutNanoseconds)
+        for source in idle {
+            logger.info(
+                "\(source.name): no on-time sample for \(timeout) (--source-idle-timeout): no longer holds back the engine's clock"
+            )
+        }
+        router.publishWatermark()
+    }
 
     /// Hands `count` bytes just read to `ingestor`, marked busy meanwhile (see ``busyProducers``).
     func ingest(_ count: Int, into ingestor: StreamIngestor) {
@@ -78,8 +104,9 @@ final class SequentialStreamProducer {
                 context.logger.error("\(error)")
                 continue
             }
-            let ingestor = context.makeIngestor(streamName: stream.name)
+            let ingestor = context.makeIngestor(streamName: stream.name, holdsClockAtOnce: true)
             defer { stream.close() }
+            var stopped = false
             do {
                 while !context.stopRequested.load(ordering: .relaxed) {
                     let tail = ingestor.writableTail
@@ -88,16 +115,21 @@ final class SequentialStreamProducer {
                     context.ingest(count, into: ingestor)
                     // A short read means the input is slower than we are: do not let samples wait in
                     // partly filled batches.
-                    if count < tail.count / 2 { context.router.flush() }
+                    if count < tail.count / 2 {
+                        context.router.flush()
+                        context.expireIdleSources()
+                    }
                 }
+                stopped = context.stopRequested.load(ordering: .relaxed)
             } catch is StreamStopped {
                 // Stopped while waiting for more: everything read so far is kept, and nothing failed.
+                stopped = true
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error); keeping what was read before it")
             }
-            ingestor.finish()
+            ingestor.finish(stopped: stopped)
         }
         context.router.finish()
     }
@@ -113,11 +145,14 @@ final class PollingFileDescriptorStream: ByteStream {
     private let inner: FileDescriptorStream
     private let fd: Int32
     private let stopRequested: ManagedAtomic<Bool>
+    /// Called every 100 ms of waiting (the producer lets its idle sources go).
+    private let whileWaiting: () -> Void
 
-    init(fd: Int32, name: String, stopRequested: ManagedAtomic<Bool>) {
+    init(fd: Int32, name: String, stopRequested: ManagedAtomic<Bool>, whileWaiting: @escaping () -> Void = {}) {
         self.inner = FileDescriptorStream(fd: fd, name: name, ownsDescriptor: false)
         self.fd = fd
         self.stopRequested = stopRequested
+        self.whileWaiting = whileWaiting
     }
 
     var name: String { inner.name }
@@ -129,6 +164,7 @@ final class PollingFileDescriptorStream: ByteStream {
             if ready > 0 { return try inner.read(into: buffer) }
             if ready < 0 && errno != EINTR { throw SourceError(source: name, operation: "poll", errno: errno) }
             if stopRequested.load(ordering: .relaxed) { throw StreamStopped() }
+            whileWaiting()
         }
     }
 

@@ -96,6 +96,7 @@ final class TCPProducer {
             if ready == 0 {
                 context.router.flush()
                 closeIdle(&connections)
+                context.expireIdleSources()
                 continue
             }
             var bytesThisRound = 0
@@ -126,8 +127,9 @@ final class TCPProducer {
             if descriptors[0].revents & Int16(POLLIN) != 0 { accept(into: &connections) }
             if bytesThisRound < 64 << 10 { context.router.flush() }
             closeIdle(&connections)
+            context.expireIdleSources()
         }
-        for connection in connections { finish(connection) }
+        for connection in connections { finish(connection, stopped: true) }
         if listener >= 0 { Glibc.close(listener) }
         listener = -1
         context.router.finish()
@@ -160,7 +162,13 @@ final class TCPProducer {
             // A new sender is activity: the idle timer must not stop the engine before its first bytes.
             context.noteInput()
             context.logger.info("\(name): connected")
-            connections.append(Connection(fd: fd, name: name, ingestor: context.makeIngestor(streamName: name)))
+            connections.append(
+                Connection(
+                    fd: fd,
+                    name: name,
+                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false)
+                )
+            )
         }
     }
 
@@ -186,8 +194,8 @@ final class TCPProducer {
         }
     }
 
-    private func finish(_ connection: Connection) {
-        if connection.ingestor.finish() {
+    private func finish(_ connection: Connection, stopped: Bool = false) {
+        if connection.ingestor.finish(stopped: stopped) && !stopped {
             context.counters.tcpDisconnectsMidFrame.wrappingIncrement(ordering: .relaxed)
         }
         Glibc.close(connection.fd)

@@ -29,7 +29,18 @@ public final class EngineCounters: Sendable {
     public let rejectedCardinality = ManagedAtomic<Int>(0)
     public let rejectedNonFinite = ManagedAtomic<Int>(0)
     public let rejectedTimestampOutOfRange = ManagedAtomic<Int>(0)
-    public let rejectedFutureTimestamp = ManagedAtomic<Int>(0)
+    /// Samples more than `--max-future-skew` from their source's clock that the samples after them did not
+    /// confirm (outliers), or that contradicted a source's first samples.
+    public let rejectedClockOutliers = ManagedAtomic<Int>(0)
+    /// Samples of live senders (TCP) more than `--max-future-skew` ahead of the wall clock.
+    public let rejectedTimestampInFuture = ManagedAtomic<Int>(0)
+    /// Source clocks that jumped ahead by more than the skew, confirmed (gaps in the data; not a loss).
+    public let clockJumps = ManagedAtomic<Int>(0)
+    /// Streams that still had part of a frame when the run stopped (SIGINT/SIGTERM, `--stop-after-idle`):
+    /// that frame is lost, but it was cut by the stop, not damaged.
+    public let partialFramesAtStop = ManagedAtomic<Int>(0)
+    /// Counter readings further apart than `--max-future-skew`: no rate is credited across such a gap.
+    public let counterGaps = ManagedAtomic<Int>(0)
     public let decodeErrors = ManagedAtomic<Int>(0)
     public let bytesSkipped = ManagedAtomic<Int>(0)
     /// Set from the shards when they finish (and periodically).
