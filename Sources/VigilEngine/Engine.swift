@@ -139,13 +139,13 @@ public final class Engine: @unchecked Sendable {
                 let producer = SequentialStreamProducer(context: context, openStreams: [factory.make])
                 producerRuns.append(producer.run)
             case .tcp(let host, let port):
-                let producer = TCPProducer(
-                    context: context,
-                    host: host,
-                    port: port,
-                    maximumConnections: configuration.maximumConnections,
-                    idleTimeoutNanoseconds: configuration.tcpIdleTimeoutNanoseconds
-                )
+                var limits = TCPLimits()
+                limits.maximumConnections = configuration.maximumConnections
+                limits.maximumConnectionsPerAddress = configuration.maximumConnectionsPerAddress
+                limits.idleTimeoutNanoseconds = configuration.tcpIdleTimeoutNanoseconds
+                limits.frameTimeoutNanoseconds = configuration.tcpFrameTimeoutNanoseconds
+                limits.bufferLimitBytes = configuration.tcpBufferLimitBytes
+                let producer = TCPProducer(context: context, host: host, port: port, limits: limits)
                 try producer.bind()
                 producerRuns.append(producer.run)
             }

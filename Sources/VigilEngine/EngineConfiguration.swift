@@ -29,9 +29,16 @@ public struct EngineConfiguration: Sendable {
     public var maximumPayloadBytes: Int = 4 << 20
     /// Concurrent TCP senders per listener (`--max-connections`).
     public var maximumConnections: Int = 64
+    /// Concurrent TCP senders per listener from one remote address (`--max-connections-per-address`).
+    public var maximumConnectionsPerAddress: Int = 16
     /// A TCP sender that sends nothing for this long is disconnected, so that quiet or abandoned
     /// connections cannot hold every slot (`--tcp-idle-timeout`); 0 never disconnects.
     public var tcpIdleTimeoutNanoseconds: Int64 = 600 * EventTime.nanosecondsPerSecond
+    /// A TCP sender whose bytes complete no valid frame for this long is disconnected: a trickling or
+    /// stalled sender cannot hold a slot or a half-sent frame (`--tcp-frame-timeout`); 0 never.
+    public var tcpFrameTimeoutNanoseconds: Int64 = 30 * EventTime.nanosecondsPerSecond
+    /// Bytes the read buffers of all TCP connections of a listener may hold at once (`--tcp-buffer-limit`).
+    public var tcpBufferLimitBytes: Int = 256 << 20
     /// A source (a stream, a TCP sender) with no on-time sample for this long (wall clock) stops holding the
     /// engine's watermark back, so a quiet or stalled sender does not stop windows closing for everyone
     /// (`--source-idle-timeout`, default 2 min). It holds it again from its next frame.
@@ -92,6 +99,15 @@ public struct EngineConfiguration: Sendable {
         }
         if maximumConnections < 1 || maximumConnections > 10_000 {
             try fail("--max-connections must be between 1 and 10000")
+        }
+        if maximumConnectionsPerAddress < 1 { try fail("--max-connections-per-address must be at least 1") }
+        if tcpFrameTimeoutNanoseconds < 0 { try fail("--tcp-frame-timeout must not be negative") }
+        // A largest frame and a read must fit, or a frame of the largest size could never complete.
+        let smallestBufferLimit = maximumPayloadBytes + 24 + (64 << 10)
+        if tcpBufferLimitBytes < smallestBufferLimit {
+            try fail(
+                "--tcp-buffer-limit must be at least \((smallestBufferLimit + (1 << 20) - 1) >> 20)MiB (a largest frame and a read)"
+            )
         }
         if inputs.filter({ if case .standardInput = $0 { return true } else { return false } }).count > 1 {
             try fail("standard input can be given only once")

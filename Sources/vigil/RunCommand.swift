@@ -67,8 +67,39 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-series"), help: "Cardinality limit: new series beyond it are rejected and counted.")
     var maxSeries: Int = 1_000_000
 
-    @Option(name: .customLong("max-connections"), help: "Concurrent TCP senders per listener.")
+    @Option(
+        name: .customLong("max-connections"),
+        help: ArgumentHelp(
+            "Concurrent TCP senders per listener. When all are taken, a new sender takes the slot of one that "
+                + "has completed no frame for 5 s (idle or trickling), or is refused."
+        )
+    )
     var maxConnections: Int = 64
+
+    @Option(
+        name: .customLong("max-connections-per-address"),
+        help: "Concurrent TCP senders per listener from one remote address."
+    )
+    var maxConnectionsPerAddress: Int = 16
+
+    @Option(
+        name: .customLong("tcp-frame-timeout"),
+        help: ArgumentHelp(
+            "Disconnect a TCP sender whose bytes complete no valid frame for this long (0: never): a trickling "
+                + "or stalled sender cannot hold a slot or a half-sent frame."
+        )
+    )
+    var tcpFrameTimeout: String = "30s"
+
+    @Option(
+        name: .customLong("tcp-buffer-limit"),
+        help: ArgumentHelp(
+            "Bytes the read buffers of all TCP senders may hold at once (e.g. 256MiB). When full, pages of consumed "
+                + "bytes are given back, then the sender holding the most bytes of unfinished frames is disconnected.",
+            valueName: "size"
+        )
+    )
+    var tcpBufferLimit: String = "256MiB"
 
     @Option(
         name: .customLong("tcp-idle-timeout"),
@@ -163,6 +194,9 @@ struct RunCommand: ParsableCommand {
         configuration.shardCount = shards
         configuration.cardinalityLimit = maxSeries
         configuration.maximumConnections = maxConnections
+        configuration.maximumConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.tcpFrameTimeoutNanoseconds = try parseDuration(tcpFrameTimeout, flag: "--tcp-frame-timeout")
+        configuration.tcpBufferLimitBytes = try parseByteSize(tcpBufferLimit, flag: "--tcp-buffer-limit")
         configuration.tcpIdleTimeoutNanoseconds = try parseDuration(tcpIdleTimeout, flag: "--tcp-idle-timeout")
         configuration.alertsPath = alerts
         configuration.rollupDirectory = rollups
@@ -258,6 +292,22 @@ func parseDuration(_ text: String, flag: String) throws -> Int64 {
         throw ValidationError("\(flag) '\(text)' is not a duration: use e.g. 500ms, 10s, 5m, 1h30m, 2d")
     }
     return value
+}
+
+/// Parses a size in bytes: a whole number, optionally followed by `K`, `M`, `G` (powers of 1024, with or without
+/// `iB` or `B`), e.g. `256MiB`, `64M`, `1G`, `65536`.
+func parseByteSize(_ text: String, flag: String) throws -> Int {
+    let digits = text.prefix { $0.isNumber }
+    var unit = text.dropFirst(digits.count).uppercased()
+    for suffix in ["IB", "B"] where unit.hasSuffix(suffix) && unit.count > suffix.count - 1 {
+        unit.removeLast(suffix.count)
+        break
+    }
+    let shifts: [String: Int] = ["": 0, "K": 10, "M": 20, "G": 30]
+    guard let number = Int(digits), let shift = shifts[unit], number <= Int.max >> shift else {
+        throw ValidationError("\(flag) '\(text)' is not a size: use e.g. 256MiB, 64M, 1G or a number of bytes")
+    }
+    return number << shift
 }
 
 func printError(_ text: String) {

@@ -1,6 +1,10 @@
 import VigilCore
 import VigilWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The bytes-to-batches step for one stream: a read buffer that always has room for one whole frame, the
 /// native decoder, and the stream's ``IngestSession``.
 ///
@@ -12,6 +16,9 @@ final class StreamIngestor {
     private let buffer: UnsafeMutableRawBufferPointer
     private let readChunkBytes: Int
     private var filled = 0
+    /// Bytes of the buffer written since the pages behind them were last released: what it costs in
+    /// resident memory (its pages stay mapped after the bytes are consumed, until released).
+    private(set) var residentBytes = 0
     private let counters: EngineCounters
     private var reportedSkipped: Int64 = 0
 
@@ -20,28 +27,57 @@ final class StreamIngestor {
         self.session = session
         self.readChunkBytes = readChunkBytes
         self.counters = counters
-        buffer = .allocate(
-            byteCount: NativeFormat.headerByteCount + maximumPayloadBytes + readChunkBytes,
-            alignment: 64
-        )
+        // Mapped directly, not from malloc: its pages go back to the kernel when the stream ends (malloc may
+        // keep a freed block of this size in its heap, where the pages written stay resident), and unused
+        // pages can be released while it lives. Only the pages written are ever resident.
+        let byteCount = NativeFormat.headerByteCount + maximumPayloadBytes + readChunkBytes
+        let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            fatalError("cannot map a \(byteCount)-byte read buffer: \(String(cString: strerror(errno)))")
+        }
+        buffer = UnsafeMutableRawBufferPointer(start: mapped, count: byteCount)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { munmap(buffer.baseAddress, buffer.count) }
+
+    static let pageBytes = 4096
 
     /// Where the next read goes: up to `readChunkBytes` after what is buffered.
-    var writableTail: UnsafeMutableRawBufferPointer {
-        let end = min(buffer.count, filled + readChunkBytes)
+    var writableTail: UnsafeMutableRawBufferPointer { writableTail(limit: readChunkBytes) }
+
+    /// Where the next read goes, at most `limit` bytes (a budget of buffered bytes shared by connections).
+    func writableTail(limit: Int) -> UnsafeMutableRawBufferPointer {
+        let end = min(buffer.count, filled + min(readChunkBytes, max(0, limit)))
         return UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<end])
     }
 
-    /// Bytes of a frame that has not fully arrived yet.
+    /// Bytes of a frame that has not fully arrived yet (or up to three that may begin a magic).
     var bufferedBytes: Int { filled }
+
+    /// Valid frames (schema and data) decoded so far: a sender's progress.
+    var framesDecoded: Int { decoder.statistics.dataFrames + decoder.statistics.schemaFrames }
+
+    /// Gives the pages of the buffer past the bytes it holds back to the kernel (`residentBytes` then
+    /// covers only what is buffered). Cheap to skip: a buffer that is reused soon faults them in again.
+    /// - Returns: how many bytes `residentBytes` went down by.
+    @discardableResult
+    func releaseUnusedPages() -> Int {
+        let keep = (filled + Self.pageBytes - 1) / Self.pageBytes * Self.pageBytes
+        guard residentBytes > keep else { return 0 }
+        #if os(Linux)
+        _ = madvise(buffer.baseAddress! + keep, residentBytes - keep, MADV_DONTNEED)
+        #endif
+        let released = residentBytes - keep
+        residentBytes = keep
+        return released
+    }
 
     /// Decodes after `count` bytes were read into ``writableTail``.
     func didAppend(_ count: Int) {
         guard count > 0 else { return }
         counters.bytesRead.wrappingIncrement(by: count, ordering: .relaxed)
         filled += count
+        residentBytes = max(residentBytes, filled)
         let consumed = decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
         let remaining = filled - consumed
         if remaining > 0 && consumed > 0 {
@@ -54,22 +90,20 @@ final class StreamIngestor {
     /// At end of stream: reports a trailing partial frame (truncated input), settles the source's clock
     /// (``IngestSession/finishClock()``) and hands on partial batches.
     ///
-    /// - Parameter stopped: the run is stopping (a signal, `--stop-after-idle`) while the stream still had
-    ///   bytes to give: a partial frame is then cut by the stop, not damaged input. It is counted in
-    ///   `partial_frames_at_stop`, not as a decode error.
+    /// - Parameter discardingPartialFrame: the stream was cut by Vigil, not by its sender (the run is
+    ///   stopping, or a TCP sender was disconnected for a limit): a partial frame is then dropped without a
+    ///   decode error; the caller counts it under the reason it cut the stream.
     /// - Returns: true if the stream ended inside a frame.
     @discardableResult
-    func finish(stopped: Bool = false) -> Bool {
+    func finish(discardingPartialFrame: Bool = false) -> Bool {
         let endedMidFrame = filled > 0
-        if stopped && endedMidFrame {
-            counters.partialFramesAtStop.wrappingIncrement(ordering: .relaxed)
-            session.logger.notice(
-                "\(session.streamName): stopping with \(filled) bytes of a frame not yet complete: dropped (partial_frames_at_stop)"
-            )
-        } else {
+        if !(discardingPartialFrame && endedMidFrame) {
             decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
         }
         filled = 0
+        // The pages go back now, not when the last reference to this ingestor goes (a TCP listener closing
+        // many connections in one round keeps them until the round ends).
+        releaseUnusedPages()
         publishSkipped()
         session.finishClock()
         session.router.flush()

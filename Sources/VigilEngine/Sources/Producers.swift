@@ -56,6 +56,22 @@ struct ProducerContext {
 
     func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
 
+    /// Ends a stream; when the run is stopping, a frame still arriving is dropped and counted in
+    /// `partial_frames_at_stop`: the stop cut it, it is not damaged input.
+    /// - Returns: whether the stream ended inside a frame.
+    @discardableResult
+    func finish(_ ingestor: StreamIngestor, stopped: Bool) -> Bool {
+        let bufferedBytes = ingestor.bufferedBytes
+        let endedMidFrame = ingestor.finish(discardingPartialFrame: stopped)
+        if stopped && endedMidFrame {
+            counters.partialFramesAtStop.wrappingIncrement(ordering: .relaxed)
+            logger.notice(
+                "\(ingestor.session.streamName): stopping with \(bufferedBytes) bytes of a frame not yet complete: dropped (partial_frames_at_stop)"
+            )
+        }
+        return endedMidFrame
+    }
+
     /// Lets go of the sources with no on-time sample for `--source-idle-timeout`, so they stop holding the
     /// engine's watermark back. Called from a producer's wait loop, at most every 100 ms or so.
     func expireIdleSources() {
@@ -129,7 +145,7 @@ final class SequentialStreamProducer {
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error); keeping what was read before it")
             }
-            ingestor.finish(stopped: stopped)
+            context.finish(ingestor, stopped: stopped)
         }
         context.router.finish()
     }

@@ -6,43 +6,98 @@ import VigilCore
 import Glibc
 #endif
 
+/// The limits a TCP listener holds its senders to, so that no sender, and no crowd of them, can starve the
+/// others (docs/architecture.md, "Bounds").
+struct TCPLimits: Sendable {
+    /// Connections at once (`--max-connections`).
+    var maximumConnections = 64
+    /// Connections at once from one remote address (`--max-connections-per-address`).
+    var maximumConnectionsPerAddress = 16
+    /// A sender that sends nothing for this long is closed (`--tcp-idle-timeout`); 0: never.
+    var idleTimeoutNanoseconds: Int64 = 600 * EventTime.nanosecondsPerSecond
+    /// A sender whose bytes do not complete a valid frame within this long is closed (`--tcp-frame-timeout`):
+    /// a slow or trickling sender cannot hold a slot, or a half-sent frame, for ever.
+    var frameTimeoutNanoseconds: Int64 = 30 * EventTime.nanosecondsPerSecond
+    /// Bytes all connections may hold in read buffers (partial frames) at once (`--tcp-buffer-limit`).
+    var bufferLimitBytes = 256 << 20
+    /// When every slot is taken, a new sender takes the slot of the connection that has gone longest without
+    /// completing a frame, if that is at least this long (it is idle or trickling).
+    var evictableAfterNanoseconds: Int64 = 5 * EventTime.nanosecondsPerSecond
+}
+
 /// Listens on a TCP address and reads every connection as its own stream, on one thread with `poll`.
 ///
-/// Each connection has its own decoder, read buffer and wire-id table, so senders never see each other's
-/// schema. Backpressure: while the pipeline is full this thread waits inside `route`, stops reading all
-/// sockets, and the kernel's TCP flow control slows the senders; nothing accepted is dropped.
-/// A sender that disconnects mid-frame loses only that partial frame, reported with its offset.
-/// Bound: at most `maximumConnections` at once; more are accepted and closed at once, counted and logged.
-/// A connection that sends nothing for `idleTimeoutNanoseconds` is closed (counted, logged), so quiet or
-/// abandoned senders cannot hold every slot.
+/// Each connection has its own decoder, read buffer, wire-id table and event-time source, so senders never
+/// see each other's schema or clock. Backpressure: while the pipeline is full this thread waits inside
+/// `route`, stops reading all sockets, and the kernel's TCP flow control slows the senders; nothing accepted
+/// is dropped. A sender that disconnects mid-frame loses only that partial frame, reported with its offset.
+///
+/// Against senders that would starve the others (every rule counted and logged):
+/// - at most `maximumConnections`, and `maximumConnectionsPerAddress` from one address; when full, a new
+///   sender takes the slot of the least productive connection if it has completed no frame for
+///   `evictableAfterNanoseconds` (`tcp_evictions`), and is refused otherwise (`tcp_refused`);
+/// - a connection whose bytes do not complete a valid frame within `frameTimeoutNanoseconds` is closed
+///   (`tcp_frame_timeouts`), and one that sends nothing for `idleTimeoutNanoseconds` (`tcp_idle_timeouts`);
+///   time the engine spends busy (a full pipeline) does not count against either;
+/// - read buffers hold at most `bufferLimitBytes` in all: a read takes only what fits, pages of consumed
+///   bytes are given back when space runs short, and then the connection holding the most unfinished bytes
+///   is closed (`tcp_buffer_evictions`).
 final class TCPProducer {
     let context: ProducerContext
     let host: String
     let port: UInt16
-    let maximumConnections: Int
-    let idleTimeoutNanoseconds: Int64
+    let limits: TCPLimits
     private var listener: Int32 = -1
+    private var connections: [Connection] = []
+    /// Bytes of read buffers all connections hold (their `residentBytes`), kept up to date.
+    private var residentBytes = 0
+    /// Time this thread spent handing bytes to the engine (decoding, waiting for room in the pipeline):
+    /// it is not a sender's time, so deadlines are extended by it.
+    private var busyNanoseconds: Int64 = 0
+
+    /// Reads below this are not worth a system call: when less fits in the budget, room is made first.
+    static let minimumReadBytes = 64 << 10
 
     private final class Connection {
-        let fd: Int32
+        /// -1 once closed (until the connection is taken out of the list).
+        var fd: Int32
         let name: String
+        let address: UInt32
         let ingestor: StreamIngestor
         /// When it last sent bytes (or connected), monotonic.
         var lastActivityNanoseconds: Int64
-        init(fd: Int32, name: String, ingestor: StreamIngestor) {
+        /// When it last completed a valid frame (or connected), monotonic, and the producer's busy time then.
+        var lastFrameNanoseconds: Int64
+        var busyAtLastFrame: Int64 = 0
+        /// When the bytes that have not completed a frame yet began to arrive (nil: none), and the
+        /// producer's busy time then; the frame deadline runs from there, extended by busy time since.
+        var pendingSinceNanoseconds: Int64?
+        var busyAtPendingStart: Int64 = 0
+        var framesSeen = 0
+        /// The `residentBytes` counted for it in the producer's total.
+        var countedResidentBytes = 0
+
+        init(fd: Int32, name: String, address: UInt32, ingestor: StreamIngestor, now: Int64, busy: Int64) {
             self.fd = fd
             self.name = name
+            self.address = address
             self.ingestor = ingestor
-            self.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
+            self.lastActivityNanoseconds = now
+            self.lastFrameNanoseconds = now
+            self.busyAtLastFrame = busy
+        }
+
+        /// Time without a completed frame, not counting what the engine spent busy.
+        func unproductiveNanoseconds(now: Int64, busy: Int64) -> Int64 {
+            now - lastFrameNanoseconds - (busy - busyAtLastFrame)
         }
     }
 
-    init(context: ProducerContext, host: String, port: UInt16, maximumConnections: Int, idleTimeoutNanoseconds: Int64) {
+    init(context: ProducerContext, host: String, port: UInt16, limits: TCPLimits) {
         self.context = context
         self.host = host
         self.port = port
-        self.maximumConnections = maximumConnections
-        self.idleTimeoutNanoseconds = idleTimeoutNanoseconds
+        self.limits = limits
     }
 
     /// Binds and listens; called before the engine reports that it is ready, so a bind error stops the run.
@@ -79,7 +134,6 @@ final class TCPProducer {
     }
 
     func run() {
-        var connections: [Connection] = []
         var descriptors: [pollfd] = []
         while !context.stopRequested.load(ordering: .relaxed) {
             descriptors.removeAll(keepingCapacity: true)
@@ -93,49 +147,104 @@ final class TCPProducer {
                 context.logger.error("poll failed: \(String(cString: strerror(errno)))")
                 break
             }
-            if ready == 0 {
-                context.router.flush()
-                closeIdle(&connections)
-                context.expireIdleSources()
-                continue
-            }
             var bytesThisRound = 0
-            var closed: [Int] = []
-            for (offset, connection) in connections.enumerated() {
-                let events = descriptors[offset + 1].revents
-                guard events != 0 else { continue }
-                let tail = connection.ingestor.writableTail
-                let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
-                if count > 0 {
-                    bytesThisRound += count
-                    context.ingest(count, into: connection.ingestor)
-                    // Ingesting may wait in `route` while the pipeline is full (or register a large schema):
-                    // that time is ours, not the sender's, so its activity is noted after it.
-                    connection.lastActivityNanoseconds = ResourceUsage.monotonicNanoseconds()
-                } else if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
-                    if count < 0 {
-                        context.logger.warning(
-                            "\(connection.name): receive failed: \(String(cString: strerror(errno)))"
-                        )
-                    }
-                    closed.append(offset)
+            if ready > 0 {
+                // Snapshot: reading may close connections (the buffer limit) and change the array.
+                let polled = Array(zip(connections, descriptors.dropFirst().map(\.revents)))
+                for (connection, events) in polled where events != 0 && connection.fd >= 0 {
+                    bytesThisRound += read(connection)
                 }
+                connections.removeAll { $0.fd < 0 }
+                if descriptors[0].revents & Int16(POLLIN) != 0 { acceptAll() }
             }
-            for offset in closed.reversed() {
-                finish(connections.remove(at: offset))
-            }
-            if descriptors[0].revents & Int16(POLLIN) != 0 { accept(into: &connections) }
             if bytesThisRound < 64 << 10 { context.router.flush() }
-            closeIdle(&connections)
+            closeStalled()
             context.expireIdleSources()
         }
-        for connection in connections { finish(connection, stopped: true) }
+        for connection in connections { finish(connection, because: .stopping) }
+        connections.removeAll()
         if listener >= 0 { Glibc.close(listener) }
         listener = -1
         context.router.finish()
     }
 
-    private func accept(into connections: inout [Connection]) {
+    /// Reads what `connection` has (within the buffer budget) and decodes it; closes it at the end of its
+    /// stream or on an error. Returns the bytes read.
+    private func read(_ connection: Connection) -> Int {
+        if limits.bufferLimitBytes - residentBytes < Self.minimumReadBytes {
+            makeRoom()
+            guard connection.fd >= 0 else { return 0 }  // it was the heaviest holder
+        }
+        let room = max(limits.bufferLimitBytes - residentBytes, Self.minimumReadBytes)
+        let tail = connection.ingestor.writableTail(limit: room)
+        let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
+        if count > 0 {
+            let started = ResourceUsage.monotonicNanoseconds()
+            context.ingest(count, into: connection.ingestor)
+            let now = ResourceUsage.monotonicNanoseconds()
+            // Ingesting may wait in `route` while the pipeline is full (or register a large schema): that
+            // time is ours, not the sender's.
+            busyNanoseconds += now - started
+            connection.lastActivityNanoseconds = now
+            noteProgress(connection, now: now)
+            recount(connection)
+            return count
+        }
+        if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
+            if count < 0 {
+                context.logger.warning("\(connection.name): receive failed: \(String(cString: strerror(errno)))")
+            }
+            finish(connection, because: .senderClosed)
+        }
+        return 0
+    }
+
+    /// After bytes were decoded: a completed frame is progress; bytes that completed none start (or keep
+    /// running) the frame deadline.
+    private func noteProgress(_ connection: Connection, now: Int64) {
+        let frames = connection.ingestor.framesDecoded
+        if frames != connection.framesSeen {
+            connection.framesSeen = frames
+            connection.lastFrameNanoseconds = now
+            connection.busyAtLastFrame = busyNanoseconds
+            connection.pendingSinceNanoseconds = nil
+            // Nothing left over: no frame is under way.
+            if connection.ingestor.bufferedBytes == 0 { return }
+        }
+        if connection.pendingSinceNanoseconds == nil {
+            connection.pendingSinceNanoseconds = now
+            connection.busyAtPendingStart = busyNanoseconds
+        }
+    }
+
+    /// Updates the producer's total of resident buffer bytes after `connection`'s changed.
+    private func recount(_ connection: Connection) {
+        let resident = connection.fd >= 0 ? connection.ingestor.residentBytes : 0
+        residentBytes += resident - connection.countedResidentBytes
+        connection.countedResidentBytes = resident
+    }
+
+    /// Frees buffer space when less than a read's worth is left: first the pages of bytes already
+    /// consumed, then, if that is not enough, the connection holding the most unfinished bytes (closed).
+    private func makeRoom() {
+        for connection in connections where connection.fd >= 0 {
+            connection.ingestor.releaseUnusedPages()
+            recount(connection)
+        }
+        while limits.bufferLimitBytes - residentBytes < Self.minimumReadBytes {
+            guard
+                let heaviest = connections.filter({ $0.fd >= 0 && $0.ingestor.bufferedBytes > 0 })
+                    .max(by: { $0.ingestor.bufferedBytes < $1.ingestor.bufferedBytes })
+            else { return }
+            context.counters.tcpBufferEvictions.wrappingIncrement(ordering: .relaxed)
+            context.logger.warning(
+                "\(heaviest.name): holds \(heaviest.ingestor.bufferedBytes) bytes of an unfinished frame while the read buffers are full (--tcp-buffer-limit \(limits.bufferLimitBytes)): closing"
+            )
+            finish(heaviest, because: .limit)
+        }
+    }
+
+    private func acceptAll() {
         while true {
             var peer = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -150,13 +259,41 @@ final class TCPProducer {
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             inet_ntop(AF_INET, &peer.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
             let name = "tcp \(String(cString: text)):\(UInt16(bigEndian: peer.sin_port))"
-            guard connections.count < maximumConnections else {
-                context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
-                context.logger.warning(
-                    "\(name): refused, already \(maximumConnections) connections (--max-connections)"
+            let address = peer.sin_addr.s_addr
+            let sameAddress = connections.filter { $0.address == address }
+            let full: [Connection]?
+            let limit: String
+            if sameAddress.count >= limits.maximumConnectionsPerAddress {
+                (full, limit) = (
+                    sameAddress,
+                    "\(limits.maximumConnectionsPerAddress) from its address (--max-connections-per-address)"
                 )
-                Glibc.close(fd)
-                continue
+            } else if connections.count >= limits.maximumConnections {
+                (full, limit) = (connections, "\(limits.maximumConnections) connections (--max-connections)")
+            } else {
+                (full, limit) = (nil, "")
+            }
+            let now = ResourceUsage.monotonicNanoseconds()
+            if let full {
+                // The slot of the connection longest without a frame, if it is idle or trickling.
+                let busy = busyNanoseconds
+                guard
+                    let victim = full.max(by: {
+                        $0.unproductiveNanoseconds(now: now, busy: busy)
+                            < $1.unproductiveNanoseconds(now: now, busy: busy)
+                    }), victim.unproductiveNanoseconds(now: now, busy: busy) >= limits.evictableAfterNanoseconds
+                else {
+                    context.counters.tcpRefused.wrappingIncrement(ordering: .relaxed)
+                    context.logger.warning("\(name): refused, already \(limit), all of them busy")
+                    Glibc.close(fd)
+                    continue
+                }
+                context.counters.tcpEvictions.wrappingIncrement(ordering: .relaxed)
+                context.logger.warning(
+                    "\(victim.name): completed no frame for \(EventTime.describeDuration(nanoseconds: victim.unproductiveNanoseconds(now: now, busy: busy))) and a new sender needs its slot (already \(limit)): closing"
+                )
+                finish(victim, because: .limit)
+                connections.removeAll { $0 === victim }
             }
             context.counters.tcpConnections.wrappingIncrement(ordering: .relaxed)
             // A new sender is activity: the idle timer must not stop the engine before its first bytes.
@@ -166,39 +303,82 @@ final class TCPProducer {
                 Connection(
                     fd: fd,
                     name: name,
-                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false)
+                    address: address,
+                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false),
+                    now: now,
+                    busy: busyNanoseconds
                 )
             )
         }
     }
 
-    /// Closes the connections that sent nothing for the idle timeout (a partial frame they hold is
-    /// reported and counted like any disconnect mid-frame).
-    private func closeIdle(_ connections: inout [Connection]) {
-        guard idleTimeoutNanoseconds > 0, !connections.isEmpty else { return }
+    /// Closes the connections that sent nothing for the idle timeout, and those whose bytes have not
+    /// completed a frame within the frame timeout (a partial frame they hold is reported and counted like
+    /// any disconnect mid-frame). Time the engine spent busy does not count against them.
+    private func closeStalled() {
+        guard !connections.isEmpty else { return }
         let now = ResourceUsage.monotonicNanoseconds()
         connections.removeAll { connection in
-            guard now - connection.lastActivityNanoseconds >= idleTimeoutNanoseconds else { return false }
+            if let since = connection.pendingSinceNanoseconds, limits.frameTimeoutNanoseconds > 0,
+                now - since - (busyNanoseconds - connection.busyAtPendingStart) >= limits.frameTimeoutNanoseconds
+            {
+                context.counters.tcpFrameTimeouts.wrappingIncrement(ordering: .relaxed)
+                context.logger.warning(
+                    "\(connection.name): its bytes completed no frame in \(EventTime.describeDuration(nanoseconds: limits.frameTimeoutNanoseconds)) (--tcp-frame-timeout): closing"
+                )
+                finish(connection, because: .limit)
+                return true
+            }
+            guard limits.idleTimeoutNanoseconds > 0,
+                now - connection.lastActivityNanoseconds >= limits.idleTimeoutNanoseconds
+            else { return false }
             // Bytes waiting unread mean we were busy (backpressure), not that the sender was quiet.
-            var probe = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
-            if poll(&probe, 1, 0) > 0 {
+            if hasUnreadBytes(connection) {
                 connection.lastActivityNanoseconds = now
                 return false
             }
             context.counters.tcpIdleTimeouts.wrappingIncrement(ordering: .relaxed)
             context.logger.warning(
-                "\(connection.name): sent nothing for \(EventTime.describeDuration(nanoseconds: idleTimeoutNanoseconds)) (--tcp-idle-timeout): closing"
+                "\(connection.name): sent nothing for \(EventTime.describeDuration(nanoseconds: limits.idleTimeoutNanoseconds)) (--tcp-idle-timeout): closing"
             )
-            finish(connection)
+            finish(connection, because: .limit)
             return true
         }
     }
 
-    private func finish(_ connection: Connection, stopped: Bool = false) {
-        if connection.ingestor.finish(stopped: stopped) && !stopped {
-            context.counters.tcpDisconnectsMidFrame.wrappingIncrement(ordering: .relaxed)
+    private func hasUnreadBytes(_ connection: Connection) -> Bool {
+        var probe = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&probe, 1, 0) > 0 && probe.revents & Int16(POLLIN) != 0
+    }
+
+    enum CloseReason {
+        /// The sender closed it (or it failed): a partial frame is a truncated frame, and counted as a
+        /// disconnect mid-frame.
+        case senderClosed
+        /// A limit closed it (idle, frame timeout, eviction): a partial frame goes with it, counted under
+        /// that limit.
+        case limit
+        /// The run is stopping.
+        case stopping
+    }
+
+    /// Ends the connection's stream and closes its socket; it stays in `connections` with `fd` -1 until the
+    /// caller removes it.
+    private func finish(_ connection: Connection, because reason: CloseReason) {
+        guard connection.fd >= 0 else { return }
+        switch reason {
+        case .senderClosed:
+            if connection.ingestor.finish() {
+                context.counters.tcpDisconnectsMidFrame.wrappingIncrement(ordering: .relaxed)
+            }
+        case .limit:
+            connection.ingestor.finish(discardingPartialFrame: true)
+        case .stopping:
+            context.finish(connection.ingestor, stopped: true)
         }
         Glibc.close(connection.fd)
+        connection.fd = -1
+        recount(connection)
         context.logger.info("\(connection.name): closed")
     }
 }

@@ -14,6 +14,15 @@ public final class EngineCounters: Sendable {
     public let tcpDisconnectsMidFrame = ManagedAtomic<Int>(0)
     /// TCP senders closed because they sent nothing for `--tcp-idle-timeout`.
     public let tcpIdleTimeouts = ManagedAtomic<Int>(0)
+    /// TCP senders closed because their bytes completed no frame within `--tcp-frame-timeout`.
+    public let tcpFrameTimeouts = ManagedAtomic<Int>(0)
+    /// TCP connections refused: every slot (or every slot of the sender's address) taken by a busy sender.
+    public let tcpRefused = ManagedAtomic<Int>(0)
+    /// TCP senders closed to give their slot to a new one: they had completed no frame for a while.
+    public let tcpEvictions = ManagedAtomic<Int>(0)
+    /// TCP senders closed because the read buffers were full (`--tcp-buffer-limit`) and they held the most
+    /// bytes of unfinished frames.
+    public let tcpBufferEvictions = ManagedAtomic<Int>(0)
     /// Schema entries that re-declared a known series with another kind (the first kind is kept).
     public let schemaKindConflicts = ManagedAtomic<Int>(0)
     public let sourceErrors = ManagedAtomic<Int>(0)

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilWire
+
+/// Senders that would starve the others, against the real binary. Attackers connect from other loopback
+/// addresses (127.0.0.2 …) than the honest sender (127.0.0.1), as they would from other hosts.
+@Suite("TCP input against hostile senders", .serialized)
+struct HostileTCPTests {
+    /// Sends one byte of garbage a second on each of `sockets` until `stop` is set (bounded: `seconds`).
+    final class Trickler: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stopped = false
+        private let done = DispatchSemaphore(value: 0)
+
+        init(sockets: [Int32], seconds: Int) {
+            Thread { [self] in
+                for _ in 0..<(seconds * 10) {
+                    if isStopped { break }
+                    for fd in sockets { _ = Foundation.send(fd, "x", 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                    usleep(100_000)
+                }
+                done.signal()
+            }.start()
+        }
+
+        var isStopped: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return stopped
+        }
+
+        func stop() {
+            lock.lock()
+            stopped = true
+            lock.unlock()
+            done.wait()
+        }
+    }
+
+    @Test("64 connections trickling a garbage byte at a time cannot lock out a good sender, and are closed")
+    func tricklersDoNotStarveAGoodSender() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            [
+                "--max-connections", "64", "--max-connections-per-address", "64", "--tcp-frame-timeout", "8s",
+                "--stop-after-idle", "2s",
+            ]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let attackers = try (0..<64).map { _ in try TCP.connect(port: port, from: "127.0.0.2") }
+        let trickler = Trickler(sockets: attackers, seconds: 30)
+        // Every slot is taken. Once the tricklers have completed no frame for 5 s, a new sender takes a slot.
+        usleep(6_000_000)
+        let good = try TCP.connect(port: port, from: "127.0.0.1")
+        let stream = makeStream(series: 5, rounds: 20, device: "good")
+        #expect(TCP.send(good, stream[...]))
+        close(good)
+        // The tricklers' bytes complete no frame: each is closed once the frame timeout passes.
+        let closedAll = attackers.allSatisfy { TCP.isClosedByPeer($0, within: 10) }
+        trickler.stop()
+        attackers.forEach { close($0) }
+        #expect(closedAll, "a trickler was not disconnected")
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect(summary["samples_aggregated"] as? Int == 5 * 20, "\(standardError)")
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_evictions"] == 1, "\(rejects)")
+        #expect(rejects["tcp_frame_timeouts"] == 63, "\(rejects)")
+        #expect(rejects["tcp_refused"] == 0, "\(rejects)")
+    }
+
+    @Test("one address holds at most --max-connections-per-address busy slots; other addresses still connect")
+    func perAddressLimit() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            ["--max-connections-per-address", "2", "--stop-after-idle", "2s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Two busy senders from 127.0.0.3 (each has sent a whole frame); a third from there is refused.
+        let busy = try (0..<2).map { index in
+            let fd = try TCP.connect(port: port, from: "127.0.0.3")
+            #expect(TCP.send(fd, makeStream(series: 2, rounds: 5, device: "busy-\(index)")[...]))
+            return fd
+        }
+        usleep(300_000)
+        let third = try TCP.connect(port: port, from: "127.0.0.3")
+        #expect(TCP.isClosedByPeer(third, within: 5), "a third connection from one address was kept")
+        close(third)
+        // Another address is not affected.
+        let other = try TCP.connect(port: port, from: "127.0.0.1")
+        #expect(TCP.send(other, makeStream(series: 3, rounds: 5, device: "other")[...]))
+        close(other)
+        busy.forEach { close($0) }
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect((summary["rejects"] as? [String: Int])?["tcp_refused"] == 1)
+        #expect(summary["samples_aggregated"] as? Int == 2 * 2 * 5 + 3 * 5)
+        #expect(standardError.contains("--max-connections-per-address"), "\(standardError)")
+    }
+
+    /// Peak RSS of an engine that takes `series × rounds` samples from one good sender, after `hostile`
+    /// (given the port) has done its worst; and the summary.
+    func runWithGoodSender(
+        _ extra: [String],
+        hostile: (UInt16) throws -> [Int32]
+    ) throws -> (summary: [String: Any], standardError: String) {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(port: port, extra + ["--stop-after-idle", "2s"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let held = try hostile(port)
+        let good = try TCP.connect(port: port, from: "127.0.0.1")
+        #expect(TCP.send(good, makeStream(series: 5, rounds: 20, device: "good")[...]))
+        close(good)
+        held.forEach { close($0) }
+        let (status, summary, standardError) = try TCP.waitForEngine(
+            process,
+            output: output,
+            errors: errors,
+            seconds: 60
+        )
+        #expect(status == 0, "\(standardError)")
+        return (summary, standardError)
+    }
+
+    @Test("100 half-sent 4 MiB frames: read buffers stay within --tcp-buffer-limit, the good sender loses nothing")
+    func halfSentFramesAreBounded() throws {
+        let limits = [
+            "--max-connections", "200", "--max-connections-per-address", "200", "--tcp-buffer-limit", "64MiB",
+            "--tcp-frame-timeout", "5s",
+        ]
+        let quiet = try runWithGoodSender(limits) { _ in [] }
+        let payloadBytes = NativeFormat.defaultMaxPayloadBytes
+        let attacked = try runWithGoodSender(limits) { port in
+            // A valid header claiming the largest payload, then all of it but the last 100 bytes.
+            let header = NativeFrameHeaderBytes.valid(type: 2, payloadLength: UInt32(payloadBytes))
+            let frame = header + [UInt8](repeating: 0, count: payloadBytes - 100)
+            let senders = try (0..<100).map { index in
+                try TCP.connect(port: port, from: "127.0.0.\(4 + index % 50)")
+            }
+            let sent = DispatchGroup()
+            for fd in senders {
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                Thread {
+                    sent.enter()
+                    TCP.send(fd, frame[...])
+                    sent.leave()
+                }.start()
+            }
+            usleep(200_000)
+            _ = sent.wait(timeout: .now() + 30)
+            return senders
+        }
+        let quietRSS = quiet.summary["peak_rss_bytes"] as? Int ?? 0
+        let attackedRSS = attacked.summary["peak_rss_bytes"] as? Int ?? .max
+        // 100 × 4 MiB would be 400 MiB held: the limit is 64 MiB (and a read of 4 MiB beyond it at most).
+        #expect(attackedRSS - quietRSS < 96 << 20, "quiet \(quietRSS >> 20) MiB, attacked \(attackedRSS >> 20) MiB")
+        #expect(attacked.summary["samples_aggregated"] as? Int == 5 * 20, "\(attacked.standardError)")
+        let rejects = attacked.summary["rejects"] as? [String: Int] ?? [:]
+        #expect((rejects["tcp_buffer_evictions"] ?? 0) > 0, "\(rejects)")
+    }
+}
+
+/// A native frame header with valid checksums (the payload's is of nothing: it never arrives in full).
+enum NativeFrameHeaderBytes {
+    static func valid(type: UInt8, payloadLength: UInt32) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: NativeFormat.headerByteCount)
+        withUnsafeBytes(of: NativeFormat.magic.littleEndian) { header.replaceSubrange(0..<4, with: $0) }
+        header[4] = NativeFormat.version
+        header[5] = type
+        withUnsafeBytes(of: payloadLength.littleEndian) { header.replaceSubrange(8..<12, with: $0) }
+        let checksum = header.withUnsafeBytes {
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<NativeFormat.headerChecksummedByteCount]))
+        }
+        withUnsafeBytes(of: checksum.littleEndian) { header.replaceSubrange(20..<24, with: $0) }
+        return header
+    }
+}
