@@ -48,6 +48,15 @@ struct CompressedInputTests {
         func remove() { try? FileManager.default.removeItem(at: directory) }
     }
 
+    /// `vigil run --input SOURCE --summary-json -` (no models: only the counts matter here).
+    static func run(_ source: String, input: Data? = nil) throws -> (CLIResult, [String: Any]) {
+        let result = try CLI.run(
+            ["run", "--input", source, "--no-anomaly", "--no-forecast", "--summary-json", "-"],
+            input: input
+        )
+        return (result, try CLI.json(result.standardOutput))
+    }
+
     @Test("vigil generate writes a .zst as checksummed zstd frames of at most 1 MiB that end between native frames")
     func generatedFrames() throws {
         let recording = try Recording.make("frames", level: "19")
@@ -65,6 +74,98 @@ struct CompressedInputTests {
                 "zstd frame \(index) starts a native frame"
             )
         }
+    }
+
+    @Test(
+        "a flipped bit inside one zstd frame loses at most that frame's samples, counted as a decompression error",
+        arguments: ["file", "stdin"]
+    )
+    func flippedBit(through: String) throws {
+        let recording = try Recording.make("flipped-bit-\(through)")
+        defer { recording.remove() }
+        let (_, clean) = try Self.run("file:" + recording.compressedPath)
+        let damagedFrame = recording.frames.count / 2
+        let frame = recording.frames[damagedFrame]
+        var damaged = recording.compressed
+        damaged[frame.offset + frame.length / 2] ^= 0x10
+        let path = try recording.write(damaged, as: "damaged.vgl.zst")
+        let (result, summary) =
+            through == "file" ? try Self.run("file:" + path) : try Self.run("-", input: Data(damaged))
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(summary["unreadable_inputs"] as? Int == 0)
+        let errors = summary["decode_errors"] as? [String: Int] ?? [:]
+        #expect((errors["decompression"] ?? 0) >= 1, "\(errors)")
+        #expect(result.standardError.contains("compressed byte"), "\(result.standardError)")
+        // Every sample takes 20 bytes of a data frame: a frame of n native bytes holds fewer than n / 20.
+        let lost = (clean["samples"] as? Int ?? 0) - (summary["samples"] as? Int ?? 0)
+        #expect(lost >= 0 && lost <= (frame.contentSize ?? 0) / 20, "lost \(lost) samples")
+    }
+
+    @Test("a truncated compressed file and a truncated raw file both exit 0, keeping the samples before the cut")
+    func truncatedInputs() throws {
+        let recording = try Recording.make("truncated")
+        defer { recording.remove() }
+        let cutFrame = recording.frames.count / 2
+        let frame = recording.frames[cutFrame]
+        let compressedPath = try recording.write(
+            Array(recording.compressed[..<(frame.offset + frame.length / 2)]),
+            as: "cut.vgl.zst"
+        )
+        let (compressed, compressedSummary) = try Self.run("file:" + compressedPath)
+        #expect(compressed.status == 0, "\(compressed.standardError)")
+        #expect(compressedSummary["unreadable_inputs"] as? Int == 0)
+        let compressedErrors = compressedSummary["decode_errors"] as? [String: Int] ?? [:]
+        #expect(compressedErrors["truncated_compressed_frame"] == 1, "\(compressedErrors)")
+        let beforeCutFrame = samplesInCompleteFrames(
+            recording.native,
+            prefix: recording.nativeOffset(ofFrame: cutFrame)
+        )
+        #expect((compressedSummary["samples"] as? Int ?? 0) >= beforeCutFrame)
+        #expect((compressedSummary["samples"] as? Int ?? .max) < 517_500)
+
+        // The raw recording cut in the middle of the same stretch (and of a native frame): the same rule.
+        let rawCut = recording.nativeOffset(ofFrame: cutFrame) + (frame.contentSize ?? 0) / 2 + 1_000
+        #expect(!frameOffsets(recording.native).contains(rawCut))
+        let rawPath = try recording.write(Array(recording.native[..<rawCut]), as: "cut.vgl")
+        let (raw, rawSummary) = try Self.run("file:" + rawPath)
+        #expect(raw.status == 0, "\(raw.standardError)")
+        #expect((rawSummary["decode_errors"] as? [String: Int])?["truncated_frame"] == 1)
+        #expect(rawSummary["samples"] as? Int == samplesInCompleteFrames(recording.native, prefix: rawCut))
+    }
+
+    @Test("a zstd frame asking for a window over 2^27 bytes is refused as a decompression error, in bounded memory")
+    func hostileWindow() throws {
+        let recording = try Recording.make("hostile-window")
+        defer { recording.remove() }
+        // A frame whose header asks for a 1 GiB window (window log 30), then RLE blocks that would fill it
+        // (4,096 × 128 KiB = 512 MiB), then the whole recording.
+        var hostile: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x00, (30 - 10) << 3]
+        let rleBlock = UInt32(128 << 10) << 3 | 1 << 1  // not last, type 1 (RLE), 128 KiB
+        for _ in 0..<4_096 {
+            hostile += [UInt8(rleBlock & 0xFF), UInt8(rleBlock >> 8 & 0xFF), UInt8(rleBlock >> 16), 0x41]
+        }
+        let path = try recording.write(hostile + recording.compressed, as: "hostile.vgl.zst")
+        let (_, clean) = try Self.run("file:" + recording.compressedPath)
+        let (result, summary) = try Self.run("file:" + path)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(summary["unreadable_inputs"] as? Int == 0)
+        #expect((summary["decode_errors"] as? [String: Int])?["decompression"] == 1)
+        #expect(result.standardError.contains("window"), "\(result.standardError)")
+        #expect(summary["samples"] as? Int == clean["samples"] as? Int, "the recording after it is read whole")
+        let peak = summary["peak_rss_bytes"] as? Int ?? .max
+        let cleanPeak = clean["peak_rss_bytes"] as? Int ?? 0
+        #expect(peak <= cleanPeak + 64 << 20, "peak RSS \(peak >> 20) MiB against \(cleanPeak >> 20) MiB")
+    }
+}
+
+/// Samples in the data frames that lie wholly within `bytes[..<prefix]` of a native stream.
+func samplesInCompleteFrames(_ bytes: [UInt8], prefix: Int) -> Int {
+    frameOffsets(bytes).reduce(0) { total, offset in
+        let length =
+            Int(bytes[offset + 8]) | Int(bytes[offset + 9]) << 8 | Int(bytes[offset + 10]) << 16
+            | Int(bytes[offset + 11]) << 24
+        guard bytes[offset + 5] == 2, offset + NativeFormat.headerByteCount + length <= prefix else { return total }
+        return total + (Int(bytes[offset + 24]) | Int(bytes[offset + 25]) << 8 | Int(bytes[offset + 26]) << 16)
     }
 }
 

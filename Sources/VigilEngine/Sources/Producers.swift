@@ -69,9 +69,10 @@ final class SequentialStreamProducer {
     func run() {
         for open in openStreams {
             if context.stopRequested.load(ordering: .relaxed) { break }
-            let stream: ByteStream
+            let stream: AutoDecompressingStream
             do {
-                stream = AutoDecompressingStream(try open())
+                let input = try open()
+                stream = AutoDecompressingStream(input, reportDamage: damageReporter(streamName: input.name))
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
@@ -100,6 +101,21 @@ final class SequentialStreamProducer {
             ingestor.finish()
         }
         context.router.finish()
+    }
+
+    /// Counts and logs damage in one compressed stream (a decode error, like the native decoder's), at most
+    /// ``IngestSession/maximumErrorsLoggedPerStream`` lines of it.
+    private func damageReporter(streamName: String) -> (ZstdStreamDecompressor.Damage) -> Void {
+        var reported = 0
+        return { [context] damage in
+            context.counters.countDecodeError(kind: damage.counterName)
+            reported += 1
+            if reported <= IngestSession.maximumErrorsLoggedPerStream {
+                context.logger.warning("\(streamName): \(damage)")
+            } else if reported == IngestSession.maximumErrorsLoggedPerStream + 1 {
+                context.logger.warning("\(streamName): more damaged zstd frames; no longer logging them")
+            }
+        }
     }
 }
 
