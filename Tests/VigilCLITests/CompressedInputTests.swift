@@ -133,6 +133,22 @@ struct CompressedInputTests {
         #expect(rawSummary["samples"] as? Int == samplesInCompleteFrames(recording.native, prefix: rawCut))
     }
 
+    @Test("bytes_read counts the compressed bytes read, bytes_decompressed the native bytes decoded")
+    func byteCounts() throws {
+        let recording = try Recording.make("byte-counts")
+        defer { recording.remove() }
+        let (_, compressed) = try Self.run("file:" + recording.compressedPath)
+        #expect(compressed["bytes_read"] as? Int == recording.compressed.count)
+        #expect(compressed["bytes_decompressed"] as? Int == recording.native.count)
+        let (standardInput, fromPipe) = try Self.run("-", input: Data(recording.compressed))
+        #expect(fromPipe["bytes_read"] as? Int == recording.compressed.count)
+        #expect(fromPipe["bytes_decompressed"] as? Int == recording.native.count)
+        #expect(standardInput.standardError.contains("\(recording.compressed.count) bytes read, "))
+        let (_, raw) = try Self.run("file:" + recording.nativePath)
+        #expect(raw["bytes_read"] as? Int == recording.native.count)
+        #expect(raw["bytes_decompressed"] as? Int == recording.native.count)
+    }
+
     @Test("a zstd frame asking for a window over 2^27 bytes is refused as a decompression error, in bounded memory")
     func hostileWindow() throws {
         let recording = try Recording.make("hostile-window")

@@ -60,6 +60,7 @@ struct ZstdStreamDecompressorTests {
             if count == 0 { break }
             out += buffer[0..<count]
         }
+        #expect(stream.inputBytesRead == input.count, "every input byte is read, once")
         return (out, damage)
     }
 

@@ -82,6 +82,8 @@ public final class AutoDecompressingStream: ByteStream {
     private var decided = false
     /// Bytes read while sniffing the magic, handed out before anything else.
     private var sniffed: [UInt8] = []
+    /// Bytes read from the inner stream so far: the input's own bytes, compressed or not.
+    public private(set) var inputBytesRead = 0
 
     public init(_ inner: ByteStream, reportDamage: @escaping (ZstdStreamDecompressor.Damage) -> Void) {
         self.inner = inner
@@ -93,7 +95,11 @@ public final class AutoDecompressingStream: ByteStream {
 
     /// The inner stream's bytes, the sniffed ones first.
     private func readRaw(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard !sniffed.isEmpty else { return try inner.read(into: buffer) }
+        guard !sniffed.isEmpty else {
+            let count = try inner.read(into: buffer)
+            inputBytesRead += count
+            return count
+        }
         let count = min(sniffed.count, buffer.count)
         buffer.copyBytes(from: sniffed[0..<count])
         sniffed.removeFirst(count)
@@ -111,6 +117,7 @@ public final class AutoDecompressingStream: ByteStream {
                 }
                 if count == 0 { break }
                 filled += count
+                inputBytesRead += count
             }
             sniffed = Array(head[0..<filled])
             if ZstdStreamDecompressor.startsFrame(sniffed) {

@@ -45,7 +45,10 @@ struct ProducerContext {
     func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
 
     /// Hands `count` bytes just read to `ingestor`, marked busy meanwhile (see ``busyProducers``).
-    func ingest(_ count: Int, into ingestor: StreamIngestor) {
+    /// - Parameter countBytesRead: whether to count `count` as read from the input too; false for a stream
+    ///   that counts its input bytes itself (a decompressed one, where they differ).
+    func ingest(_ count: Int, into ingestor: StreamIngestor, countBytesRead: Bool = true) {
+        if countBytesRead { counters.bytesRead.wrappingIncrement(by: count, ordering: .relaxed) }
         noteInput()
         busyProducers.wrappingIncrement(ordering: .sequentiallyConsistent)
         ingestor.didAppend(count)
@@ -81,12 +84,21 @@ final class SequentialStreamProducer {
             }
             let ingestor = context.makeIngestor(streamName: stream.name)
             defer { stream.close() }
+            var bytesReadCounted = 0
+            func countBytesRead() {
+                context.counters.bytesRead.wrappingIncrement(
+                    by: stream.inputBytesRead - bytesReadCounted,
+                    ordering: .relaxed
+                )
+                bytesReadCounted = stream.inputBytesRead
+            }
             do {
                 while !context.stopRequested.load(ordering: .relaxed) {
                     let tail = ingestor.writableTail
                     let count = try stream.read(into: tail)
+                    countBytesRead()
                     if count == 0 { break }
-                    context.ingest(count, into: ingestor)
+                    context.ingest(count, into: ingestor, countBytesRead: false)
                     // A short read means the input is slower than we are: do not let samples wait in
                     // partly filled batches.
                     if count < tail.count / 2 { context.router.flush() }
@@ -98,6 +110,7 @@ final class SequentialStreamProducer {
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error); keeping what was read before it")
             }
+            countBytesRead()
             ingestor.finish()
         }
         context.router.finish()
