@@ -1,6 +1,7 @@
 /// What a run did, printed at the end of `vigil run` (text on standard error, or JSON with
 /// `--summary-json`): everything that came in, everything dropped and why, and how fast.
 public struct RunSummary: Sendable {
+    /// Bytes read from the inputs as they are: compressed bytes of a compressed input.
     public var bytesRead: Int
     public var streams: Int
     /// Inputs that could not be opened or failed while being read (``EngineCounters/unreadableInputs``).
@@ -29,6 +30,8 @@ public struct RunSummary: Sendable {
     public var cpuNanoseconds: Int64
     public var peakResidentBytes: Int
     public var stoppedBySignal: Bool
+    /// Native bytes the decoders saw: ``bytesRead`` after decompression (equal to it for uncompressed input).
+    public var bytesDecompressed: Int
 
     init(
         counters: EngineCounters,
@@ -89,6 +92,7 @@ public struct RunSummary: Sendable {
         self.cpuNanoseconds = cpuNanoseconds
         self.peakResidentBytes = peakResidentBytes
         self.stoppedBySignal = stoppedBySignal
+        bytesDecompressed = value(counters.bytesDecompressed)
     }
 
     public var samplesPerSecond: Double {
@@ -102,7 +106,7 @@ public struct RunSummary: Sendable {
         let seconds = Double(elapsedNanoseconds) / 1e9
         var lines = [
             "vigil run summary\(stoppedBySignal ? " (stopped by signal, drained)" : "")",
-            "  input      \(bytesRead) bytes in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")\(unreadableInputs > 0 ? "; \(unreadableInputs) input(s) could not be read" : "")",
+            "  input      \(bytesRead) bytes read, \(bytesDecompressed) decompressed, in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")\(unreadableInputs > 0 ? "; \(unreadableInputs) input(s) could not be read" : "")",
             "  samples    \(samplesDecoded) decoded, \(samplesAggregated) aggregated, \(series) series",
             "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets, \(counterGaps) gaps",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
@@ -128,7 +132,8 @@ public struct RunSummary: Sendable {
     /// One JSON object (snake_case keys), for scripts and tests.
     public var json: String {
         var fields: [(String, String)] = [
-            ("bytes_read", "\(bytesRead)"), ("streams", "\(streams)"), ("unreadable_inputs", "\(unreadableInputs)"),
+            ("bytes_read", "\(bytesRead)"), ("bytes_decompressed", "\(bytesDecompressed)"), ("streams", "\(streams)"),
+            ("unreadable_inputs", "\(unreadableInputs)"),
             ("tcp_connections", "\(tcpConnections)"),
             ("samples", "\(samplesDecoded)"), ("samples_aggregated", "\(samplesAggregated)"),
             ("series", "\(series)"), ("windows", "\(windowsClosed)"), ("alerts_fired", "\(alertsFired)"),

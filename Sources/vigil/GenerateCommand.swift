@@ -38,7 +38,13 @@ struct GenerateCommand: ParsableCommand {
     var truth: String?
     @Option(name: .customLong("zstd-level"), help: "zstd level for .zst output (1-22).")
     var zstdLevel: Int32 = 19
-    @Option(name: .customLong("zstd-window-log"), help: "zstd long-distance window log (10-27); 0 turns it off.")
+    @Option(
+        name: .customLong("zstd-window-log"),
+        help: """
+            zstd long-distance window log (10-27); 0 turns it off. A .zst recording is written as independent \
+            zstd frames of at most 1 MiB each (so damage loses one frame), which caps the window at 20.
+            """
+    )
     var zstdWindowLog: Int32 = 27
 
     func run() throws {
@@ -129,7 +135,8 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
-/// Encodes the simulator's batches and hands the bytes to the writer about every MiB.
+/// Encodes the simulator's batches and hands them to the writer about every MiB, one native frame per write, so
+/// that the zstd frames of a `.zst` recording end between native frames.
 private struct WritingSink: FleetSampleSink {
     let writer: CompressedFileWriter
     var encoder = RecordingEncoder()
@@ -151,7 +158,6 @@ private struct WritingSink: FleetSampleSink {
     }
 
     mutating func flush() throws {
-        try writer.write(encoder.bytes)
-        encoder.bytes.removeAll(keepingCapacity: true)
+        try encoder.drainFrames { try writer.write($0) }
     }
 }

@@ -16,19 +16,34 @@ private func writeFile(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: 
 
 /// A streaming file writer, zstd-compressed or plain, published atomically.
 ///
-/// Bytes go to `<path>.tmp.<pid>`; ``close()`` ends the zstd frame, fsyncs and renames onto `path`, so a
+/// Compressed output is a sequence of independent zstd frames, each holding at most ``zstdFrameContentBytes``
+/// of the bytes written, so damage to the file loses at most one frame's worth (a reader resumes at the next
+/// frame, `docs/wire-format.md`). A frame ends before a ``write(_:)-(UnsafeRawBufferPointer)`` that would take it
+/// past that size: a caller that writes whole native frames, one per call, gets zstd frames that end between
+/// native frames. Only a single write larger than the limit is cut inside. Each frame records its content size
+/// (so a reader needs a window of that size at most) and a content checksum (XXH64, so `zstd -t` checks a file
+/// without Vigil).
+///
+/// Bytes go to `<path>.tmp.<pid>`; ``close()`` ends the last zstd frame, fsyncs and renames onto `path`, so a
 /// reader sees either the old file or the whole new one. A writer dropped without ``close()`` removes its
 /// temporary file. The path `-` writes to standard output, and a path naming a device, FIFO or socket
 /// (`/dev/null`, a named pipe) is written in place: a rename would replace it with a regular file. A
-/// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one
-/// zstd output buffer (`ZSTD_CStreamOutSize()`, ~128 KiB) or, uncompressed, one 1 MiB staging buffer.
-/// Not thread-safe.
+/// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one 1 MiB
+/// staging buffer and, compressed, one output buffer for a compressed frame (`ZSTD_compressBound(1 MiB)`) and
+/// the zstd context. Not thread-safe.
 public final class CompressedFileWriter {
     public enum Compression: Sendable, Equatable {
         case none
-        /// zstd at `level` (1...22); `windowLog` (10...27) turns on long-distance matching with that window.
+        /// zstd at `level` (1...22); `windowLog` (10...27) turns on long-distance matching with that window
+        /// (which a frame of at most ``zstdFrameContentBytes`` caps at 2^20).
         case zstd(level: Int32, windowLog: Int32?)
     }
+
+    /// The most uncompressed bytes in one zstd frame: 1 MiB, so a damaged frame costs at most about 52,000
+    /// samples. Measured on the SampleData recording (`vigil generate`'s defaults, level 19): 2.9 % larger than one
+    /// frame with a 128 MiB window (19,075,336 against 18,542,818 bytes); on its first 32 MiB, frames of at most
+    /// 256 KiB cost 7.7 %, 512 KiB 4.2 %, 1 MiB 2.75 %, 2 MiB 1.7 %, 4 MiB 0.9 %.
+    public static let zstdFrameContentBytes = 1 << 20
 
     /// zstd when `path` ends in `.zst`, otherwise none.
     public static func compression(forPath path: String, level: Int32, windowLog: Int32? = nil) -> Compression {
@@ -49,7 +64,10 @@ public final class CompressedFileWriter {
     /// Whether ``close()`` closes the descriptor (not standard output's).
     private let ownsDescriptor: Bool
     private let context: OpaquePointer?
+    /// Bytes written and not yet compressed or written out: one zstd frame's content at most.
     private let stagingBuffer: UnsafeMutableRawBufferPointer
+    /// Where a frame is compressed to (empty when not compressing).
+    private let frameBuffer: UnsafeMutableRawBufferPointer
     private var stagedCount = 0
     private var closed = false
 
@@ -106,38 +124,37 @@ public final class CompressedFileWriter {
         }
         targetPath = target
         self.context = context
-        let stagingSize = context == nil ? 1 << 20 : ZSTD_CStreamOutSize()
-        stagingBuffer = .allocate(byteCount: stagingSize, alignment: 16)
+        stagingBuffer = .allocate(byteCount: Self.zstdFrameContentBytes, alignment: 16)
+        frameBuffer = .allocate(
+            byteCount: context == nil ? 0 : ZSTD_compressBound(Self.zstdFrameContentBytes),
+            alignment: 16
+        )
     }
 
     deinit {
         if let context { ZSTD_freeCCtx(context) }
         stagingBuffer.deallocate()
+        frameBuffer.deallocate()
         if !closed, ownsDescriptor {
             _ = closeFile(fileDescriptor)
             if let temporaryPath { unlink(temporaryPath) }
         }
     }
 
-    /// Compresses (or stages) `bytes` and writes whatever output is ready. O(bytes).
+    /// Stages `bytes`, first ending the zstd frame (or writing the staged bytes) if they do not fit beside
+    /// what is staged; compresses and writes each full frame. O(bytes).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(!closed, "write after close")
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         bytesIn += Int64(bytes.count)
-        guard let context else {
-            var offset = 0
-            while offset < bytes.count {
-                let take = min(bytes.count - offset, stagingBuffer.count - stagedCount)
-                (stagingBuffer.baseAddress! + stagedCount).copyMemory(from: base + offset, byteCount: take)
-                stagedCount += take
-                offset += take
-                if stagedCount == stagingBuffer.count { try flushStaging() }
-            }
-            return
-        }
-        var input = ZSTD_inBuffer(src: base, size: bytes.count, pos: 0)
-        while input.pos < input.size {
-            try compressStep(context: context, input: &input, directive: ZSTD_e_continue)
+        if stagedCount > 0 && stagedCount + bytes.count > stagingBuffer.count { try flushStaging() }
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(bytes.count - offset, stagingBuffer.count - stagedCount)
+            (stagingBuffer.baseAddress! + stagedCount).copyMemory(from: base + offset, byteCount: take)
+            stagedCount += take
+            offset += take
+            if stagedCount == stagingBuffer.count { try flushStaging() }
         }
     }
 
@@ -152,16 +169,12 @@ public final class CompressedFileWriter {
         return String(cString: resolved)
     }
 
-    /// Ends the zstd frame, writes the rest, fsyncs and renames the file into place.
+    /// Ends the last zstd frame, writes the rest, fsyncs and renames the file into place.
     public func close() throws {
         precondition(!closed, "close twice")
         closed = true
-        if let context {
-            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-            while try compressStep(context: context, input: &input, directive: ZSTD_e_end) != 0 {}
-        } else {
-            try flushStaging()
-        }
+        // A compressed file holds at least one frame, empty if nothing was written: `zstd -t` accepts it.
+        if stagedCount > 0 || (context != nil && bytesOut == 0) { try flushStaging() }
         guard let temporaryPath else {
             if ownsDescriptor, closeFile(fileDescriptor) != 0 {
                 throw CompressedFileWriterError.writeFailed(
@@ -185,30 +198,31 @@ public final class CompressedFileWriter {
         }
     }
 
-    /// One call of ZSTD_compressStream2 into the staging buffer, then writes what it produced.
-    /// - Returns: zstd's hint of bytes still to flush (0 when a `ZSTD_e_end` is complete).
-    @discardableResult
-    private func compressStep(
-        context: OpaquePointer,
-        input: inout ZSTD_inBuffer,
-        directive: ZSTD_EndDirective
-    ) throws
-        -> Int
-    {
-        var output = ZSTD_outBuffer(dst: stagingBuffer.baseAddress, size: stagingBuffer.count, pos: 0)
-        let remaining = ZSTD_compressStream2(context, &output, &input, directive)
-        if ZSTD_isError(remaining) != 0 {
-            throw CompressedFileWriterError.compressionFailed(path: path, reason: Self.zstdReason(remaining))
+    /// Writes the staged bytes out: compressed as one zstd frame, or as they are.
+    private func flushStaging() throws {
+        guard let context else {
+            try writeOut(UnsafeRawBufferPointer(rebasing: stagingBuffer[0..<stagedCount]))
+            stagedCount = 0
+            return
         }
-        stagedCount = output.pos
-        try flushStaging()
-        return remaining
+        let size = ZSTD_compress2(
+            context,
+            frameBuffer.baseAddress,
+            frameBuffer.count,
+            stagingBuffer.baseAddress,
+            stagedCount
+        )
+        if ZSTD_isError(size) != 0 {
+            throw CompressedFileWriterError.compressionFailed(path: path, reason: Self.zstdReason(size))
+        }
+        stagedCount = 0
+        try writeOut(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<size]))
     }
 
-    private func flushStaging() throws {
+    private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < stagedCount {
-            let written = writeFile(fileDescriptor, stagingBuffer.baseAddress! + offset, stagedCount - offset)
+        while offset < bytes.count {
+            let written = writeFile(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -221,7 +235,6 @@ public final class CompressedFileWriter {
             offset += written
             bytesOut += Int64(written)
         }
-        stagedCount = 0
     }
 
     private static func systemReason(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -75,7 +75,7 @@ final class StreamIngestor {
     /// Decodes after `count` bytes were read into ``writableTail``.
     func didAppend(_ count: Int) {
         guard count > 0 else { return }
-        counters.bytesRead.wrappingIncrement(by: count, ordering: .relaxed)
+        counters.bytesDecompressed.wrappingIncrement(by: count, ordering: .relaxed)
         filled += count
         residentBytes = max(residentBytes, filled)
         let consumed = decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)

@@ -71,23 +71,35 @@ public final class FileDescriptorStream: ByteStream {
     }
 }
 
-/// Wraps a stream and transparently decompresses it when it starts with the zstd frame magic, so a
-/// `.zst` recording can be given as a file or piped in as is.
+/// Wraps a stream and transparently decompresses it when it starts with a zstd frame (or skippable frame)
+/// magic, so a `.zst` recording can be given as a file or piped in as is. Damage in the compressed bytes is
+/// reported to `reportDamage` and skipped (see ``ZstdStreamDecompressor``); only the inner stream's errors
+/// (I/O, a stop request) are thrown.
 public final class AutoDecompressingStream: ByteStream {
     private let inner: ByteStream
+    private let reportDamage: (ZstdStreamDecompressor.Damage) -> Void
     private var decompressor: ZstdStreamDecompressor?
     private var decided = false
     /// Bytes read while sniffing the magic, handed out before anything else.
     private var sniffed: [UInt8] = []
+    /// Bytes read from the inner stream so far: the input's own bytes, compressed or not.
+    public private(set) var inputBytesRead = 0
 
-    public init(_ inner: ByteStream) { self.inner = inner }
+    public init(_ inner: ByteStream, reportDamage: @escaping (ZstdStreamDecompressor.Damage) -> Void) {
+        self.inner = inner
+        self.reportDamage = reportDamage
+    }
 
     public var name: String { inner.name }
     public var isCompressed: Bool { decompressor != nil }
 
     /// The inner stream's bytes, the sniffed ones first.
     private func readRaw(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard !sniffed.isEmpty else { return try inner.read(into: buffer) }
+        guard !sniffed.isEmpty else {
+            let count = try inner.read(into: buffer)
+            inputBytesRead += count
+            return count
+        }
         let count = min(sniffed.count, buffer.count)
         buffer.copyBytes(from: sniffed[0..<count])
         sniffed.removeFirst(count)
@@ -105,16 +117,15 @@ public final class AutoDecompressingStream: ByteStream {
                 }
                 if count == 0 { break }
                 filled += count
+                inputBytesRead += count
             }
             sniffed = Array(head[0..<filled])
-            if sniffed == ZstdStreamDecompressor.magic { decompressor = ZstdStreamDecompressor() }
+            if ZstdStreamDecompressor.startsFrame(sniffed) {
+                decompressor = ZstdStreamDecompressor(reportDamage: reportDamage)
+            }
         }
         guard let decompressor else { return try readRaw(into: buffer) }
-        do {
-            return try decompressor.read(into: buffer) { compressed in try readRaw(into: compressed) }
-        } catch let failure as ZstdStreamDecompressor.Failure {
-            throw SourceError(source: name, operation: "decompress", reason: failure.description)
-        }
+        return try decompressor.read(into: buffer) { compressed in try readRaw(into: compressed) }
     }
 
     public func close() { inner.close() }

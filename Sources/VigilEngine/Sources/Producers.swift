@@ -87,7 +87,10 @@ struct ProducerContext {
     }
 
     /// Hands `count` bytes just read to `ingestor`, marked busy meanwhile (see ``busyProducers``).
-    func ingest(_ count: Int, into ingestor: StreamIngestor) {
+    /// - Parameter countBytesRead: whether to count `count` as read from the input too; false for a stream
+    ///   that counts its input bytes itself (a decompressed one, where they differ).
+    func ingest(_ count: Int, into ingestor: StreamIngestor, countBytesRead: Bool = true) {
+        if countBytesRead { counters.bytesRead.wrappingIncrement(by: count, ordering: .relaxed) }
         noteInput()
         busyProducers.wrappingIncrement(ordering: .sequentiallyConsistent)
         ingestor.didAppend(count)
@@ -111,9 +114,10 @@ final class SequentialStreamProducer {
     func run() {
         for open in openStreams {
             if context.stopRequested.load(ordering: .relaxed) { break }
-            let stream: ByteStream
+            let stream: AutoDecompressingStream
             do {
-                stream = AutoDecompressingStream(try open())
+                let input = try open()
+                stream = AutoDecompressingStream(input, reportDamage: damageReporter(streamName: input.name))
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
@@ -123,12 +127,21 @@ final class SequentialStreamProducer {
             let ingestor = context.makeIngestor(streamName: stream.name, holdsClockAtOnce: true)
             defer { stream.close() }
             var stopped = false
+            var bytesReadCounted = 0
+            func countBytesRead() {
+                context.counters.bytesRead.wrappingIncrement(
+                    by: stream.inputBytesRead - bytesReadCounted,
+                    ordering: .relaxed
+                )
+                bytesReadCounted = stream.inputBytesRead
+            }
             do {
                 while !context.stopRequested.load(ordering: .relaxed) {
                     let tail = ingestor.writableTail
                     let count = try stream.read(into: tail)
+                    countBytesRead()
                     if count == 0 { break }
-                    context.ingest(count, into: ingestor)
+                    context.ingest(count, into: ingestor, countBytesRead: false)
                     // A short read means the input is slower than we are: do not let samples wait in
                     // partly filled batches.
                     if count < tail.count / 2 {
@@ -145,9 +158,25 @@ final class SequentialStreamProducer {
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error); keeping what was read before it")
             }
+            countBytesRead()
             context.finish(ingestor, stopped: stopped)
         }
         context.router.finish()
+    }
+
+    /// Counts and logs damage in one compressed stream (a decode error, like the native decoder's), at most
+    /// ``IngestSession/maximumErrorsLoggedPerStream`` lines of it.
+    private func damageReporter(streamName: String) -> (ZstdStreamDecompressor.Damage) -> Void {
+        var reported = 0
+        return { [context] damage in
+            context.counters.countDecodeError(kind: damage.counterName)
+            reported += 1
+            if reported <= IngestSession.maximumErrorsLoggedPerStream {
+                context.logger.warning("\(streamName): \(damage)")
+            } else if reported == IngestSession.maximumErrorsLoggedPerStream + 1 {
+                context.logger.warning("\(streamName): more damaged zstd frames; no longer logging them")
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ public typealias ManagedAtomicInt = ManagedAtomic<Int>
 /// Updated per batch or per event, never per sample: hot loops count in locals and add here once per
 /// batch, so the atomics cost nothing measurable.
 public final class EngineCounters: Sendable {
+    /// Bytes read from the inputs as they are (compressed bytes of a compressed input).
     public let bytesRead = ManagedAtomic<Int>(0)
     public let streamsOpened = ManagedAtomic<Int>(0)
     public let tcpConnections = ManagedAtomic<Int>(0)
@@ -70,6 +71,8 @@ public final class EngineCounters: Sendable {
     public let rollupSegmentsWritten = ManagedAtomic<Int>(0)
     public let rollupBytesWritten = ManagedAtomic<Int>(0)
     public let rollupWriteErrors = ManagedAtomic<Int>(0)
+    /// Native bytes the decoders saw: ``bytesRead`` after decompression (the same for uncompressed input).
+    public let bytesDecompressed = ManagedAtomic<Int>(0)
 
     public init() {}
 

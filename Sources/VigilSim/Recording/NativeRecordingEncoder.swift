@@ -19,6 +19,21 @@ public struct NativeRecordingEncoder: FleetSampleSink {
         try encoder.appendSchemaFrames(entries, to: &bytes)
     }
 
+    /// Hands the encoded frames to `body` one at a time, in order, then empties ``bytes``: a writer that ends a
+    /// compressed block only between calls (`CompressedFileWriter`) then never cuts a frame.
+    public mutating func drainFrames(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { encoded in
+            var offset = 0
+            while offset < encoded.count {
+                let payloadLength = encoded.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self).littleEndian
+                let end = offset + NativeFormat.headerByteCount + Int(payloadLength)
+                try body(UnsafeRawBufferPointer(rebasing: encoded[offset..<end]))
+                offset = end
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     public mutating func consume(
         timestamps: UnsafeBufferPointer<Int64>,
         wireIDs: UnsafeBufferPointer<UInt32>,
