@@ -2,10 +2,10 @@ import Testing
 import VigilCore
 @_spi(Testing) import VigilWire
 
-/// A 24-byte header with a valid header CRC (version 1, a data frame) claiming `length` payload bytes, with a
-/// payload CRC that the bytes after it do not match.
-private func forgedHeader(length: Int) -> [UInt8] {
-    rawFrame(type: 2, payload: [], declaredLength: UInt32(length), payloadChecksum: 0xDEAD_BEEF)
+/// A 24-byte header with a valid header CRC (a data frame, version 1 unless told) claiming `length` payload
+/// bytes, with a payload CRC that the bytes after it do not match.
+private func forgedHeader(length: Int, version: UInt8 = 1) -> [UInt8] {
+    rawFrame(version: version, type: 2, payload: [], declaredLength: UInt32(length), payloadChecksum: 0xDEAD_BEEF)
 }
 
 /// Where a stream puts its forged headers relative to its valid frames.
@@ -107,9 +107,8 @@ private struct ForgedStream {
 
 /// The non-error events a byte-by-byte search finds (deliberately simple, O(bytes × maxPayloadBytes)): at each
 /// position, a frame whose header CRC is valid, whose length is within the limit, that is whole in the stream
-/// and whose payload CRC matches is decoded (its events, placed at its offset) and the search continues after
-/// it; anything else, at the next byte. Like the decoder, a frame of another version within the limit is
-/// skipped whole, its payload unchecked (the header CRC vouches for its length).
+/// and whose payload CRC matches is decoded (its events, placed at its offset; none for another version) and
+/// the search continues after it; anything else, at the next byte.
 private func referenceEvents(_ bytes: [UInt8], maxPayloadBytes: Int) -> [DecodeEvent] {
     func word(_ offset: Int) -> UInt32 {
         (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
@@ -125,12 +124,12 @@ private func referenceEvents(_ bytes: [UInt8], maxPayloadBytes: Int) -> [DecodeE
             position += 1
             continue
         }
-        if bytes[position + 4] != NativeFormat.version {
-            position = frameEnd
-            continue
-        }
         guard word(position + 12) == CRC32C.checksum(Array(bytes[position + 24..<frameEnd])) else {
             position += 1
+            continue
+        }
+        if bytes[position + 4] != NativeFormat.version {
+            position = frameEnd
             continue
         }
         for event in decodeAll(Array(bytes[position..<frameEnd]), maxPayloadBytes: maxPayloadBytes).delegate.events {
@@ -182,9 +181,12 @@ private func randomHostileMix(generator: inout SplitMix64, maxPayloadBytes: Int)
             // Sometimes cut short: the sender restarted mid-frame.
             bytes += below(4) == 0 && frame.count > 1 ? Array(frame[0..<1 + below(frame.count - 1)]) : frame
         case 3:
-            // A burst of forged headers, most claiming the maximum payload.
+            // A burst of forged headers, most claiming the maximum payload, some of another version.
             for _ in 0..<(1 + below(60)) {
-                bytes += forgedHeader(length: below(3) == 0 ? below(maxPayloadBytes + 1) : maxPayloadBytes)
+                bytes += forgedHeader(
+                    length: below(3) == 0 ? below(maxPayloadBytes + 1) : maxPayloadBytes,
+                    version: below(8) == 0 ? 2 : 1
+                )
             }
         case 4:
             let magicPrefix: [UInt8] = Array([0x56, 0x47, 0x49, 0x4C][0..<below(5)])
@@ -266,6 +268,41 @@ struct ForgedHeaderResyncTests {
                 "chunks of up to \(maxChunkByteCount)"
             )
         }
+    }
+
+    /// A header of another version is skipped whole only when its payload CRC vouches for the payload too: a
+    /// forged one claiming the maximum payload would otherwise hide every frame in its span, no nesting needed.
+    @Test("forged headers of another version hide no valid frame; a whole frame of another version is skipped")
+    func forgedOtherVersionLosesNoValidFrame() throws {
+        let maxPayloadBytes = 16_384
+        var stream = ForgedStream(seed: 2, forgedLength: maxPayloadBytes)
+        try stream.appendSchema()
+        for version: UInt8 in [2, 0, 255] { stream.bytes += forgedHeader(length: maxPayloadBytes, version: version) }
+        let future = rawFrame(version: 2, type: 2, payload: [UInt8](repeating: 7, count: 100))
+        let futureOffset = stream.bytes.count
+        stream.bytes += future
+        stream.appendValidFrames(40)
+        let whole = decodeAll(stream.bytes, maxPayloadBytes: maxPayloadBytes)
+        #expect(whole.delegate.samples.timestamps == stream.timestamps)
+        #expect(whole.delegate.samples.valueBits == stream.valueBits)
+        let forgedOffset = Int64(futureOffset - 72)
+        #expect(
+            whole.delegate.errors == [
+                .unsupportedVersion(offset: forgedOffset, version: 2),
+                .unsupportedVersion(offset: forgedOffset + 24, version: 0),
+                .unsupportedVersion(offset: forgedOffset + 48, version: 255),
+                .unsupportedVersion(offset: Int64(futureOffset), version: 2),
+            ]
+        )
+        #expect(whole.decoder.statistics.bytesSkipped == Int64(72 + future.count))
+        var generator = SplitMix64(seed: 20)
+        let bytewise = decodeInChunks(
+            stream.bytes,
+            generator: &generator,
+            maxChunkByteCount: 1,
+            maxPayloadBytes: maxPayloadBytes
+        )
+        #expect(bytewise.delegate.events == whole.delegate.events)
     }
 
     @Test(

@@ -11,9 +11,10 @@ import VigilCore
 /// decoder resynchronises at the next valid frame: garbage before a magic is skipped (reported once per run);
 /// a bad header CRC or an oversized length rescans from the next byte; a frame with a valid header but a bad
 /// payload resumes at the next valid header inside it, if any (the frame was cut short and the stream went on),
-/// else after it; a frame with an unknown type or an unsupported version is skipped whole. The frames decoded
-/// are exactly those a byte-by-byte search finds: at each position, a frame whose header and payload CRCs
-/// match is decoded and the search continues after it; anything else, the search continues at the next byte.
+/// else after it; a frame with an unknown type or an unsupported version (and a matching payload CRC) is
+/// skipped whole. The frames decoded are exactly those a byte-by-byte search finds: at each position, a frame
+/// whose header and payload CRCs match is decoded and the search continues after it; anything else, the
+/// search continues at the next byte.
 ///
 /// The decoder keeps no per-series state: wire ids are the engine's to map. Per sample it does nothing at all;
 /// the only per-frame work is two CRC32C passes (header and payload) and, for schema frames, parsing. Inside a
@@ -290,14 +291,6 @@ public struct NativeStreamDecoder {
     ) -> Int {
         let frameByteCount = NativeFormat.headerByteCount &+ payloadByteCount
         let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
-        guard version == NativeFormat.version else {
-            _rejectFrame(
-                .unsupportedVersion(offset: frameOffset, version: version),
-                frameByteCount: frameByteCount,
-                delegate: &delegate
-            )
-            return frameByteCount
-        }
         let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
         let storedPayloadChecksum = UInt32(
             littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
@@ -313,7 +306,9 @@ public struct NativeStreamDecoder {
             : CRC32C.checksum(payload)
         guard storedPayloadChecksum == computedPayloadChecksum else {
             // The header was intact but the payload is not: either bits flipped in it (skip the frame) or the
-            // frame was cut short and another frame follows inside its claimed length (resume there).
+            // frame was cut short and another frame follows inside its claimed length (resume there). A header
+            // of another version is no frame either without a payload its CRC vouches for: a forged one must not
+            // hide the frames in its claimed length.
             if !inDamagedRegion { _damagedRegion.countDirectCheck(byteCount: payloadByteCount) }
             let frameEnd = frameOffset &+ Int64(frameByteCount)
             if frameEnd > _damagedRegionEnd { _damagedRegionEnd = frameEnd }
@@ -329,15 +324,25 @@ public struct NativeStreamDecoder {
                 _rescanEnd = frameEnd
             }
             _rejectFrame(
-                .payloadChecksumMismatch(
-                    offset: frameOffset,
-                    expected: storedPayloadChecksum,
-                    computed: computedPayloadChecksum
-                ),
+                version == NativeFormat.version
+                    ? .payloadChecksumMismatch(
+                        offset: frameOffset,
+                        expected: storedPayloadChecksum,
+                        computed: computedPayloadChecksum
+                    )
+                    : .unsupportedVersion(offset: frameOffset, version: version),
                 frameByteCount: skippedByteCount,
                 delegate: &delegate
             )
             return skippedByteCount
+        }
+        guard version == NativeFormat.version else {
+            _rejectFrame(
+                .unsupportedVersion(offset: frameOffset, version: version),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
+            return frameByteCount
         }
         let typeRawValue = header.load(fromByteOffset: _NativeHeader.typeOffset, as: UInt8.self)
         guard let type = NativeFrameType(rawValue: typeRawValue) else {
