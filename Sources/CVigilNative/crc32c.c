@@ -180,6 +180,43 @@ int vigil_crc32c_is_hardware_accelerated(void) {
 #endif
 }
 
+// Combining: the CRC of A followed by B is the CRC of A "shifted" over |B| bytes, xor the CRC of B. The CRC
+// register is a polynomial over GF(2) modulo P (reflected: bit 31 is the coefficient of x^0), and shifting it
+// over n bytes multiplies it by x^(8n) mod P. That power is a product of powers x^(2^k) taken from a table,
+// one per set bit of 8n, so combining costs O(log n) 32-bit multiplications (zlib's crc32_combine).
+#define CRC32C_ONE 0x80000000u  // the polynomial 1 (x^0)
+
+// x^(2^k) mod P for k < 67: a byte count below 2^64 is a bit count below 2^67.
+static uint32_t power_table[67];
+static pthread_once_t power_once = PTHREAD_ONCE_INIT;
+
+// The product a × b mod P: b times each power of x whose coefficient in a is 1.
+static uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
+    uint32_t product = 0;
+    for (int degree = 0; degree < 32; degree++) {
+        if (a & (CRC32C_ONE >> degree)) product ^= b;
+        b = (b >> 1) ^ (0x82F63B78u & (0u - (b & 1u)));  // b × x
+    }
+    return product;
+}
+
+static void build_power_table(void) {
+    uint32_t power = CRC32C_ONE >> 1;  // x^1
+    for (int k = 0; k < 67; k++) {
+        power_table[k] = power;
+        power = multiply_mod_p(power, power);
+    }
+}
+
+uint32_t vigil_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t length2) {
+    pthread_once(&power_once, build_power_table);
+    uint32_t shift = CRC32C_ONE;  // x^(8 × length2), built from the set bits of length2
+    for (int k = 3; length2 != 0; k++, length2 >>= 1) {
+        if (length2 & 1) shift = multiply_mod_p(power_table[k], shift);
+    }
+    return multiply_mod_p(shift, crc1) ^ crc2;
+}
+
 // Exposed for tests: the portable path, so both paths can be checked against each other.
 uint32_t vigil_crc32c_portable_update(uint32_t crc, const void *data, size_t length) {
     return crc32c_portable(crc, (const uint8_t *)data, length);

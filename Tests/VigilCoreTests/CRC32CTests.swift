@@ -48,4 +48,59 @@ struct CRC32CTests {
             }
         }
     }
+
+    @Test("combine and suffixChecksum agree with a direct pass on random splits of random lengths", arguments: 1...8)
+    func combineAgreesWithDirectChecksum(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let bytes = (0..<70_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        bytes.withUnsafeBytes { all in
+            for _ in 0..<50 {
+                // Lengths from empty to tens of kilobytes, so every table power up to 2^19 bytes is used.
+                let start = Int(generator.next() % 100)
+                let length = Int(generator.next() % UInt64(generator.next() % 2 == 0 ? 40 : all.count - start))
+                let cut = length == 0 ? 0 : Int(generator.next() % UInt64(length + 1))
+                let prefix = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[start..<start + cut]))
+                let suffix = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[start + cut..<start + length]))
+                let whole = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[start..<start + length]))
+                #expect(
+                    CRC32C.combine(prefix, suffix, secondByteCount: length - cut) == whole,
+                    "start \(start), length \(length), cut \(cut)"
+                )
+                #expect(
+                    CRC32C.suffixChecksum(whole: whole, prefix: prefix, suffixByteCount: length - cut) == suffix,
+                    "start \(start), length \(length), cut \(cut)"
+                )
+            }
+        }
+    }
+
+    @Test("combine of the check value's halves gives 0xE3069283; an empty side changes nothing")
+    func combineHandComputed() {
+        let first = CRC32C.checksum(Array("1234".utf8))
+        let second = CRC32C.checksum(Array("56789".utf8))
+        #expect(CRC32C.combine(first, second, secondByteCount: 5) == 0xE306_9283)
+        #expect(CRC32C.combine(0xE306_9283, 0, secondByteCount: 0) == 0xE306_9283)
+        #expect(CRC32C.combine(0, 0xE306_9283, secondByteCount: 9) == 0xE306_9283)
+    }
+
+    /// Lengths past what a test can checksum directly (up to 2^62 bytes) still obey associativity:
+    /// (A B) C and A (B C) are the same message, so both ways of combining must agree.
+    @Test("combine is associative over lengths up to 2^62 bytes, which use the table's highest powers")
+    func combineIsAssociativeAtHugeLengths() {
+        var generator = SplitMix64(seed: 99)
+        for _ in 0..<200 {
+            let a = UInt32(truncatingIfNeeded: generator.next())
+            let b = UInt32(truncatingIfNeeded: generator.next())
+            let c = UInt32(truncatingIfNeeded: generator.next())
+            let bLength = Int(generator.next() >> 3)  // below 2^61
+            let cLength = Int(generator.next() >> 3)
+            let left = CRC32C.combine(CRC32C.combine(a, b, secondByteCount: bLength), c, secondByteCount: cLength)
+            let right = CRC32C.combine(
+                a,
+                CRC32C.combine(b, c, secondByteCount: cLength),
+                secondByteCount: bLength + cLength
+            )
+            #expect(left == right, "lengths \(bLength), \(cLength)")
+        }
+    }
 }

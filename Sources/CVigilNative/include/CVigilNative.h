@@ -15,6 +15,10 @@
 /// so `vigil_crc32c_update(vigil_crc32c_update(0, a, n), b, m)` equals the CRC of a followed by b.
 uint32_t vigil_crc32c_update(uint32_t crc, const void *data, size_t length);
 
+/// The CRC32C of A followed by B, from `crc1` (the CRC32C of A), `crc2` (that of B) and `length2` (B's length
+/// in bytes), without the bytes: zlib's crc32_combine. O(log length2): at most 64 multiplications mod P.
+uint32_t vigil_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t length2);
+
 /// 1 when the hardware path is in use, 0 for the portable table.
 int vigil_crc32c_is_hardware_accelerated(void);
 

@@ -11,7 +11,9 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
     /// so the decoder rescans from `offset + 1`.
     case headerChecksumMismatch(offset: Int64, expected: UInt32, computed: UInt32)
     /// A header with a valid CRC but a version this decoder does not read. The frame is skipped whole when its
-    /// length is within the limit, otherwise the decoder rescans from `offset + 1`.
+    /// length is within the limit and its payload CRC matches; with a payload CRC that fails, the decoder resumes
+    /// at the next valid header inside the frame, as for ``payloadChecksumMismatch(offset:expected:computed:)``;
+    /// with a length over the limit, it rescans from `offset + 1`.
     case unsupportedVersion(offset: Int64, version: UInt8)
     /// A valid v1 header of a frame type this decoder does not know; the frame is skipped whole.
     case unknownFrameType(offset: Int64, type: UInt8)

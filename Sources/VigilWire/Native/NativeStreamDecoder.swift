@@ -10,10 +10,17 @@ import VigilCore
 /// Every malformed input is a typed, counted ``NativeDecodeError`` with its absolute stream offset, and the
 /// decoder resynchronises at the next valid frame: garbage before a magic is skipped (reported once per run);
 /// a bad header CRC or an oversized length rescans from the next byte; a frame with a valid header but a bad
-/// payload, an unknown type or an unsupported version is skipped whole.
+/// payload resumes at the next valid header inside it, if any (the frame was cut short and the stream went on),
+/// else after it; a frame with an unknown type or an unsupported version (and a matching payload CRC) is
+/// skipped whole. The frames decoded are exactly those a byte-by-byte search finds: at each position, a frame
+/// whose header and payload CRCs match is decoded and the search continues after it; anything else, the
+/// search continues at the next byte.
 ///
 /// The decoder keeps no per-series state: wire ids are the engine's to map. Per sample it does nothing at all;
-/// the only per-frame work is two CRC32C passes (header and payload) and, for schema frames, parsing.
+/// the only per-frame work is two CRC32C passes (header and payload) and, for schema frames, parsing. Inside a
+/// damaged region (from a frame whose payload CRC failed to the end of the furthest such frame overlapping it)
+/// payloads are checked through the running checksums of one pass over the region instead, so that however
+/// the frames there nest, the CRC work stays linear in the region's length.
 public struct NativeStreamDecoder {
     /// Frames announcing a longer payload are rejected without waiting for it.
     public let maxPayloadBytes: Int
@@ -23,23 +30,17 @@ public struct NativeStreamDecoder {
     /// Start of the open garbage run; meaningful only while `_garbageRunByteCount > 0`.
     @usableFromInline var _garbageRunStart: Int64
     @usableFromInline var _garbageRunByteCount: Int
-    /// The damaged region: from the first frame whose payload CRC failed to the end of the furthest one
-    /// that overlaps it, and the payload bytes checksummed in vain inside it. Every rescan inside a bad
-    /// frame can find another header whose payload costs a full CRC pass; rescanning is allowed while that
-    /// work stays within 8x the region's length plus ``damagedRegionAllowancePayloads`` full payloads, so
-    /// hostile nesting stays linear while a sender restarting mid-frame many times in a row (cut frames a
-    /// few hundred bytes apart, each claiming a long payload) loses none of the frames in between.
-    @usableFromInline var _damagedRegionStart: Int64
-    @usableFromInline var _damagedFrameEnd: Int64
-    @usableFromInline var _damagedChecksumBytes: Int64
+    /// The end of the damaged region: of the furthest frame whose payload CRC failed. Frames that start before
+    /// it are checked through `_damagedRegion`. Every rescan inside a bad frame can find another header whose
+    /// payload would cost a full CRC pass, and each of those can hold more: checked directly, nested fake
+    /// headers each claiming 4 MiB would make the work quadratic.
+    @usableFromInline var _damagedRegionEnd: Int64
+    /// The running checksums of the damaged region; empty outside one.
+    @usableFromInline var _damagedRegion: _DamagedRegionChecksums
     /// While above the next offset: the resync scan inside a frame with a bad payload CRC stopped at a
     /// candidate too close to the end of the buffer to check, and continues here with the next call (so
-    /// that how reads cut the stream changes nothing that is reported).
+    /// that how reads cut the stream changes nothing that is reported). Never above `_damagedRegionEnd`.
     @usableFromInline var _rescanEnd: Int64
-
-    /// Full-size payloads a damaged region may checksum in vain whatever its length (64 MiB of CRC32C,
-    /// about 6 ms, with the default limit).
-    public static let damagedRegionAllowancePayloads = 16
 
     /// - Parameter maxPayloadBytes: the largest payload accepted, at most `UInt32.max` (default 4 MiB).
     public init(maxPayloadBytes: Int = NativeFormat.defaultMaxPayloadBytes) {
@@ -52,9 +53,10 @@ public struct NativeStreamDecoder {
         self._streamOffset = 0
         self._garbageRunStart = 0
         self._garbageRunByteCount = 0
-        self._damagedRegionStart = 0
-        self._damagedFrameEnd = 0
-        self._damagedChecksumBytes = 0
+        self._damagedRegionEnd = 0
+        self._damagedRegion = _DamagedRegionChecksums(
+            maxFrameByteCount: NativeFormat.headerByteCount + maxPayloadBytes
+        )
         self._rescanEnd = 0
     }
 
@@ -67,11 +69,23 @@ public struct NativeStreamDecoder {
     /// The largest frame this decoder accepts: the buffer size a caller needs so that every frame can complete.
     public var maxFrameByteCount: Int { NativeFormat.headerByteCount + maxPayloadBytes }
 
+    /// Payload bytes checksummed because of damage: the direct pass over each frame whose payload CRC failed
+    /// outside a damaged region, and the damaged regions' own passes and block tails. Every other payload byte
+    /// checksummed belongs to a delivered frame, once; tests bound this to show the resync's work is linear.
+    @_spi(Testing) public var damageChecksummedByteCount: Int64 { _damagedRegion.checksummedByteCount }
+
+    /// Bytes of running checksums held for the damaged region now (0 outside one), and the most ever held: at
+    /// most 4 per 16 bytes of ``maxFrameByteCount``, plus 8.
+    @_spi(Testing) public var damagedRegionMemoryByteCount: (now: Int, peak: Int) {
+        (_damagedRegion.memoryByteCount, _damagedRegion.peakMemoryByteCount)
+    }
+
     /// Decodes every complete frame in `bytes`, which continue the stream where the last call's consumed
     /// bytes ended, and passes declarations, data frames and errors to `delegate` in stream order.
     ///
     /// O(`bytes.count`): each byte is looked at a bounded number of times (a magic candidate whose header
-    /// fails is rescanned from its next byte, so a header's 24 bytes may be looked at up to 24 times).
+    /// fails is rescanned from its next byte, so a header's 24 bytes may be looked at up to 24 times), and a
+    /// damaged region's payload checks cost one pass over the region plus O(log payload) per frame in it.
     ///
     /// - Parameters:
     ///   - bytes: the unconsumed tail of the previous call followed by new data.
@@ -86,84 +100,15 @@ public struct NativeStreamDecoder {
         guard let base = bytes.baseAddress else { return 0 }
         let end = bytes.count
         var position = 0
-        // Bounded: every iteration advances `position` by at least one byte or leaves the loop.
+        // Bounded: every step advances `position` by at least one byte, or advances none and ends the loop.
         while position < end {
-            let available = end &- position
-            let frameOffset = _streamOffset &+ Int64(position)
-            if frameOffset < _rescanEnd {
-                let limit = min(end, position &+ Int(_rescanEnd &- frameOffset))
-                let next = _nextFrameStart(base, from: position, end: limit, bufferEnd: end)
-                if next > position {
-                    _statistics.bytesSkipped &+= Int64(next &- position)
-                    position = next
-                    continue
-                }
-                // A candidate at `position`: checked now (decode it normally), or still too close to the end.
-                if available >= NativeFormat.headerByteCount { _rescanEnd = 0 }
-            }
-            guard available >= 4 else {
-                if _isMagicPrefix(base + position, byteCount: available) { break }
-                _skipGarbage(at: frameOffset, byteCount: 1)
-                position &+= 1
-                continue
-            }
-            let header = base + position
-            guard header.loadUnaligned(as: UInt32.self) == NativeFormat.magic.littleEndian else {
-                let candidate = _nextMagicCandidate(base, from: position &+ 1, end: end)
-                _skipGarbage(at: frameOffset, byteCount: candidate &- position)
-                position = candidate
-                continue
-            }
-            guard available >= NativeFormat.headerByteCount else { break }
-            let storedHeaderChecksum = UInt32(
-                littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.headerChecksumOffset, as: UInt32.self)
-            )
-            let computedHeaderChecksum = CRC32C.checksum(
-                UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
-            )
-            guard storedHeaderChecksum == computedHeaderChecksum else {
-                _report(
-                    .headerChecksumMismatch(
-                        offset: frameOffset,
-                        expected: storedHeaderChecksum,
-                        computed: computedHeaderChecksum
-                    ),
-                    delegate: &delegate
-                )
-                _skipGarbage(at: frameOffset, byteCount: 1)
-                position &+= 1
-                continue
-            }
-            // A header with a valid CRC ends any garbage run before it, whatever happens to its frame.
-            _closeGarbageRun(delegate: &delegate)
-            let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
-            let payloadLength = UInt32(
-                littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadLengthOffset, as: UInt32.self)
-            )
-            guard UInt64(payloadLength) <= UInt64(maxPayloadBytes) else {
-                if version != NativeFormat.version {
-                    _report(.unsupportedVersion(offset: frameOffset, version: version), delegate: &delegate)
-                } else {
-                    _report(
-                        .payloadTooLarge(offset: frameOffset, length: payloadLength, limit: maxPayloadBytes),
-                        delegate: &delegate
-                    )
-                }
-                _skipGarbage(at: frameOffset, byteCount: 1)
-                position &+= 1
-                continue
-            }
-            let frameByteCount = NativeFormat.headerByteCount &+ Int(payloadLength)
-            // Not an error: the rest of the frame arrives with the next call. Nothing is reported before the
-            // whole frame is here, so presenting the same header again never reports twice.
-            guard available >= frameByteCount else { break }
-            position &+= _decodeFrame(
-                header: header,
-                payloadByteCount: Int(payloadLength),
-                frameOffset: frameOffset,
-                availableByteCount: available,
-                delegate: &delegate
-            )
+            let next =
+                _streamOffset &+ Int64(position) < _damagedRegionEnd
+                ? _decodeStepInDamagedRegion(base, at: position, end: end, delegate: &delegate)
+                : _decodeStep(base, at: position, end: end, inDamagedRegion: false, delegate: &delegate)
+            // No progress: what starts at `position` (a frame or a magic) has not fully arrived.
+            guard next > position else { break }
+            position = next
         }
         _streamOffset &+= Int64(position)
         _statistics.bytesConsumed &+= Int64(position)
@@ -220,6 +165,114 @@ public struct NativeStreamDecoder {
         _closeGarbageRun(delegate: &delegate)
     }
 
+    // MARK: - Steps
+
+    /// Decodes what starts at `position`: a frame, a garbage run up to the next magic candidate, or the first
+    /// byte of a magic whose header is rejected.
+    ///
+    /// - Returns: where the next step starts; `position` itself when what starts there has not fully arrived.
+    @inlinable
+    @inline(__always)
+    mutating func _decodeStep<Delegate: NativeDecoderDelegate>(
+        _ base: UnsafeRawPointer,
+        at position: Int,
+        end: Int,
+        inDamagedRegion: Bool,
+        delegate: inout Delegate
+    ) -> Int {
+        let available = end &- position
+        let frameOffset = _streamOffset &+ Int64(position)
+        guard available >= 4 else {
+            if _isMagicPrefix(base + position, byteCount: available) { return position }
+            _skipGarbage(at: frameOffset, byteCount: 1)
+            return position &+ 1
+        }
+        let header = base + position
+        guard header.loadUnaligned(as: UInt32.self) == NativeFormat.magic.littleEndian else {
+            let candidate = _nextMagicCandidate(base, from: position &+ 1, end: end)
+            _skipGarbage(at: frameOffset, byteCount: candidate &- position)
+            return candidate
+        }
+        guard available >= NativeFormat.headerByteCount else { return position }
+        let storedHeaderChecksum = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.headerChecksumOffset, as: UInt32.self)
+        )
+        let computedHeaderChecksum = CRC32C.checksum(
+            UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
+        )
+        guard storedHeaderChecksum == computedHeaderChecksum else {
+            _report(
+                .headerChecksumMismatch(
+                    offset: frameOffset,
+                    expected: storedHeaderChecksum,
+                    computed: computedHeaderChecksum
+                ),
+                delegate: &delegate
+            )
+            _skipGarbage(at: frameOffset, byteCount: 1)
+            return position &+ 1
+        }
+        // A header with a valid CRC ends any garbage run before it, whatever happens to its frame.
+        _closeGarbageRun(delegate: &delegate)
+        let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
+        let payloadLength = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadLengthOffset, as: UInt32.self)
+        )
+        guard UInt64(payloadLength) <= UInt64(maxPayloadBytes) else {
+            if version != NativeFormat.version {
+                _report(.unsupportedVersion(offset: frameOffset, version: version), delegate: &delegate)
+            } else {
+                _report(
+                    .payloadTooLarge(offset: frameOffset, length: payloadLength, limit: maxPayloadBytes),
+                    delegate: &delegate
+                )
+            }
+            _skipGarbage(at: frameOffset, byteCount: 1)
+            return position &+ 1
+        }
+        let frameByteCount = NativeFormat.headerByteCount &+ Int(payloadLength)
+        // Not an error: the rest of the frame arrives with the next call. Nothing is reported before the
+        // whole frame is here, so presenting the same header again never reports twice.
+        guard available >= frameByteCount else { return position }
+        return position
+            &+ _decodeFrame(
+                header: header,
+                payloadByteCount: Int(payloadLength),
+                frameOffset: frameOffset,
+                availableByteCount: available,
+                inDamagedRegion: inDamagedRegion,
+                delegate: &delegate
+            )
+    }
+
+    /// A step that starts inside the damaged region (cold): continues a rescan the previous call left open,
+    /// checks payloads through the region's running checksums, and forgets the region once past it.
+    @inlinable
+    @inline(never)
+    mutating func _decodeStepInDamagedRegion<Delegate: NativeDecoderDelegate>(
+        _ base: UnsafeRawPointer,
+        at position: Int,
+        end: Int,
+        delegate: inout Delegate
+    ) -> Int {
+        let frameOffset = _streamOffset &+ Int64(position)
+        var next = position
+        if frameOffset < _rescanEnd {
+            let limit = min(end, position &+ Int(_rescanEnd &- frameOffset))
+            next = _nextFrameStart(base, from: position, end: limit, bufferEnd: end)
+            _statistics.bytesSkipped &+= Int64(next &- position)
+            // A candidate at `position`: checked now (decoded normally), or still too close to the end.
+            if next == position && end &- position >= NativeFormat.headerByteCount { _rescanEnd = 0 }
+        }
+        if next == position {
+            next = _decodeStep(base, at: position, end: end, inDamagedRegion: true, delegate: &delegate)
+        }
+        if _streamOffset &+ Int64(next) >= _damagedRegionEnd {
+            _damagedRegion.reset()
+        }
+        return next
+    }
+
     // MARK: - Frames
 
     /// Checks and delivers one complete frame whose header CRC is valid and whose payload is within the limit.
@@ -227,15 +280,62 @@ public struct NativeStreamDecoder {
     /// - Returns: the bytes consumed: the whole frame, or less when its payload CRC fails and a valid header
     ///   starts inside it (the frame was cut short and the stream continued).
     @inlinable
+    @inline(__always)
     mutating func _decodeFrame<Delegate: NativeDecoderDelegate>(
         header: UnsafeRawPointer,
         payloadByteCount: Int,
         frameOffset: Int64,
         availableByteCount: Int,
+        inDamagedRegion: Bool,
         delegate: inout Delegate
     ) -> Int {
         let frameByteCount = NativeFormat.headerByteCount &+ payloadByteCount
         let version = header.load(fromByteOffset: _NativeHeader.versionOffset, as: UInt8.self)
+        let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
+        let storedPayloadChecksum = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
+        )
+        // `inDamagedRegion` is a constant in each caller, so the fast path is a direct pass and nothing more.
+        let computedPayloadChecksum =
+            inDamagedRegion
+            ? _damagedRegion.payloadChecksum(
+                frame: header,
+                frameOffset: frameOffset,
+                payloadByteCount: payloadByteCount
+            )
+            : CRC32C.checksum(payload)
+        guard storedPayloadChecksum == computedPayloadChecksum else {
+            // The header was intact but the payload is not: either bits flipped in it (skip the frame) or the
+            // frame was cut short and another frame follows inside its claimed length (resume there). A header
+            // of another version is no frame either without a payload its CRC vouches for: a forged one must not
+            // hide the frames in its claimed length.
+            if !inDamagedRegion { _damagedRegion.countDirectCheck(byteCount: payloadByteCount) }
+            let frameEnd = frameOffset &+ Int64(frameByteCount)
+            if frameEnd > _damagedRegionEnd { _damagedRegionEnd = frameEnd }
+            let skippedByteCount = _nextFrameStart(
+                header,
+                from: 1,
+                end: frameByteCount,
+                bufferEnd: availableByteCount
+            )
+            if skippedByteCount < frameByteCount
+                && availableByteCount &- skippedByteCount < NativeFormat.headerByteCount
+            {
+                _rescanEnd = frameEnd
+            }
+            _rejectFrame(
+                version == NativeFormat.version
+                    ? .payloadChecksumMismatch(
+                        offset: frameOffset,
+                        expected: storedPayloadChecksum,
+                        computed: computedPayloadChecksum
+                    )
+                    : .unsupportedVersion(offset: frameOffset, version: version),
+                frameByteCount: skippedByteCount,
+                delegate: &delegate
+            )
+            return skippedByteCount
+        }
         guard version == NativeFormat.version else {
             _rejectFrame(
                 .unsupportedVersion(offset: frameOffset, version: version),
@@ -243,43 +343,6 @@ public struct NativeStreamDecoder {
                 delegate: &delegate
             )
             return frameByteCount
-        }
-        let payload = UnsafeRawBufferPointer(start: header + NativeFormat.headerByteCount, count: payloadByteCount)
-        let storedPayloadChecksum = UInt32(
-            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.payloadChecksumOffset, as: UInt32.self)
-        )
-        let computedPayloadChecksum = CRC32C.checksum(payload)
-        guard storedPayloadChecksum == computedPayloadChecksum else {
-            // The header was intact but the payload is not: either bits flipped in it (skip the frame) or the
-            // frame was cut short and another frame follows inside its claimed length (resume there).
-            let frameEnd = frameOffset &+ Int64(frameByteCount)
-            if frameOffset >= _damagedFrameEnd {
-                _damagedRegionStart = frameOffset
-                _damagedChecksumBytes = 0
-            }
-            if frameEnd > _damagedFrameEnd { _damagedFrameEnd = frameEnd }
-            _damagedChecksumBytes &+= Int64(payloadByteCount)
-            let allowance = Int64(Self.damagedRegionAllowancePayloads) &* Int64(maxPayloadBytes)
-            let mayRescan = _damagedChecksumBytes <= 8 &* (_damagedFrameEnd &- _damagedRegionStart) &+ allowance
-            let skippedByteCount =
-                mayRescan
-                ? _nextFrameStart(header, from: 1, end: frameByteCount, bufferEnd: availableByteCount)
-                : frameByteCount
-            if skippedByteCount < frameByteCount
-                && availableByteCount &- skippedByteCount < NativeFormat.headerByteCount
-            {
-                _rescanEnd = frameEnd
-            }
-            _rejectFrame(
-                .payloadChecksumMismatch(
-                    offset: frameOffset,
-                    expected: storedPayloadChecksum,
-                    computed: computedPayloadChecksum
-                ),
-                frameByteCount: skippedByteCount,
-                delegate: &delegate
-            )
-            return skippedByteCount
         }
         let typeRawValue = header.load(fromByteOffset: _NativeHeader.typeOffset, as: UInt8.self)
         guard let type = NativeFrameType(rawValue: typeRawValue) else {
