@@ -253,7 +253,12 @@ struct IngestSession: NativeDecoderDelegate {
 
     mutating func nativeDecoder(didFail error: NativeDecodeError) {
         counters.countDecodeError(kind: error.counterName)
-        report(error.description)
+        // The message is built only while lines are still logged: forged headers report one error each.
+        if errorsLogged <= Self.maximumErrorsLoggedPerStream {
+            report(error.description)
+        } else {
+            errorsLogged += 1
+        }
     }
 
     mutating func record(_ count: Int, _ counter: ManagedAtomicInt, _ what: String) {
