@@ -94,6 +94,7 @@ public final class Engine: @unchecked Sendable {
             let context = ProducerContext(
                 name: input.description,
                 registry: registry,
+                senderSequences: SenderSequences(counters: counters),
                 router: ShardRouter(
                     lanes: lanes[index],
                     producerClock: producerClock,

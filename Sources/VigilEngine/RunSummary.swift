@@ -23,6 +23,10 @@ public struct RunSummary: Sendable {
     public var counterGaps: Int
     /// Source clocks that jumped ahead past the skew, confirmed: gaps in the data.
     public var clockJumps: Int
+    /// Numbered frames sent again after they were taken (retries): skipped, not counted twice.
+    public var duplicateFrames: Int
+    /// Acknowledgement frames sent to TCP senders.
+    public var acknowledgementsSent: Int
     public var rollupSegments: Int
     public var rollupRows: Int
     public var rollupBytes: Int
@@ -74,6 +78,9 @@ public struct RunSummary: Sendable {
             ("tcp_evictions", value(counters.tcpEvictions)),
             ("tcp_buffer_evictions", value(counters.tcpBufferEvictions)),
             ("partial_frames_at_stop", value(counters.partialFramesAtStop)),
+            ("stale_frames", value(counters.staleFrames)),
+            ("acknowledgements_dropped", value(counters.acknowledgementsDropped)),
+            ("senders_forgotten", value(counters.sendersForgotten)),
             ("schema_kind_conflicts", value(counters.schemaKindConflicts)),
             ("source_errors", value(counters.sourceErrors)),
             ("alert_events_dropped", value(counters.alertEventsDropped)),
@@ -85,6 +92,8 @@ public struct RunSummary: Sendable {
         counterResets = value(counters.counterResets)
         counterGaps = value(counters.counterGaps)
         clockJumps = value(counters.clockJumps)
+        duplicateFrames = value(counters.duplicateFrames)
+        acknowledgementsSent = value(counters.acknowledgementsSent)
         rollupSegments = value(counters.rollupSegmentsWritten)
         rollupRows = value(counters.rollupRowsWritten)
         rollupBytes = value(counters.rollupBytesWritten)
@@ -140,6 +149,7 @@ public struct RunSummary: Sendable {
             ("alerts_resolved", "\(alertsResolved)"), ("late_samples", "\(lateSamples)"),
             ("counter_wraps", "\(counterWraps)"), ("counter_resets", "\(counterResets)"),
             ("counter_gaps", "\(counterGaps)"), ("clock_jumps", "\(clockJumps)"),
+            ("duplicate_frames", "\(duplicateFrames)"), ("acknowledgements_sent", "\(acknowledgementsSent)"),
             ("rollup_segments", "\(rollupSegments)"), ("rollup_rows", "\(rollupRows)"),
             ("rollup_bytes", "\(rollupBytes)"), ("elapsed_seconds", jsonNumber(Double(elapsedNanoseconds) / 1e9)),
             ("cpu_seconds", jsonNumber(Double(cpuNanoseconds) / 1e9)),

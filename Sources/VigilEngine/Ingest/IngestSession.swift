@@ -50,6 +50,13 @@ struct IngestSession: NativeDecoderDelegate {
     var offClockOnTime = 0
     var clockLinesLogged = 0
     static let maximumClockLinesLoggedPerStream = 5
+    /// The sender's hello, once it said it: its id, and whether it wants acknowledgements.
+    var hello: NativeHello?
+    /// The producer's record of which numbered frames each sender has had taken.
+    let senderSequences: SenderSequences
+    /// Whether the stream has a way back to its sender (a TCP connection) for acknowledgements.
+    let acknowledgesFrames: Bool
+    var pendingAcknowledgements: [NativeAcknowledgement.Range] = []
     /// Wire id -> engine id for wire ids below the dense limit (``minimumDenseTranslationCount``, or 4 per
     /// distinct wire id declared when more): one array read per sample.
     private var translation: [SeriesID] = []
@@ -73,8 +80,12 @@ struct IngestSession: NativeDecoderDelegate {
         counters: EngineCounters,
         limits: IngestLimits,
         logger: Logger,
-        source: ProducerClock.Source
+        source: ProducerClock.Source,
+        senderSequences: SenderSequences,
+        acknowledgesFrames: Bool
     ) {
+        self.senderSequences = senderSequences
+        self.acknowledgesFrames = acknowledgesFrames
         self.streamName = streamName
         self.registry = registry
         self.router = router

@@ -54,8 +54,13 @@ final class StreamIngestor {
     /// Bytes of a frame that has not fully arrived yet (or up to three that may begin a magic).
     var bufferedBytes: Int { filled }
 
-    /// Valid frames (schema and data) decoded so far: a sender's progress.
-    var framesDecoded: Int { decoder.statistics.dataFrames + decoder.statistics.schemaFrames }
+    /// The acknowledgements gathered for the sender since the last call (see ``IngestSession``).
+    func takeAcknowledgement() -> NativeAcknowledgement? { session.takeAcknowledgement() }
+
+    /// Valid frames (schema and data, retries skipped included) decoded so far: a sender's progress.
+    var framesDecoded: Int {
+        decoder.statistics.dataFrames + decoder.statistics.schemaFrames + decoder.statistics.framesSkippedAsRetries
+    }
 
     /// Gives the pages of the buffer past the bytes it holds back to the kernel (`residentBytes` then
     /// covers only what is buffered). Cheap to skip: a buffer that is reused soon faults them in again.

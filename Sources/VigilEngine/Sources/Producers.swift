@@ -10,6 +10,8 @@ import Glibc
 struct ProducerContext {
     let name: String
     let registry: SeriesRegistry
+    /// Numbered frames taken per sender id, for the streams of this producer.
+    let senderSequences: SenderSequences
     let router: ShardRouter
     let counters: EngineCounters
     let limits: IngestLimits
@@ -30,7 +32,7 @@ struct ProducerContext {
     ///   clock of its own (a file or standard input: the user's input, read at once, so that a second input
     ///   starting a moment later is not judged late against the first). A TCP sender holds it only once its
     ///   clock is known (its first sample), so a connection that sends nothing holds nobody back.
-    func makeIngestor(streamName: String, holdsClockAtOnce: Bool) -> StreamIngestor {
+    func makeIngestor(streamName: String, holdsClockAtOnce: Bool, acknowledgesFrames: Bool = false) -> StreamIngestor {
         counters.streamsOpened.wrappingIncrement(ordering: .relaxed)
         let source = ProducerClock.Source(name: streamName)
         if holdsClockAtOnce {
@@ -44,7 +46,9 @@ struct ProducerContext {
             counters: counters,
             limits: limits,
             logger: logger,
-            source: source
+            source: source,
+            senderSequences: senderSequences,
+            acknowledgesFrames: acknowledgesFrames
         )
         return StreamIngestor(
             session: session,

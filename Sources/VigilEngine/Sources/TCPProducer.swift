@@ -57,6 +57,8 @@ final class TCPProducer {
 
     /// Reads below this are not worth a system call: when less fits in the budget, room is made first.
     static let minimumReadBytes = 64 << 10
+    /// Acknowledgement bytes waiting for a sender that does not read them, at most (then they are dropped).
+    static let maximumOutgoingBytes = 64 << 10
 
     private final class Connection {
         /// -1 once closed (until the connection is taken out of the list).
@@ -76,6 +78,10 @@ final class TCPProducer {
         var framesSeen = 0
         /// The `residentBytes` counted for it in the producer's total.
         var countedResidentBytes = 0
+        /// Acknowledgement frames not yet sent (the socket's send buffer was full), from `outgoingOffset` on.
+        var outgoing: [UInt8] = []
+        var outgoingOffset = 0
+        var hasOutgoing: Bool { outgoingOffset < outgoing.count }
 
         init(fd: Int32, name: String, address: UInt32, ingestor: StreamIngestor, now: Int64, busy: Int64) {
             self.fd = fd
@@ -139,7 +145,8 @@ final class TCPProducer {
             descriptors.removeAll(keepingCapacity: true)
             descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
             for connection in connections {
-                descriptors.append(pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0))
+                let events = POLLIN | (connection.hasOutgoing ? POLLOUT : 0)
+                descriptors.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
             }
             let ready = poll(&descriptors, nfds_t(descriptors.count), 100)
             if ready < 0 {
@@ -152,7 +159,8 @@ final class TCPProducer {
                 // Snapshot: reading may close connections (the buffer limit) and change the array.
                 let polled = Array(zip(connections, descriptors.dropFirst().map(\.revents)))
                 for (connection, events) in polled where events != 0 && connection.fd >= 0 {
-                    bytesThisRound += read(connection)
+                    if events & Int16(POLLOUT) != 0 { sendOutgoing(connection) }
+                    if events & ~Int16(POLLOUT) != 0 { bytesThisRound += read(connection) }
                 }
                 connections.removeAll { $0.fd < 0 }
                 if descriptors[0].revents & Int16(POLLIN) != 0 { acceptAll() }
@@ -188,6 +196,7 @@ final class TCPProducer {
             connection.lastActivityNanoseconds = now
             noteProgress(connection, now: now)
             recount(connection)
+            acknowledge(connection)
             return count
         }
         if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
@@ -214,6 +223,48 @@ final class TCPProducer {
         if connection.pendingSinceNanoseconds == nil {
             connection.pendingSinceNanoseconds = now
             connection.busyAtPendingStart = busyNanoseconds
+        }
+    }
+
+    /// Sends the acknowledgements the connection's frames earned (senders that asked for them in a hello).
+    private func acknowledge(_ connection: Connection) {
+        guard let acknowledgement = connection.ingestor.takeAcknowledgement() else { return }
+        if connection.outgoingOffset == connection.outgoing.count {
+            connection.outgoing.removeAll(keepingCapacity: true)
+            connection.outgoingOffset = 0
+        }
+        let before = connection.outgoing.count
+        acknowledgement.appendFrame(to: &connection.outgoing)
+        guard connection.outgoing.count - connection.outgoingOffset <= Self.maximumOutgoingBytes else {
+            // The sender does not read what it asked for: these go (it will resend its frames, and have
+            // them recognised as duplicates).
+            connection.outgoing.removeSubrange(before...)
+            context.counters.acknowledgementsDropped.wrappingIncrement(
+                by: acknowledgement.ranges.count,
+                ordering: .relaxed
+            )
+            return
+        }
+        context.counters.acknowledgementsSent.wrappingIncrement(ordering: .relaxed)
+        sendOutgoing(connection)
+    }
+
+    /// Writes what it can of the connection's pending acknowledgements without blocking.
+    private func sendOutgoing(_ connection: Connection) {
+        while connection.hasOutgoing {
+            let written = connection.outgoing[connection.outgoingOffset...].withUnsafeBytes {
+                send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if written > 0 {
+                connection.outgoingOffset += written
+                continue
+            }
+            if written < 0 && errno == EINTR { continue }
+            // Full (EAGAIN: polled for POLLOUT next round) or gone (the read side sees the end).
+            if written < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
+                connection.outgoingOffset = connection.outgoing.count
+            }
+            return
         }
     }
 
@@ -304,7 +355,7 @@ final class TCPProducer {
                     fd: fd,
                     name: name,
                     address: address,
-                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false),
+                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false, acknowledgesFrames: true),
                     now: now,
                     busy: busyNanoseconds
                 )

@@ -49,6 +49,15 @@ public final class EngineCounters: Sendable {
     /// Streams that still had part of a frame when the run stopped (SIGINT/SIGTERM, `--stop-after-idle`):
     /// that frame is lost, but it was cut by the stop, not damaged.
     public let partialFramesAtStop = ManagedAtomic<Int>(0)
+    /// Numbered frames a sender sent again (a retry) after they were taken: skipped, not counted twice.
+    public let duplicateFrames = ManagedAtomic<Int>(0)
+    /// Numbered frames too far below a sender's newest taken one to tell whether they were taken: skipped.
+    public let staleFrames = ManagedAtomic<Int>(0)
+    /// Acknowledgement frames sent to TCP senders, and ranges of them dropped (a sender that did not read).
+    public let acknowledgementsSent = ManagedAtomic<Int>(0)
+    public let acknowledgementsDropped = ManagedAtomic<Int>(0)
+    /// Sender ids forgotten to stay within the table's bound (the one heard from longest ago).
+    public let sendersForgotten = ManagedAtomic<Int>(0)
     /// Counter readings further apart than `--max-future-skew`: no rate is credited across such a gap.
     public let counterGaps = ManagedAtomic<Int>(0)
     public let decodeErrors = ManagedAtomic<Int>(0)

@@ -93,4 +93,28 @@ public protocol NativeDecoderDelegate {
     mutating func nativeDecoder(didDecode frame: DataFrameView)
     /// A decode error; the decoder has already counted it and continues with the next frame.
     mutating func nativeDecoder(didFail error: NativeDecodeError)
+    /// A sender's hello (frame type 3).
+    mutating func nativeDecoder(didReceive hello: NativeHello)
+    /// A numbered frame (header flag bit 0) of `type` (schema or data) whose checksums are valid is about to
+    /// be decoded: return false to skip it whole (a retry of a frame already taken).
+    mutating func nativeDecoder(
+        shouldDecodeFrameNumbered sequence: UInt32,
+        type: NativeFrameType,
+        offset: Int64
+    ) -> Bool
+    /// The numbered frame that was let through has been decoded: `delivered` is false when its payload was
+    /// malformed (nothing of it was delivered; the error came first).
+    mutating func nativeDecoder(didFinishFrameNumbered sequence: UInt32, delivered: Bool)
+}
+
+extension NativeDecoderDelegate {
+    /// Hellos are for the engine's acknowledgements; other delegates ignore them.
+    public mutating func nativeDecoder(didReceive hello: NativeHello) {}
+    /// Without acknowledgements, every numbered frame is decoded.
+    public mutating func nativeDecoder(
+        shouldDecodeFrameNumbered sequence: UInt32,
+        type: NativeFrameType,
+        offset: Int64
+    ) -> Bool { true }
+    public mutating func nativeDecoder(didFinishFrameNumbered sequence: UInt32, delivered: Bool) {}
 }

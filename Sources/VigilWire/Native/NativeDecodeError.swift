@@ -29,6 +29,8 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
     case malformedData(offset: Int64, reason: NativeDataDefect)
     /// The stream ended inside a frame: `needed` bytes make the frame, only `available` arrived.
     case truncatedFrame(offset: Int64, needed: Int, available: Int)
+    /// A hello frame whose payload is not 16 bytes, or whose sender id is 0; the frame is skipped.
+    case malformedHello(offset: Int64, byteCount: Int)
 
     /// The error's kind, the key of its counter.
     public enum Kind: Int, Sendable, CaseIterable, CustomStringConvertible {
@@ -41,6 +43,7 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
         case malformedSchema
         case malformedData
         case truncatedFrame
+        case malformedHello
 
         /// A stable snake_case name for the run summary and metrics.
         public var counterName: String {
@@ -54,6 +57,7 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
             case .malformedSchema: return "malformed_schema"
             case .malformedData: return "malformed_data"
             case .truncatedFrame: return "truncated_frame"
+            case .malformedHello: return "malformed_hello"
             }
         }
 
@@ -71,6 +75,7 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
         case .malformedSchema: return .malformedSchema
         case .malformedData: return .malformedData
         case .truncatedFrame: return .truncatedFrame
+        case .malformedHello: return .malformedHello
         }
     }
 
@@ -83,7 +88,7 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
         case .garbageSkipped(let offset, _), .headerChecksumMismatch(let offset, _, _),
             .unsupportedVersion(let offset, _), .unknownFrameType(let offset, _), .payloadTooLarge(let offset, _, _),
             .payloadChecksumMismatch(let offset, _, _), .malformedSchema(let offset, _, _),
-            .malformedData(let offset, _), .truncatedFrame(let offset, _, _):
+            .malformedData(let offset, _), .truncatedFrame(let offset, _, _), .malformedHello(let offset, _):
             return offset
         }
     }
@@ -99,8 +104,8 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
             return "unsupported version \(version) in frame at byte \(offset): this decoder reads version "
                 + "\(NativeFormat.version)"
         case .unknownFrameType(let offset, let type):
-            return "unknown frame type \(type) in frame at byte \(offset): expected 1 (schema) or 2 (data); "
-                + "frame skipped"
+            return "unknown frame type \(type) in frame at byte \(offset): expected 1 (schema), 2 (data) or 3 "
+                + "(hello); frame skipped"
         case .payloadTooLarge(let offset, let length, let limit):
             return "payload of \(length) bytes in frame at byte \(offset) exceeds the limit of \(limit) bytes; "
                 + "rescanning from the next byte"
@@ -114,6 +119,9 @@ public enum NativeDecodeError: Error, Equatable, Hashable, Sendable, CustomStrin
         case .truncatedFrame(let offset, let needed, let available):
             return "stream ends inside the frame at byte \(offset): the frame needs \(needed) bytes, "
                 + "only \(available) arrived"
+        case .malformedHello(let offset, let byteCount):
+            return "malformed hello frame at byte \(offset): \(byteCount)-byte payload (a hello is 16 bytes with "
+                + "a sender id other than 0); frame skipped"
         }
     }
 }

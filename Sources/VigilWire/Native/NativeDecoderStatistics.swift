@@ -4,6 +4,8 @@ public struct NativeDecoderStatistics: Sendable, Equatable {
     public var schemaFrames: Int = 0
     /// Data frames passed to the delegate (including empty ones).
     public var dataFrames: Int = 0
+    /// Numbered frames skipped because the delegate said they were retries of frames already taken.
+    public var framesSkippedAsRetries: Int = 0
     /// Schema entries declared.
     public var schemaEntries: Int = 0
     /// Samples in the data frames passed to the delegate.

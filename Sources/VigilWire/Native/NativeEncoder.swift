@@ -219,15 +219,20 @@ public struct NativeEncoder: Sendable {
                 as: UInt32.self
             )
             header.storeBytes(of: UInt32(0), toByteOffset: _NativeHeader.reservedOffset, as: UInt32.self)
-            let headerChecksum = CRC32C.checksum(
-                UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
-            )
-            header.storeBytes(
-                of: headerChecksum.littleEndian,
-                toByteOffset: _NativeHeader.headerChecksumOffset,
-                as: UInt32.self
-            )
+            _storeHeaderChecksum(header)
         }
+    }
+
+    /// Writes the header CRC32C of the header at `header` (over its bytes `0..<20`).
+    static func _storeHeaderChecksum(_ header: UnsafeMutableRawPointer) {
+        let headerChecksum = CRC32C.checksum(
+            UnsafeRawBufferPointer(start: header, count: NativeFormat.headerChecksummedByteCount)
+        )
+        header.storeBytes(
+            of: headerChecksum.littleEndian,
+            toByteOffset: _NativeHeader.headerChecksumOffset,
+            as: UInt32.self
+        )
     }
 }
 

@@ -6,6 +6,11 @@ public enum NativeFrameType: UInt8, Sendable, CaseIterable {
     case schema = 1
     /// Carries samples: columns of timestamps, values and wire ids.
     case data = 2
+    /// A sender's hello: its sender id, and whether it wants acknowledgements (``NativeHello``).
+    case hello = 3
+    /// Vigil's acknowledgements of a sender's numbered frames (``NativeAcknowledgement``); only Vigil sends
+    /// them, so a reader of senders' streams treats one as an unknown type.
+    case acknowledgement = 4
 }
 
 /// Constants and sizes of the native wire format v1 (docs/wire-format.md).
@@ -21,6 +26,8 @@ public enum NativeFormat {
     @inlinable public static var headerByteCount: Int { 24 }
     /// The header CRC32C covers header bytes `0..<20`.
     @inlinable public static var headerChecksummedByteCount: Int { 20 }
+    /// Header flag bit 0: the frame is numbered; its sequence number is the header's `u32` at byte 16.
+    @inlinable public static var sequencedFlag: UInt16 { 1 }
     /// The decoder's default payload limit (4 MiB).
     @inlinable public static var defaultMaxPayloadBytes: Int { 4 << 20 }
     /// Wire ids are 24-bit: `0...maxWireSeriesID`.

@@ -353,13 +353,70 @@ public struct NativeStreamDecoder {
             )
             return frameByteCount
         }
+        let flags = UInt16(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.flagsOffset, as: UInt16.self)
+        )
+        if flags & NativeFormat.sequencedFlag != 0 && (type == .data || type == .schema) {
+            _decodeNumberedFrame(
+                header: header,
+                type: type,
+                payload: payload,
+                frameOffset: frameOffset,
+                delegate: &delegate
+            )
+            return frameByteCount
+        }
         switch type {
         case .data:
             _decodeDataPayload(payload, frameOffset: frameOffset, delegate: &delegate)
         case .schema:
             _decodeSchemaPayload(payload, frameOffset: frameOffset, delegate: &delegate)
+        case .hello:
+            if let hello = NativeHello(payload: payload) {
+                delegate.nativeDecoder(didReceive: hello)
+            } else {
+                _rejectFrame(
+                    .malformedHello(offset: frameOffset, byteCount: payload.count),
+                    frameByteCount: frameByteCount,
+                    delegate: &delegate
+                )
+            }
+        case .acknowledgement:
+            // Only Vigil sends acknowledgements: in a sender's stream one is a frame of no known use.
+            _rejectFrame(
+                .unknownFrameType(offset: frameOffset, type: type.rawValue),
+                frameByteCount: frameByteCount,
+                delegate: &delegate
+            )
         }
         return frameByteCount
+    }
+
+    /// A numbered schema or data frame (cold: senders that want acknowledgements): the delegate may skip it
+    /// as a retry, and learns whether it was delivered.
+    @inlinable
+    @inline(never)
+    mutating func _decodeNumberedFrame<Delegate: NativeDecoderDelegate>(
+        header: UnsafeRawPointer,
+        type: NativeFrameType,
+        payload: UnsafeRawBufferPointer,
+        frameOffset: Int64,
+        delegate: inout Delegate
+    ) {
+        let sequence = UInt32(
+            littleEndian: header.loadUnaligned(fromByteOffset: _NativeHeader.reservedOffset, as: UInt32.self)
+        )
+        guard delegate.nativeDecoder(shouldDecodeFrameNumbered: sequence, type: type, offset: frameOffset) else {
+            _statistics.framesSkippedAsRetries &+= 1
+            return
+        }
+        let errorsBefore = _statistics.totalErrors
+        if type == .data {
+            _decodeDataPayload(payload, frameOffset: frameOffset, delegate: &delegate)
+        } else {
+            _decodeSchemaPayload(payload, frameOffset: frameOffset, delegate: &delegate)
+        }
+        delegate.nativeDecoder(didFinishFrameNumbered: sequence, delivered: _statistics.totalErrors == errorsBefore)
     }
 
     @inlinable

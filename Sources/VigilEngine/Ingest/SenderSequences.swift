@@ -1,0 +1,102 @@
+/// Which numbered frames each sender (by the id in its hello) has had taken, so that a frame it sends again,
+/// after a reconnect from any address and port, is recognised and not counted twice.
+///
+/// Per sender: the highest sequence number taken and a ring of ``windowFrames`` bits, one per sequence
+/// number below it (serial arithmetic: numbers may wrap past 2^32). A number more than the window below the
+/// highest is *stale*: it cannot be told apart any more, and is not taken. At most ``maximumSenders`` are
+/// remembered; past that, the one heard from longest ago is forgotten (counted). 512 bytes per sender.
+/// Owned by one producer's thread: not thread-safe.
+final class SenderSequences {
+    static let windowFrames = 4096
+    static let maximumSenders = 4096
+
+    enum Verdict: Equatable {
+        /// Not taken yet: decode it.
+        case new
+        /// Taken already: skip it.
+        case duplicate
+        /// Too far below the highest number taken to tell: skip it.
+        case stale
+    }
+
+    private struct Sender {
+        var highest: UInt32
+        var taken: [UInt64]
+        var lastHeard: Int
+    }
+
+    private var senders: [UInt64: Sender] = [:]
+    private var clock = 0
+    let counters: EngineCounters
+
+    init(counters: EngineCounters) { self.counters = counters }
+
+    var count: Int { senders.count }
+
+    /// What to do with frame `sequence` of `sender`. O(1).
+    func verdict(sender: UInt64, sequence: UInt32) -> Verdict {
+        guard let state = senders[sender] else { return .new }
+        let ahead = Int32(bitPattern: sequence &- state.highest)
+        if ahead > 0 { return .new }
+        if -Int(ahead) >= Self.windowFrames { return .stale }
+        return Self.isSet(state.taken, sequence) ? .duplicate : .new
+    }
+
+    /// Records frame `sequence` of `sender` as taken. O(1) amortised (a jump ahead clears the bits it passes,
+    /// at most the window).
+    func markTaken(sender: UInt64, sequence: UInt32) {
+        clock += 1
+        guard var state = senders[sender] else {
+            if senders.count >= Self.maximumSenders { forgetOldest() }
+            var taken = [UInt64](repeating: 0, count: Self.windowFrames / 64)
+            Self.set(&taken, sequence)
+            senders[sender] = Sender(highest: sequence, taken: taken, lastHeard: clock)
+            return
+        }
+        senders[sender] = nil  // unique, so the bit array is written in place
+        let ahead = Int32(bitPattern: sequence &- state.highest)
+        if ahead > 0 {
+            // The numbers passed over are not taken (yet): clear their bits, which held numbers a window older.
+            if Int(ahead) >= Self.windowFrames {
+                for index in state.taken.indices { state.taken[index] = 0 }
+            } else {
+                var cleared = state.highest
+                for _ in 0..<Int(ahead) {
+                    cleared &+= 1
+                    Self.clear(&state.taken, cleared)
+                }
+            }
+            state.highest = sequence
+        }
+        Self.set(&state.taken, sequence)
+        state.lastHeard = clock
+        senders[sender] = state
+    }
+
+    /// Notes that `sender` was heard from (a hello), so it is not the first forgotten.
+    func noteHeard(sender: UInt64) {
+        clock += 1
+        senders[sender]?.lastHeard = clock
+    }
+
+    private func forgetOldest() {
+        guard let oldest = senders.min(by: { $0.value.lastHeard < $1.value.lastHeard })?.key else { return }
+        senders[oldest] = nil
+        counters.sendersForgotten.wrappingIncrement(ordering: .relaxed)
+    }
+
+    private static func isSet(_ bits: [UInt64], _ sequence: UInt32) -> Bool {
+        let index = Int(sequence) % windowFrames
+        return bits[index / 64] & (1 << UInt64(index % 64)) != 0
+    }
+
+    private static func set(_ bits: inout [UInt64], _ sequence: UInt32) {
+        let index = Int(sequence) % windowFrames
+        bits[index / 64] |= 1 << UInt64(index % 64)
+    }
+
+    private static func clear(_ bits: inout [UInt64], _ sequence: UInt32) {
+        let index = Int(sequence) % windowFrames
+        bits[index / 64] &= ~(1 << UInt64(index % 64))
+    }
+}
