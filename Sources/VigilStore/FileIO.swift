@@ -7,28 +7,29 @@ import Darwin
 /// The few POSIX calls the store makes, each turning a failure into a ``RollupIOError`` with the path,
 /// the operation and `strerror(errno)`. Blocking; called off the hot path, once per segment.
 enum FileIO {
-    /// Writes `bytes` to a new file at `temporaryPath`, fsyncs it, gives it the name `finalPath` (never
-    /// replacing an existing file) and fsyncs the directory, so that after a crash `finalPath` either does
-    /// not exist or is complete. On failure the temporary file is removed.
+    /// Writes `bytes` to a new file at `temporaryPath` (``TemporaryFiles``), fsyncs it, gives it the name
+    /// `finalPath` (never replacing an existing file) and fsyncs the directory, so that after a crash
+    /// `finalPath` either does not exist or is complete. On failure the temporary file is removed.
     ///
     /// - Throws: ``RollupIOError`` when nothing was published; ``PublishedNotDurable`` when the file was
     ///   published but the directory sync failed.
     static func publishAtomically(_ bytes: [UInt8], temporaryPath: String, finalPath: String, directory: String) throws
     {
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: errno)
+        let descriptor: Int32
+        do {
+            descriptor = try TemporaryFiles.create(temporaryPath)
+        } catch {
+            throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: error.errorNumber)
         }
         var published = false
+        // Closed (its lock released) only once the temporary name is gone.
         defer {
-            if !published { unlink(temporaryPath) }
+            if published { TemporaryFiles.published(temporaryPath) } else { TemporaryFiles.remove(temporaryPath) }
+            close(descriptor)
         }
-        do {
-            defer { close(descriptor) }
-            try writeAll(bytes, to: descriptor, path: temporaryPath)
-            guard fsync(descriptor) == 0 else {
-                throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno)
-            }
+        try writeAll(bytes, to: descriptor, path: temporaryPath)
+        guard fsync(descriptor) == 0 else {
+            throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno)
         }
         // link() publishes the complete file under its final name but never replaces a name that exists
         // (rename() would: another writer's segment, published since the name was chosen). Only where the

@@ -42,7 +42,7 @@ public enum RollupDirectory {
     }
 
     /// Paths of the segment files in `directory` (`*.vgr`, not hidden: temporary files of a writer that
-    /// crashed are `.seg-….vgr.tmp` and never listed), sorted by name, which is time order.
+    /// crashed are `.seg-….vgr.tmp.PID` and never listed), sorted by name, which is time order.
     ///
     /// - Throws: ``RollupIOError`` when the directory is missing or unreadable.
     public static func segmentPaths(_ directory: String) throws -> [String] {

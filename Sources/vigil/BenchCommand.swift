@@ -59,6 +59,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        SignalCleanup.install()
         var logger = Logger(label: "vigil.bench")
         logger.logLevel = .warning
         var options = BenchmarkRunner.Options()

@@ -71,6 +71,7 @@ struct GenerateCommand: ParsableCommand {
         if out == "-" && isatty(1) != 0 {
             throw ValidationError("refusing to write binary telemetry to a terminal: pass --out FILE or pipe it")
         }
+        SignalCleanup.install()
         let configuration = FleetConfiguration(
             deviceCount: devices,
             interfacesPerDevice: interfaces,
