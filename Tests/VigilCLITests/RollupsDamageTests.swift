@@ -86,7 +86,8 @@ struct RollupsDamageTests {
         #expect(object["damaged_segments"] as? Int == 1)
         let damaged = object["damaged"] as? [[String: Any]] ?? []
         #expect(damaged.first?["path"] as? String == setup.first)
-        #expect((damaged.first?["reason"] as? String ?? "").contains("CRC32C mismatch"))
+        let reason = damaged.first?["reason"] as? String ?? ""
+        #expect(reason.contains("CRC32C mismatch"), "\(reason)")
     }
 
     @Test("a truncated segment and a file that is not a segment are both named and skipped")
