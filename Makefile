@@ -47,5 +47,6 @@ bench: release
 fmt:
 	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Benchmarks Benchmarks/Package.swift Package.swift
 
+## clean: remove what the targets build: .build, .build-tsan (make test), Benchmarks/.build (make bench), out/.
 clean:
-	rm -rf .build out
+	rm -rf .build .build-tsan Benchmarks/.build out

@@ -3,8 +3,8 @@
 one's median and best samples/s and median CPU seconds. Alternating rounds share the machine's slow and
 fast minutes, so the medians compare where single runs would not.
 
-    vigil bench --save-stream /tmp/w1.vgl          # the bench's stream, replayable
-    scripts/ab-compare.py /tmp/w1.vgl 8 old/vigil new/vigil -- --shards 2
+    vigil bench --save-stream /tmp/bench.vgl       # the bench's stream, replayable
+    scripts/ab-compare.py /tmp/bench.vgl 8 old/vigil new/vigil -- --shards 2
 
 Arguments after `--` go to every `vigil run`. Exits non-zero when a run fails.
 """

@@ -10,8 +10,10 @@ import Darwin
 /// here is off the hot path. Decoders keep their own wire-id → ``SeriesID`` table and call the registry
 /// only when a schema frame declares a series.
 ///
-/// Bound: at most `cardinalityLimit` series; further keys are rejected and counted, and stay rejected
-/// (their samples are counted as rejected by the caller) until the engine restarts.
+/// Bound: at most `cardinalityLimit` series; further keys are rejected and counted once each (however many
+/// streams or schema re-sends declare them), and stay rejected (their samples are counted as rejected by the
+/// caller) until the engine restarts. Telling a refused key from one refused before costs 8 bytes of hash per
+/// refused key, for at most ``maximumTrackedRejections`` keys.
 ///
 /// The key → id index is an open-addressing table of 8-byte slots (the key's hash high half, id + 1) over
 /// the descriptor array, which holds the keys: growing it moves slots without hashing a key again, and it
@@ -23,6 +25,9 @@ public final class SeriesRegistry: @unchecked Sendable {
     private var slots = [UInt64](repeating: 0, count: 1024)
     private var descriptors: [SeriesDescriptor] = []
     private var _rejectedRegistrations = 0
+    /// `labelsHash` of each key refused so far (at most ``maximumTrackedRejections``): a key declared again
+    /// is not counted again.
+    private var rejectedKeyHashes: Set<Int> = []
     private var _kindConflicts = 0
     private var mutex = pthread_mutex_t()
 
@@ -34,6 +39,9 @@ public final class SeriesRegistry: @unchecked Sendable {
         /// The registry is at its cardinality limit and the key is new.
         case rejectedCardinality
     }
+
+    /// How many refused keys are remembered to count each once: 1,048,576 (about 16 MiB of hashes at most).
+    public static let maximumTrackedRejections = 1 << 20
 
     public init(cardinalityLimit: Int) {
         precondition(cardinalityLimit > 0 && cardinalityLimit <= Int(UInt32.max), "cardinality limit out of range")
@@ -61,7 +69,7 @@ public final class SeriesRegistry: @unchecked Sendable {
             return .registered(id)
         }
         guard descriptors.count < cardinalityLimit else {
-            _rejectedRegistrations += 1
+            noteRefused(descriptor)
             return .rejectedCardinality
         }
         let id = SeriesID(descriptors.count)
@@ -69,6 +77,27 @@ public final class SeriesRegistry: @unchecked Sendable {
         descriptors.append(descriptor)
         if descriptors.count * 2 > slots.count { grow() }
         return .registered(id)
+    }
+
+    /// Refuses `descriptor` (counted like a refused registration) when the registry is full and does not know
+    /// its key; false otherwise, registering nothing. For a stream past its own bound of declarations, whose
+    /// further series must still be told apart as over the limit.
+    public func refusesForCardinality(_ descriptor: SeriesDescriptor) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard descriptors.count >= cardinalityLimit, find(descriptor.key).0 == nil else { return false }
+        noteRefused(descriptor)
+        return true
+    }
+
+    /// Counts a refused key once, however often it is declared (exact for up to
+    /// ``maximumTrackedRejections`` keys). Called with the mutex held.
+    private func noteRefused(_ descriptor: SeriesDescriptor) {
+        let hash = descriptor.key.labelsHash
+        if !rejectedKeyHashes.contains(hash) {
+            _rejectedRegistrations += 1
+            if rejectedKeyHashes.count < Self.maximumTrackedRejections { rejectedKeyHashes.insert(hash) }
+        }
     }
 
     @inline(__always)
@@ -139,7 +168,9 @@ public final class SeriesRegistry: @unchecked Sendable {
         return descriptors.count
     }
 
-    /// Distinct registration attempts refused for the cardinality limit.
+    /// Distinct keys refused for the cardinality limit, each counted once however often it is declared:
+    /// exact up to ``maximumTrackedRejections`` refused keys (and but for 64-bit hash collisions); past that,
+    /// each refusal of a key not tracked counts.
     public var rejectedRegistrations: Int {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }

@@ -128,11 +128,17 @@ public final class Engine: @unchecked Sendable {
             case .standardInput:
                 producerRuns.append(pollingProducer(fd: STDIN_FILENO, name: "stdin").run)
             case .files(let pattern):
-                let paths = try expandFilePattern(pattern)
-                let producer = SequentialStreamProducer(
-                    context: context,
-                    openStreams: paths.map { path in { try FileDescriptorStream.open(path: path) } }
-                )
+                // A glob that matches nothing is an input that cannot be opened, like a missing file: the
+                // producer counts and logs it (exit 1 after the other inputs), it does not stop the run.
+                let openStreams: [() throws -> ByteStream]
+                do {
+                    openStreams = try expandFilePattern(pattern).map { path in
+                        { try FileDescriptorStream.open(path: path) }
+                    }
+                } catch {
+                    openStreams = [{ throw error }]
+                }
+                let producer = SequentialStreamProducer(context: context, openStreams: openStreams)
                 producerRuns.append(producer.run)
             case .fileDescriptor(let fd):
                 producerRuns.append(pollingProducer(fd: fd, name: "fd:\(fd)").run)

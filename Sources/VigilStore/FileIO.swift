@@ -7,28 +7,29 @@ import Darwin
 /// The few POSIX calls the store makes, each turning a failure into a ``RollupIOError`` with the path,
 /// the operation and `strerror(errno)`. Blocking; called off the hot path, once per segment.
 enum FileIO {
-    /// Writes `bytes` to a new file at `temporaryPath`, fsyncs it, gives it the name `finalPath` (never
-    /// replacing an existing file) and fsyncs the directory, so that after a crash `finalPath` either does
-    /// not exist or is complete. On failure the temporary file is removed.
+    /// Writes `bytes` to a new file at `temporaryPath` (``TemporaryFiles``), fsyncs it, gives it the name
+    /// `finalPath` (never replacing an existing file) and fsyncs the directory, so that after a crash
+    /// `finalPath` either does not exist or is complete. On failure the temporary file is removed.
     ///
     /// - Throws: ``RollupIOError`` when nothing was published; ``PublishedNotDurable`` when the file was
     ///   published but the directory sync failed.
     static func publishAtomically(_ bytes: [UInt8], temporaryPath: String, finalPath: String, directory: String) throws
     {
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: errno)
+        let descriptor: Int32
+        do {
+            descriptor = try TemporaryFiles.create(temporaryPath)
+        } catch {
+            throw RollupIOError(path: temporaryPath, operation: .createTemporary, errorNumber: error.errorNumber)
         }
         var published = false
+        // Closed (its lock released) only once the temporary name is gone.
         defer {
-            if !published { unlink(temporaryPath) }
+            if published { TemporaryFiles.published(temporaryPath) } else { TemporaryFiles.remove(temporaryPath) }
+            close(descriptor)
         }
-        do {
-            defer { close(descriptor) }
-            try writeAll(bytes, to: descriptor, path: temporaryPath)
-            guard fsync(descriptor) == 0 else {
-                throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno)
-            }
+        try writeAll(bytes, to: descriptor, path: temporaryPath)
+        guard fsync(descriptor) == 0 else {
+            throw RollupIOError(path: temporaryPath, operation: .fsync, errorNumber: errno)
         }
         // link() publishes the complete file under its final name but never replaces a name that exists
         // (rename() would: another writer's segment, published since the name was chosen). Only where the
@@ -84,7 +85,18 @@ enum FileIO {
     }
 
     /// Reads a whole regular file of at most `maximumByteCount` bytes.
-    static func readFile(_ path: String, maximumByteCount: Int) throws -> [UInt8] {
+    ///
+    /// - Parameters:
+    ///   - prefixByteCount: how many bytes to read first and hand to `checkPrefix` (fewer if the file is
+    ///     shorter) before anything else is read or allocated.
+    ///   - checkPrefix: given those bytes and the file's size; what it throws ends the read, so a file that
+    ///     is not what the caller reads costs only its first bytes.
+    static func readFile(
+        _ path: String,
+        maximumByteCount: Int,
+        prefixByteCount: Int = 0,
+        checkPrefix: (_ prefix: UnsafeRawBufferPointer, _ fileByteCount: Int) throws -> Void = { _, _ in }
+    ) throws -> [UInt8] {
         // O_NONBLOCK: opening a FIFO must not wait for a writer (a `seg-*.vgr` FIFO hung `rollups cat`);
         // anything but a regular file is refused right after. Reads of a regular file ignore the flag.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
@@ -105,21 +117,39 @@ enum FileIO {
         }
         let size = Int(status.st_size)
         guard size <= maximumByteCount else { throw RollupIOError(path: path, operation: .read, errorNumber: EFBIG) }
+        var prefix = [UInt8](repeating: 0, count: min(prefixByteCount, size))
+        let prefixRead = try readFully(descriptor, into: &prefix, from: 0, path: path)
+        try prefix.withUnsafeBytes { try checkPrefix(UnsafeRawBufferPointer(rebasing: $0[..<prefixRead]), size) }
+        guard prefixRead == prefix.count else { return Array(prefix[..<prefixRead]) }  // shrank while read
         var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
+        bytes.replaceSubrange(0..<prefixRead, with: prefix)
+        let count = try readFully(descriptor, into: &bytes, from: prefixRead, path: path)
+        bytes.removeSubrange(count...)
+        return bytes
+    }
+
+    /// Reads into `bytes[offset...]` until it is full or the file ends; returns the bytes now filled.
+    private static func readFully(
+        _ descriptor: Int32,
+        into bytes: inout [UInt8],
+        from offset: Int,
+        path: String
+    ) throws
+        -> Int
+    {
+        var filled = offset
         try bytes.withUnsafeMutableBytes { buffer in
-            while offset < size {
-                let got = read(descriptor, buffer.baseAddress! + offset, size - offset)
+            while filled < buffer.count {
+                let got = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
                 if got < 0 {
                     if errno == EINTR { continue }
                     throw RollupIOError(path: path, operation: .read, errorNumber: errno)
                 }
                 if got == 0 { break }  // The file shrank while we read it: decode what is there.
-                offset += got
+                filled += got
             }
         }
-        bytes.removeSubrange(offset...)
-        return bytes
+        return filled
     }
 
     /// Names in a directory (not `.`/`..`), unsorted.

@@ -6,6 +6,9 @@ public enum RollupSegmentReader {
 
     /// Reads and fully verifies a segment: size, magic, version, lengths, CRC32C, zstd frame, streams.
     ///
+    /// The 64-byte header is read and checked (magic, version, lengths against the file's size) before the
+    /// rest: a file that is not a segment costs its first 64 bytes, however large it is.
+    ///
     /// - Parameter path: the segment file.
     /// - Returns: the decoded segment, rows sorted by series then window start.
     /// - Throws: ``RollupSegmentError``: `.io` when the file cannot be read, another case naming what is
@@ -13,7 +16,21 @@ public enum RollupSegmentReader {
     public static func read(_ path: String) throws -> RollupSegment {
         let bytes: [UInt8]
         do {
-            bytes = try FileIO.readFile(path, maximumByteCount: maximumFileByteCount)
+            bytes = try FileIO.readFile(
+                path,
+                maximumByteCount: maximumFileByteCount,
+                prefixByteCount: SegmentLayout.headerByteCount
+            ) { header, fileByteCount in
+                // The checks SegmentDecoder starts with, in its order: size, then the header.
+                guard fileByteCount >= SegmentLayout.minimumFileByteCount else {
+                    throw RollupSegmentError.tooShort(
+                        byteCount: fileByteCount,
+                        minimum: SegmentLayout.minimumFileByteCount
+                    )
+                }
+                guard header.count == SegmentLayout.headerByteCount else { return }  // shrank: decode says why
+                _ = try RollupSegmentHeader.decode(header, fileByteCount: fileByteCount)
+            }
         } catch let error as RollupIOError {
             throw RollupSegmentError.io(error)
         }
@@ -42,7 +59,7 @@ public enum RollupDirectory {
     }
 
     /// Paths of the segment files in `directory` (`*.vgr`, not hidden: temporary files of a writer that
-    /// crashed are `.seg-….vgr.tmp` and never listed), sorted by name, which is time order.
+    /// crashed are `.seg-….vgr.tmp.PID` and never listed), sorted by name, which is time order.
     ///
     /// - Throws: ``RollupIOError`` when the directory is missing or unreadable.
     public static func segmentPaths(_ directory: String) throws -> [String] {

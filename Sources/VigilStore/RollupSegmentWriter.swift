@@ -9,8 +9,9 @@ import Darwin
 /// Buffers closed windows and writes them as rollup segment files (docs/rollup-format.md).
 ///
 /// Rows are buffered up to `rowsPerSegment`; a full buffer is written as one segment, published
-/// atomically (temporary file, fsync, hard link to `seg-<first window start ns>-<seq>.vgr`, which never
-/// replaces an existing file, fsync of the directory). A failed write throws a ``RollupWriterError``
+/// atomically (temporary file `.seg-….vgr.tmp.PID`, fsync, hard link to `seg-<first window start ns>-<seq>.vgr`,
+/// which never replaces an existing file, fsync of the directory). Before its first segment the writer
+/// removes the temporary files that killed writers left in the directory (``TemporaryFiles``). A failed write throws a ``RollupWriterError``
 /// naming the path, the operation and `strerror(errno)`; the rows of that segment are dropped and counted
 /// in ``droppedRows``, so memory stays bounded and the writer keeps going with the next segment.
 ///
@@ -45,6 +46,9 @@ public final class RollupSegmentWriter {
     private var descriptors: [SeriesID: SeriesDescriptor] = [:]
     private var sequence = 0
     private var isClosed = false
+    /// Whether the temporary files that killed writers left in ``directory`` were removed (before the
+    /// first segment: ``TemporaryFiles/removeAbandoned(in:finalName:)``).
+    private var removedAbandonedTemporaries = false
     /// The largest uncompressed payload a segment may have: the format's limit (lowered by tests).
     var maximumPayloadByteCount = SegmentLayout.maximumPayloadByteCount
 
@@ -183,10 +187,14 @@ public final class RollupSegmentWriter {
                     rows: rows.count
                 )
             }
+            if !removedAbandonedTemporaries {
+                removedAbandonedTemporaries = true
+                TemporaryFiles.removeAbandoned(in: directory) { $0.hasPrefix(".seg-") && $0.hasSuffix(".vgr") }
+            }
             do {
                 try FileIO.publishAtomically(
                     bytes,
-                    temporaryPath: Self.temporaryPath(for: finalPath, in: directory),
+                    temporaryPath: TemporaryFiles.path(publishing: finalPath, hidden: true),
                     finalPath: finalPath,
                     directory: directory
                 )
@@ -235,14 +243,10 @@ public final class RollupSegmentWriter {
     /// How many sequence numbers a segment tries before its write fails.
     static let maximumNameAttempts = 1000
 
-    /// Where a segment is written before it is published: a hidden name, never read by the readers.
-    private static func temporaryPath(for finalPath: String, in directory: String) -> String {
-        directory + "/." + finalPath.split(separator: "/").last! + ".tmp"
-    }
-
     /// `seg-<first window start, 19 digits>-<sequence, 6 digits>.vgr`: names sort by time. The sequence
-    /// skips names already taken, as a segment or as a temporary file (a restarted writer in the same
-    /// directory, or one that crashed mid-write); nil when ``maximumNameAttempts`` in a row are taken.
+    /// skips names already taken (a restarted writer in the same directory); nil when
+    /// ``maximumNameAttempts`` in a row are taken. (Temporary names carry the writer's PID, so another
+    /// writer's temporary file never takes a name.)
     private func nextSegmentPath(firstWindowStart: Int64) -> String? {
         let startDigits = String(max(firstWindowStart, 0))
         let paddedStart = String(repeating: "0", count: max(0, 19 - startDigits.count)) + startDigits
@@ -251,9 +255,7 @@ public final class RollupSegmentWriter {
             let sequenceDigits = String(sequence)
             let paddedSequence = String(repeating: "0", count: max(0, 6 - sequenceDigits.count)) + sequenceDigits
             let path = "\(directory)/seg-\(paddedStart)-\(paddedSequence).vgr"
-            if !FileIO.fileExists(path) && !FileIO.fileExists(Self.temporaryPath(for: path, in: directory)) {
-                return path
-            }
+            if !FileIO.fileExists(path) { return path }
         }
         return nil
     }

@@ -7,28 +7,28 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the whole path on a generated stream, with the pipe and decoder ceilings in the same run.",
         discussion: """
-            Generates a deterministic stream (W1's shape: counters and gauges, one sample per series per 10 s), \
-            then times, on the same bytes: a raw read through a pipe, decoding only, the engine fed from \
-            memory, and the engine fed through a pipe. Figures are ratios within one run, so they hold on a \
-            noisy machine.
+            Generates a deterministic stream (devices × 48 interfaces × 8 metrics, counters and gauges, one \
+            sample per series per 10 s), then times, on the same bytes: a raw read through a pipe, decoding \
+            only, the engine fed from memory, and the engine fed through a pipe. Figures are ratios within one \
+            run, so they hold on a noisy machine.
 
             Examples:
               vigil bench                              # 100k series, 20M samples
               vigil bench --series 1000000 --samples 20000000 --json
-              vigil bench --save-stream /tmp/w1.vgl   # then: vigil run --input file:/tmp/w1.vgl
+              vigil bench --save-stream /tmp/bench.vgl   # then: vigil run --input file:/tmp/bench.vgl
             """
     )
 
-    @Option(help: "Series in the generated stream.")
+    @Option(parsing: .unconditional, help: "Series in the generated stream, 1...10000000.")
     var series: Int = 100_000
 
-    @Option(help: "Samples in the generated stream.")
+    @Option(parsing: .unconditional, help: "Samples in the generated stream, at least --series, at most 1000000000.")
     var samples: Int = 20_000_000
 
-    @Option(help: "Shards (worker threads).")
+    @Option(parsing: .unconditional, help: "Shards (worker threads), 1...128.")
     var shards: Int = EngineConfiguration.processorCount
 
-    @Option(help: "Window width.")
+    @Option(parsing: .unconditional, help: "Window width.")
     var window: String = "60s"
 
     @Option(help: "Also write rollups into this directory (measures compression and I/O too).")
@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("no-models"), help: "Windows only: no detectors or forecasts.")
     var noModels = false
 
-    @Option(help: "Run the measurements this many times and keep the best.")
+    @Option(parsing: .unconditional, help: "Run the measurements this many times (1...20) and keep the best.")
     var repeats: Int = 1
 
     @Option(name: .customLong("save-stream"), help: "Also write the generated stream (native frames) to this file.")
@@ -47,11 +47,13 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard series > 0, series <= 10_000_000 else { throw ValidationError("--series must be in 1...10000000") }
+        try requireRange(series, 1...10_000_000, "--series")
         guard samples >= series, samples <= 1_000_000_000 else {
-            throw ValidationError("--samples must be at least --series and at most 1000000000")
+            throw ValidationError("--samples \(samples): expected at least --series (\(series)) and at most 1000000000")
         }
-        guard repeats >= 1, repeats <= 20 else { throw ValidationError("--repeats must be in 1...20") }
+        try requireRange(shards, 1...128, "--shards")
+        _ = try parseDuration(window, flag: "--window")
+        try requireRange(repeats, 1...20, "--repeats")
         // The file writer takes `-` for standard output, where the table goes: keep the two apart.
         guard saveStream != "-" else {
             throw ValidationError("--save-stream needs a file path (standard output carries the results)")
@@ -59,6 +61,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        SignalCleanup.install()
         var logger = Logger(label: "vigil.bench")
         logger.logLevel = .warning
         var options = BenchmarkRunner.Options()

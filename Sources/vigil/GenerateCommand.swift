@@ -20,26 +20,27 @@ struct GenerateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Number of devices (edge-01 …).")
+    @Option(parsing: .unconditional, help: "Number of devices (edge-01 …).")
     var devices = FleetConfiguration.defaultDeviceCount
-    @Option(help: "Interfaces per device (et-0/0/0 …).")
+    @Option(parsing: .unconditional, help: "Interfaces per device (et-0/0/0 …).")
     var interfaces = FleetConfiguration.defaultInterfacesPerDevice
-    @Option(help: "Days to simulate.")
+    @Option(parsing: .unconditional, help: "Days to simulate.")
     var days: Double = Double(FleetConfiguration.defaultDays)
-    @Option(help: "Sampling interval (10s, 1m).")
+    @Option(parsing: .unconditional, help: "Sampling interval (10s, 1m).")
     var interval = "10s"
     @Option(help: "Start time, RFC 3339 UTC (default 2026-11-02T00:00:00Z, a Monday).")
     var start = EventTime.rfc3339(nanoseconds: FleetConfiguration.defaultStartNanoseconds)
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed = FleetConfiguration.defaultSeed
     @Option(help: "Output file, or - for standard output; zstd-compressed when it ends in .zst.")
     var out = "-"
     @Option(help: "Write the ground truth (JSON) to this file.")
     var truth: String?
-    @Option(name: .customLong("zstd-level"), help: "zstd level for .zst output (1-22).")
+    @Option(name: .customLong("zstd-level"), parsing: .unconditional, help: "zstd level for .zst output (1-22).")
     var zstdLevel: Int32 = 19
     @Option(
         name: .customLong("zstd-window-log"),
+        parsing: .unconditional,
         help: """
             zstd long-distance window log (10-27); 0 turns it off. A .zst recording is written as independent \
             zstd frames of at most 1 MiB each (so damage loses one frame), which caps the window at 20.
@@ -47,10 +48,18 @@ struct GenerateCommand: ParsableCommand {
     )
     var zstdWindowLog: Int32 = 27
 
-    func run() throws {
-        guard let intervalNanoseconds = EventTime.parseDuration(interval) else {
-            throw ValidationError("--interval \(interval): expected a duration such as 10s or 1m")
+    /// Every check of the command line, here rather than in `run()`, so that a usage error ends with this
+    /// command's usage (ArgumentParser prints the top-level one for errors thrown by `run()`).
+    func validate() throws {
+        _ = try makeConfiguration()
+        if out == "-" && isatty(1) != 0 {
+            throw ValidationError("refusing to write binary telemetry to a terminal: pass --out FILE or pipe it")
         }
+    }
+
+    /// The simulator's configuration from the flags, or a usage error naming the flag and its value.
+    func makeConfiguration() throws -> FleetConfiguration {
+        let intervalNanoseconds = try parseDuration(interval, flag: "--interval")
         guard let startNanoseconds = EventTime.parseRFC3339(start) else {
             throw ValidationError(
                 "--start \(start): expected an RFC 3339 time such as 2026-11-02T00:00:00Z, between 2000 and 2100"
@@ -74,9 +83,6 @@ struct GenerateCommand: ParsableCommand {
                     + "(what vigil run accepts)"
             )
         }
-        if out == "-" && isatty(1) != 0 {
-            throw ValidationError("refusing to write binary telemetry to a terminal: pass --out FILE or pipe it")
-        }
         let configuration = FleetConfiguration(
             deviceCount: devices,
             interfacesPerDevice: interfaces,
@@ -85,12 +91,29 @@ struct GenerateCommand: ParsableCommand {
             intervalNanoseconds: intervalNanoseconds,
             seed: seed
         )
-        let simulator: FleetSimulator
         do {
-            simulator = try FleetSimulator(configuration: configuration)
+            try configuration.validate()
         } catch let error as FleetConfigurationError {
+            switch error {
+            case .deviceCountOutOfRange(_, let limit): try requireRange(devices, 1...limit, "--devices")
+            case .interfaceCountOutOfRange(_, let limit): try requireRange(interfaces, 1...limit, "--interfaces")
+            case .intervalOutOfRange:
+                throw ValidationError("--interval \(interval): expected whole seconds from 1s to 1h")
+            case .durationOutOfRange(_, let maxTicks):
+                throw ValidationError(
+                    "--days \(days) with --interval \(interval): expected at least one interval and at most "
+                        + "\(maxTicks) sampling rounds"
+                )
+            case .incidentOutOfRange: break
+            }
             throw ValidationError(error.description)
         }
+        return configuration
+    }
+
+    func run() throws {
+        SignalCleanup.install()
+        let simulator = try FleetSimulator(configuration: makeConfiguration())
         let writer = try CompressedFileWriter(
             path: out,
             compression: CompressedFileWriter.compression(

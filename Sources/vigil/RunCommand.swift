@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import VigilCore
 import VigilEngine
+import VigilSim
 
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("rollup-interval"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Publish buffered rollup rows as a segment at least this often (wall clock), so a crash loses at most "
                 + "this much; longer intervals give fewer, better-compressed segments.",
@@ -50,10 +52,11 @@ struct RunCommand: ParsableCommand {
     )
     var rollupInterval: String = "5m"
 
-    @Option(help: "Tumbling window width, e.g. 60s, 5m.")
+    @Option(parsing: .unconditional, help: "Tumbling window width, e.g. 60s, 5m.")
     var window: String = "60s"
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "How late a sample may arrive (event time behind the newest seen) and still count. At most one window. "
                 + "(default: 10s, or the window width if that is shorter)"
@@ -61,14 +64,19 @@ struct RunCommand: ParsableCommand {
     )
     var lateness: String?
 
-    @Option(help: "Shards (worker threads), 1...128; the default is the number of cores.")
+    @Option(parsing: .unconditional, help: "Shards (worker threads), 1...128; the default is the number of cores.")
     var shards: Int = EngineConfiguration.processorCount
 
-    @Option(name: .customLong("max-series"), help: "Cardinality limit: new series beyond it are rejected and counted.")
+    @Option(
+        name: .customLong("max-series"),
+        parsing: .unconditional,
+        help: "Cardinality limit: new series beyond it are rejected and counted."
+    )
     var maxSeries: Int = 1_000_000
 
     @Option(
         name: .customLong("max-connections"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Concurrent TCP senders per listener. When all are taken, a new sender takes the slot of one that "
                 + "has completed no frame for 5 s (idle or trickling), or is refused."
@@ -78,12 +86,14 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("max-connections-per-address"),
+        parsing: .unconditional,
         help: "Concurrent TCP senders per listener from one remote address."
     )
     var maxConnectionsPerAddress: Int = 16
 
     @Option(
         name: .customLong("tcp-frame-timeout"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Disconnect a TCP sender whose bytes complete no valid frame for this long (0: never): a trickling "
                 + "or stalled sender cannot hold a slot or a half-sent frame."
@@ -93,6 +103,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("tcp-buffer-limit"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Bytes the read buffers of all TCP senders may hold at once (e.g. 256MiB). When full, pages of consumed "
                 + "bytes are given back, then the sender holding the most bytes of unfinished frames is disconnected.",
@@ -103,6 +114,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("tcp-idle-timeout"),
+        parsing: .unconditional,
         help:
             "Disconnect a TCP sender that sent nothing for this long (0: never), so quiet connections cannot hold every slot."
     )
@@ -111,13 +123,17 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .customLong("failure-threshold"),
         help: ArgumentHelp(
-            "A gauge's failure threshold for forecasts, as METRIC<VALUE or METRIC>VALUE (repeatable; replaces the defaults rx_power_dbm<-20, tx_power_dbm<-20, temperature_celsius>85).",
+            "A gauge's failure threshold for forecasts, as METRIC<VALUE or METRIC>VALUE. Repeatable; giving any replaces all the defaults (rx_power_dbm<-20, tx_power_dbm<-20, temperature_celsius>85): repeat those you want to keep. A metric the simulator and docs do not use is warned about, and kept.",
             valueName: "rule"
         )
     )
     var failureThreshold: [String] = []
 
-    @Option(name: .customLong("forecast-horizon"), help: "Alert when a forecast crossing is at most this far ahead.")
+    @Option(
+        name: .customLong("forecast-horizon"),
+        parsing: .unconditional,
+        help: "Alert when a forecast crossing is at most this far ahead."
+    )
     var forecastHorizon: String = "72h"
 
     @Flag(name: .customLong("no-anomaly"), help: "Do not run the seasonal anomaly detector.")
@@ -128,6 +144,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("max-future-skew"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "How far one sample may move its stream's clock ahead; keep it above the sampling interval. A sample "
                 + "further ahead is a clock jump, believed once --clock-jump-confirmations samples in a row agree "
@@ -140,12 +157,14 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("clock-jump-confirmations"),
+        parsing: .unconditional,
         help: "Samples in a row that must agree before a stream's clock starts, or jumps past --max-future-skew."
     )
     var clockJumpConfirmations: Int = 3
 
     @Option(
         name: .customLong("source-idle-timeout"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "A stream or TCP sender with no on-time sample for this long (wall clock) stops holding back the "
                 + "engine's clock (windows close without it) until it sends again.",
@@ -156,6 +175,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("stop-after-idle"),
+        parsing: .unconditional,
         help: "Stop (and drain) when no input arrived for this long, e.g. 5s."
     )
     var stopAfterIdle: String?
@@ -175,11 +195,20 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
+    /// Every check of the command line, here rather than in `run()`, so that a usage error ends with this
+    /// command's usage (ArgumentParser prints the top-level one for errors thrown by `run()`).
     func validate() throws {
         if input.isEmpty {
             throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
+        // The engine checks these bounds too; here the message can name the value given.
+        try requireRange(shards, 1...128, "--shards")
+        try requireRange(maxSeries, 1...100_000_000, "--max-series")
+        try requireRange(maxConnections, 1...10_000, "--max-connections")
+        try requireRange(maxConnectionsPerAddress, 1...10_000, "--max-connections-per-address")
+        try requireRange(clockJumpConfirmations, 1...1000, "--clock-jump-confirmations")
+        _ = try makeConfiguration()
     }
 
     func makeConfiguration() throws -> EngineConfiguration {
@@ -232,6 +261,12 @@ struct RunCommand: ParsableCommand {
         var logger = Logger(label: "vigil")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         let configuration = try makeConfiguration()
+        for (text, rule) in zip(failureThreshold, configuration.models.failureThresholds)
+        where !Self.knownMetrics.contains(rule.metric) {
+            logger.warning(
+                "--failure-threshold '\(text)': \(rule.metric) is not a metric the simulator or the docs use (\(Self.knownMetrics.joined(separator: ", "))); it is kept, for a metric of your own data. Giving any --failure-threshold replaces all the defaults (\(FailureThresholdRule.defaults.map(\.description).joined(separator: ", "))): repeat those you want to keep"
+            )
+        }
         // A reader of standard output that goes away (`--alerts - | head`) must cost alert lines (counted),
         // not the run: without this SIGPIPE would kill it before rollups are flushed.
         signal(SIGPIPE, SIG_IGN)
@@ -285,11 +320,15 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+
+    /// The metric names of `vigil generate`'s fleet, which the docs use too.
+    static let knownMetrics = FleetMetric.allCases.map(\.name)
 }
 
 func parseDuration(_ text: String, flag: String) throws -> Int64 {
     guard let value = EventTime.parseDuration(text) else {
-        throw ValidationError("\(flag) '\(text)' is not a duration: use e.g. 500ms, 10s, 5m, 1h30m, 2d")
+        let why = text.hasPrefix("-") ? "a duration cannot be negative" : "not a duration"
+        throw ValidationError("\(flag) '\(text)': \(why); use e.g. 500ms, 10s, 5m, 1h30m, 2d")
     }
     return value
 }
@@ -308,6 +347,13 @@ func parseByteSize(_ text: String, flag: String) throws -> Int {
         throw ValidationError("\(flag) '\(text)' is not a size: use e.g. 256MiB, 64M, 1G or a number of bytes")
     }
     return number << shift
+}
+
+/// A usage error naming the flag and the value when `value` is outside `range`.
+func requireRange<Value: Comparable>(_ value: Value, _ range: ClosedRange<Value>, _ flag: String) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(flag) \(value): expected \(range.lowerBound)...\(range.upperBound)")
+    }
 }
 
 func printError(_ text: String) {

@@ -72,6 +72,37 @@ enum CLI {
         )
     }
 
+    /// Runs `vigil arguments…` (standard input empty, standard output discarded) and returns the bytes it had
+    /// read through `read(2)` (`rchar` of `/proc/PID/io`) once its standard error, which nobody drains
+    /// until then, filled its pipe: a count that does not depend on the machine's speed or on the memory
+    /// of the test process (which a spawned child's peak RSS includes). The command must write more than
+    /// a pipe's capacity (64 KiB) to standard error after the reads to be counted.
+    static func bytesReadBeforeStandardErrorFills(_ arguments: [String]) throws -> (CLIResult, bytesRead: Int) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let reader = errors.fileHandleForReading.fileDescriptor
+        var queued: Int32 = 0
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline {
+            _ = ioctl(reader, UInt(FIONREAD), &queued)
+            if queued >= 60_000 { break }
+            usleep(5_000)
+        }
+        let io = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/io", encoding: .utf8)) ?? ""
+        let rchar = io.split(separator: "\n").first { $0.hasPrefix("rchar:") }
+            .flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) }
+        let standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let result = CLIResult(status: process.terminationStatus, standardOutput: "", standardError: standardError)
+        return (result, rchar ?? -1)
+    }
+
     static func temporaryDirectory(_ name: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(
             "vigil-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

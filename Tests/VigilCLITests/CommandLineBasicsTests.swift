@@ -132,7 +132,7 @@ struct CommandLineBasicsTests {
     @Test("bench --json prints its throughput, ceiling, CPU, memory and series keys; --save-stream replays in run")
     func benchJSON() throws {
         let directory = try CLI.temporaryDirectory("bench-stream")
-        let stream = directory.appendingPathComponent("w1.vgl").path
+        let stream = directory.appendingPathComponent("bench.vgl").path
         let result = try CLI.run([
             "bench", "--series", "2000", "--samples", "200000", "--json", "--save-stream", stream,
         ])

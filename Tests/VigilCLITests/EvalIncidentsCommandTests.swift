@@ -101,6 +101,9 @@ struct EvalIncidentsCommandTests {
             ),
         ].joined(separator: "\n") + "\n"
 
+    /// The first line of ``alerts``: one whole, valid event.
+    static let firstLine = String(alerts.prefix { $0 != "\n" })
+
     private func write(_ text: String, _ name: String, in directory: URL) throws -> String {
         let path = directory.appendingPathComponent(name).path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -175,14 +178,7 @@ struct EvalIncidentsCommandTests {
         let directory = try CLI.temporaryDirectory("eval-bad")
         defer { try? FileManager.default.removeItem(at: directory) }
         let truth = try write(Self.truth, "truth.json", in: directory)
-        let good = Self.line(
-            "aaaaaaaaaaaaaaaa",
-            "firing",
-            device: "edge-01",
-            interface: "et-0/0/0",
-            metric: "in_octets",
-            startsAt: "2026-11-02T10:02:00Z"
-        )
+        let good = Self.firstLine
         let badLine = try write(good + "\n{\"id\":\"x\",\"status\":\"firing\"}\n", "bad.jsonl", in: directory)
         let result = try CLI.run(["eval", "incidents", "--alerts", badLine, "--truth", truth, "--json"])
         #expect(result.status == 1)
@@ -211,5 +207,25 @@ struct EvalIncidentsCommandTests {
         let missing = try CLI.run(["eval", "incidents", "--alerts", directory.path + "/none.jsonl", "--truth", truth])
         #expect(missing.status == 1)
         #expect(missing.standardError.contains("none.jsonl"), "\(missing.standardError)")
+    }
+
+    @Test("a last line cut short (a writer killed mid-line) is named as such, with its line and length")
+    func tornLastLine() throws {
+        let directory = try CLI.temporaryDirectory("eval-torn")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let truth = try write(Self.truth, "truth.json", in: directory)
+        let good = Self.firstLine
+        let torn = try write(good + "\n" + good.prefix(40), "torn.jsonl", in: directory)
+        let result = try CLI.run(["eval", "incidents", "--alerts", torn, "--truth", truth])
+        #expect(result.status == 1)
+        #expect(
+            result.standardError.contains("torn.jsonl:2: the last line is cut short (40 bytes, no newline at the end)"),
+            "\(result.standardError)"
+        )
+        // The same bytes with a newline after them are a malformed line, not a torn one.
+        let cut = try write(good + "\n" + good.prefix(40) + "\n", "cut.jsonl", in: directory)
+        let malformed = try CLI.run(["eval", "incidents", "--alerts", cut, "--truth", truth])
+        #expect(malformed.status == 1)
+        #expect(malformed.standardError.contains("cut.jsonl:2: not an alert event"), "\(malformed.standardError)")
     }
 }

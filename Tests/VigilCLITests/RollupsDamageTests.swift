@@ -86,7 +86,8 @@ struct RollupsDamageTests {
         #expect(object["damaged_segments"] as? Int == 1)
         let damaged = object["damaged"] as? [[String: Any]] ?? []
         #expect(damaged.first?["path"] as? String == setup.first)
-        #expect((damaged.first?["reason"] as? String ?? "").contains("CRC32C mismatch"))
+        let reason = damaged.first?["reason"] as? String ?? ""
+        #expect(reason.contains("CRC32C mismatch"), "\(reason)")
     }
 
     @Test("a truncated segment and a file that is not a segment are both named and skipped")
@@ -111,6 +112,40 @@ struct RollupsDamageTests {
         #expect(stats.status == 0)
         #expect(stats.standardOutput.contains("damaged_segments  2"), "\(stats.standardOutput)")
         #expect(stats.standardOutput.contains("rows              10"), "\(stats.standardOutput)")
+    }
+
+    @Test("a 300 MB file named like a segment but without its magic is named and skipped after its header")
+    func largeForeignFileIsNotRead() throws {
+        let directory = try CLI.temporaryDirectory("rollups-foreign")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rollups = directory.appendingPathComponent("rollups").path
+        let run = try CLI.run(
+            ["run", "--input", "-", "--rollups", rollups],
+            input: Data(makeStream(series: 2, rounds: 30))
+        )
+        #expect(run.status == 0, "\(run.standardError)")
+        // A disk image copied in by mistake, first in name order: its header is not a segment's, and nothing
+        // after it matters.
+        let foreign = rollups + "/seg-0000000000000000000-000000.vgr"
+        #expect(FileManager.default.createFile(atPath: foreign, contents: Data("not a segment".utf8)))
+        #expect(truncate(foreign, 300 << 20) == 0)  // sparse: no disk space taken
+        // Then enough small damaged files that their warnings fill the standard error pipe: the command
+        // waits there, after reading the large one, while its byte count is taken.
+        for index in 1...800 {
+            let name = String(format: "seg-0000000000000000001-%06d.vgr", index)
+            #expect(FileManager.default.createFile(atPath: rollups + "/" + name, contents: Data(count: 100)))
+        }
+        for command in [["stats", rollups, "--json"], ["cat", rollups]] {
+            let (result, bytesRead) = try CLI.bytesReadBeforeStandardErrorFills(["rollups"] + command)
+            #expect(result.status == 0, "\(command): \(result.standardError.suffix(500))")
+            #expect(
+                result.standardError.contains("skipping damaged segment \(foreign): bad magic"),
+                "\(command): \(result.standardError.prefix(500))"
+            )
+            // The whole file would be 300 MiB; its header, the 800 small files, the intact segment and the
+            // loader's reads of the libraries are a few MiB.
+            #expect(bytesRead >= 0 && bytesRead < 50 << 20, "\(command): read \(bytesRead) bytes")
+        }
     }
 
     @Test("a FIFO named like a segment is named as not a regular file; stats and cat do not wait on it")

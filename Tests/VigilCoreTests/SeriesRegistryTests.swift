@@ -45,6 +45,17 @@ struct SeriesRegistryTests {
         #expect(registry.count == 2)
     }
 
+    @Test("a refused key declared again (another stream, a schema re-sent) is counted once")
+    func refusedKeysCountedOnce() {
+        let registry = SeriesRegistry(cardinalityLimit: 1)
+        _ = registry.register(gauge("r1", "a"))
+        for _ in 0..<3 {
+            #expect(registry.register(gauge("r1", "b")) == .rejectedCardinality)
+            #expect(registry.register(gauge("r2", "b")) == .rejectedCardinality)
+        }
+        #expect(registry.rejectedRegistrations == 2)
+    }
+
     @Test("keeps every id through many growths of its index, and tells keys apart that share their characters")
     func growthAndLookalikes() {
         let registry = SeriesRegistry(cardinalityLimit: 100_000)

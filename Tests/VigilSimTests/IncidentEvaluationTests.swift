@@ -159,6 +159,18 @@ struct IncidentEvaluationTests {
         }
     }
 
+    @Test("a last line without a newline that is the start of an object is reported as torn, not as bad JSON")
+    func tornLastLine() throws {
+        let good = Self.line("a1", "firing", "edge-01", "et-0/0/0", "2026-11-03T10:02:00Z", nil)
+        #expect {
+            _ = try AlertLog.parse(Data((good + "\n" + good.prefix(25)).utf8), source: "alerts.jsonl")
+        } throws: { error in
+            error as? EvaluationInputError == .tornLastLine(file: "alerts.jsonl", line: 2, byteCount: 25)
+        }
+        // A whole last line without a newline is an event like any other.
+        #expect(try AlertLog.parse(Data((good + "\n" + good).utf8), source: "alerts.jsonl").count == 1)
+    }
+
     @Test("the ground truth round-trips through its snake_case JSON")
     func truthRoundTrip() throws {
         let data = try Self.truth.jsonData()

@@ -10,17 +10,24 @@ import Glibc
 /// order that does not depend on the shards' timing: by decision time, then series labels and kind.
 ///
 /// Each shard's ring is bounded; a shard that finds it full waits (alerts are never dropped to keep up),
-/// so a slow destination slows the shards and, through the lanes, the input. Events that cannot be
-/// written (the destination failed) are counted (`alert_events_dropped`). Each line is written with one `write`
-/// call, so a crash leaves whole lines (at most the last one torn); the file is fsynced at shutdown.
+/// so a slow destination slows the shards and, through the lanes, the input.
+///
+/// The file holds whole lines only. A write to a regular file is not atomic: on a full disk it can stop
+/// part-way through a line (a short write, then `ENOSPC`). When a write fails, the lines it wrote whole
+/// stay, the fragment of the line it cut is truncated away (`ftruncate` back to the last newline), and
+/// that event and every later one are counted in `alert_events_dropped`, not written. What no code can
+/// undo is a crash or power loss in the middle of a write: then the last line may be torn, and
+/// `vigil eval incidents` names it. Standard output, a pipe or a device cannot be truncated: there a failed
+/// write may leave a partial line for its reader. The file is fsynced at shutdown.
 final class AlertLogWriter {
     private let fd: Int32
     private let path: String
     private let ownsDescriptor: Bool
+    /// Whether `fd` is a regular file, whose torn tail `ftruncate` can remove.
+    private let isRegularFile: Bool
     private let logger: Logger
     private let counters: EngineCounters
     private var buffer: [UInt8] = []
-    private(set) var linesWritten = 0
     private var failed = false
 
     /// Opens (creating or truncating) the alert log, or takes standard output for `-`.
@@ -37,6 +44,8 @@ final class AlertLogWriter {
             fd = opened
             ownsDescriptor = true
         }
+        var status = stat()
+        isRegularFile = fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
     }
 
     /// Drains every shard's alert ring and writes the events in release order (`AlertReleaseQueue`): an event
@@ -84,7 +93,12 @@ final class AlertLogWriter {
         appendLines(queue.release(through: .max))
         writeBuffered()
         if ownsDescriptor {
-            fsync(fd)
+            // Only a regular file has anything to sync (a FIFO or /dev/null answers EINVAL).
+            if isRegularFile && fsync(fd) != 0 && !failed {
+                logger.error(
+                    "\(path): fsync of the alert log failed: \(String(cString: strerror(errno))); it may not survive a crash"
+                )
+            }
             close(fd)
         }
     }
@@ -94,10 +108,11 @@ final class AlertLogWriter {
         for alert in alerts {
             buffer.append(contentsOf: alert.event.jsonLine.utf8)
             buffer.append(10)
-            linesWritten += 1
         }
     }
 
+    /// Writes the buffered lines (a short write is continued); on failure keeps the whole lines written,
+    /// removes a torn one, and counts the rest as dropped. O(buffered bytes).
     private func writeBuffered() {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
@@ -108,19 +123,32 @@ final class AlertLogWriter {
         var offset = 0
         while offset < buffer.count {
             let written = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                failed = true
-                counters.alertEventsDropped.wrappingIncrement(
-                    by: buffer[offset...].count { $0 == 10 },
-                    ordering: .relaxed
-                )
-                logger.error(
-                    "\(path): writing alerts failed: \(String(cString: strerror(errno))); later alerts are counted, not written"
-                )
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                fail(errorNumber: written < 0 ? errno : EIO, writtenByteCount: offset)
                 return
             }
             offset += written
         }
+    }
+
+    /// After a failed write of ``buffer`` that had written its first `writtenByteCount` bytes: undoes the
+    /// part of a line those bytes end with, counts the events not written whole, and stops writing.
+    private func fail(errorNumber: Int32, writtenByteCount: Int) {
+        failed = true
+        let wholeByteCount = buffer[..<writtenByteCount].lastIndex(of: 10).map { $0 + 1 } ?? 0
+        let tornByteCount = writtenByteCount - wholeByteCount
+        var undone = tornByteCount == 0
+        if tornByteCount > 0 && isRegularFile {
+            // The file offset is just past the torn bytes: cut them off and write nothing after them.
+            let end = lseek(fd, 0, SEEK_CUR)
+            undone = end >= tornByteCount && ftruncate(fd, end - off_t(tornByteCount)) == 0
+        }
+        let dropped = buffer[wholeByteCount...].count { $0 == 10 }
+        counters.alertEventsDropped.wrappingIncrement(by: dropped, ordering: .relaxed)
+        let torn = undone ? "" : "; the last line is torn (\(tornByteCount) bytes) and could not be removed"
+        logger.error(
+            "\(path): writing alerts failed: \(String(cString: strerror(errorNumber))); this write's \(dropped) event(s) and all later ones are counted, not written\(torn)"
+        )
     }
 }

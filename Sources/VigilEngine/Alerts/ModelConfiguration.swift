@@ -28,7 +28,11 @@ public struct FailureThresholdRule: Sendable, Equatable, CustomStringConvertible
         self.init(metric: metric, direction: text[operatorIndex] == "<" ? .below : .above, threshold: threshold)
     }
 
-    public var description: String { "\(metric)\(direction == .below ? "<" : ">")\(threshold)" }
+    /// As written on the command line: `rx_power_dbm<-20`, `temperature_celsius>85.5`.
+    public var description: String {
+        let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? "\(Int64(threshold))" : "\(threshold)"
+        return "\(metric)\(direction == .below ? "<" : ">")\(value)"
+    }
 
     /// rx and tx power below -20 dBm (a typical receiver sensitivity), temperature above 85 °C.
     public static let defaults: [FailureThresholdRule] = [

@@ -1,8 +1,8 @@
 import VigilCore
 import VigilWire
 
-/// The synthetic stream `vigil bench` measures: `series` interface series (W1's shape: devices × 48
-/// interfaces × 8 metrics, metrics 0-3 counters, 4-7 gauges), one sample per series per 10 s round, in a
+/// The synthetic stream `vigil bench` measures: `series` interface series (devices × 48 interfaces
+/// × 8 metrics, metrics 0-3 counters, 4-7 gauges), one sample per series per 10 s round, in a
 /// fixed pseudo-random series order inside each round, timestamps strictly increasing. Deterministic
 /// from the seed; encoded once into native frames held in memory.
 public final class BenchmarkWorkload: @unchecked Sendable {

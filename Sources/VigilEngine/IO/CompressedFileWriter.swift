@@ -1,4 +1,5 @@
 import CZstd
+import VigilStore
 
 #if canImport(Glibc)
 import Glibc
@@ -25,8 +26,10 @@ private func writeFile(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: 
 /// without Vigil).
 ///
 /// Bytes go to `<path>.tmp.<pid>`; ``close()`` ends the last zstd frame, fsyncs and renames onto `path`, so a
-/// reader sees either the old file or the whole new one. A writer dropped without ``close()`` removes its
-/// temporary file. The path `-` writes to standard output, and a path naming a device, FIFO or socket
+/// reader sees either the old file or the whole new one. The temporary file follows the rule of
+/// ``TemporaryFiles``: a writer that fails, or is dropped without ``close()``, removes it, so does the process
+/// at `exit()`, and one that a killed process left for the same `path` is removed when the next writer opens.
+/// The path `-` writes to standard output, and a path naming a device, FIFO or socket
 /// (`/dev/null`, a named pipe) is written in place: a rename would replace it with a regular file. A
 /// symbolic link is followed, so the file it names is replaced and the link stays. Memory is bounded: one 1 MiB
 /// staging buffer and, compressed, one output buffer for a compressed frame (`ZSTD_compressBound(1 MiB)`) and
@@ -109,10 +112,21 @@ public final class CompressedFileWriter {
             ownsDescriptor = false
         } else {
             // A device or FIFO is written in place; anything else is built beside its target and renamed.
-            let temporary = isSpecial ? nil : "\(target).tmp.\(getpid())"
-            let descriptor =
-                temporary.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-                ?? open(target, O_WRONLY | O_CLOEXEC)
+            let temporary = isSpecial ? nil : TemporaryFiles.path(publishing: target)
+            var descriptor: Int32
+            if let temporary {
+                let name = target.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+                let directory = target.contains("/") ? String(target.dropLast(name.count)) : "."
+                TemporaryFiles.removeAbandoned(in: directory) { $0 == name }
+                do {
+                    descriptor = try TemporaryFiles.create(temporary)
+                } catch {
+                    descriptor = -1
+                    errno = error.errorNumber
+                }
+            } else {
+                descriptor = open(target, O_WRONLY | O_CLOEXEC)
+            }
             guard descriptor >= 0 else {
                 let code = errno
                 if let context { ZSTD_freeCCtx(context) }
@@ -136,8 +150,8 @@ public final class CompressedFileWriter {
         stagingBuffer.deallocate()
         frameBuffer.deallocate()
         if !closed, ownsDescriptor {
+            if let temporaryPath { TemporaryFiles.remove(temporaryPath) }
             _ = closeFile(fileDescriptor)
-            if let temporaryPath { unlink(temporaryPath) }
         }
     }
 
@@ -169,10 +183,19 @@ public final class CompressedFileWriter {
         return String(cString: resolved)
     }
 
-    /// Ends the last zstd frame, writes the rest, fsyncs and renames the file into place.
+    /// Ends the last zstd frame, writes the rest, fsyncs and renames the file into place. On failure the
+    /// temporary file is removed.
     public func close() throws {
         precondition(!closed, "close twice")
         closed = true
+        var published = false
+        // The descriptor (and the temporary file's lock) is released only once the temporary name is gone.
+        defer {
+            if let temporaryPath {
+                if published { TemporaryFiles.published(temporaryPath) } else { TemporaryFiles.remove(temporaryPath) }
+                _ = closeFile(fileDescriptor)
+            }
+        }
         // A compressed file holds at least one frame, empty if nothing was written: `zstd -t` accepts it.
         if stagedCount > 0 || (context != nil && bytesOut == 0) { try flushStaging() }
         guard let temporaryPath else {
@@ -185,17 +208,17 @@ public final class CompressedFileWriter {
             }
             return
         }
-        defer { _ = closeFile(fileDescriptor) }
         guard fsync(fileDescriptor) == 0 else {
-            let code = errno
-            unlink(temporaryPath)
-            throw CompressedFileWriterError.writeFailed(path: path, offset: bytesOut, reason: Self.systemReason(code))
+            throw CompressedFileWriterError.writeFailed(path: path, offset: bytesOut, reason: Self.systemReason(errno))
         }
         guard rename(temporaryPath, targetPath) == 0 else {
-            let code = errno
-            unlink(temporaryPath)
-            throw CompressedFileWriterError.renameFailed(from: temporaryPath, to: path, reason: Self.systemReason(code))
+            throw CompressedFileWriterError.renameFailed(
+                from: temporaryPath,
+                to: path,
+                reason: Self.systemReason(errno)
+            )
         }
+        published = true
     }
 
     /// Writes the staged bytes out: compressed as one zstd frame, or as they are.

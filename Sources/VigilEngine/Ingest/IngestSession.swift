@@ -66,6 +66,9 @@ struct IngestSession: NativeDecoderDelegate {
     private var sparseTranslation: [UInt32: SeriesID] = [:]
     /// Distinct wire ids this stream declared: what the tables' size follows.
     private var declaredWireIDs = 0
+    /// Wire ids past the tables' bound whose series the registry refused: a bit each over the 2^24 wire ids
+    /// (2 MiB, allocated only when a stream passes the bound), so their samples count as over the limit.
+    private var overLimitWireIDs: [UInt64] = []
     private var errorsLogged = 0
     static let maximumErrorsLoggedPerStream = 20
     private var lateLinesLogged = 0
@@ -106,7 +109,15 @@ struct IngestSession: NativeDecoderDelegate {
             // More distinct wire ids than the engine may hold series is not a sender numbering its series:
             // ignored (their samples count as unknown series), so a stream's tables stay bounded.
             guard declaredWireIDs < max(Self.minimumDenseTranslationCount, registry.cardinalityLimit) else {
-                report("wire id \(entry.wireID) ignored: this stream already declared \(declaredWireIDs) wire ids")
+                if registry.refusesForCardinality(entry.descriptor) {
+                    if overLimitWireIDs.isEmpty { overLimitWireIDs = [UInt64](repeating: 0, count: 1 << 18) }
+                    overLimitWireIDs[Int(entry.wireID) >> 6] |= 1 << (UInt64(entry.wireID) & 63)
+                    report(
+                        "series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached"
+                    )
+                } else {
+                    report("wire id \(entry.wireID) ignored: this stream already declared \(declaredWireIDs) wire ids")
+                }
                 return
             }
             declaredWireIDs += 1
@@ -139,6 +150,11 @@ struct IngestSession: NativeDecoderDelegate {
         } else {
             sparseTranslation[entry.wireID] = translated
         }
+    }
+
+    /// Whether `wireID` is marked in `bits` (a stream's wire ids refused past its tables' bound).
+    private static func isMarked(_ wireID: Int, in bits: [UInt64]) -> Bool {
+        !bits.isEmpty && wireID >> 6 < bits.count && bits[wireID >> 6] & (1 << (UInt64(wireID) & 63)) != 0
     }
 
     /// Wire ids the dense table always covers, whatever was declared: 256 KiB per stream at most.
@@ -181,6 +197,7 @@ struct IngestSession: NativeDecoderDelegate {
         var onTime = 0
         var candidatePending = !clockCandidate.isEmpty
         let sparse = sparseTranslation
+        let overLimit = overLimitWireIDs
         let table = translation
         table.withUnsafeBufferPointer { table in
             for index in 0..<frameCount {
@@ -194,7 +211,11 @@ struct IngestSession: NativeDecoderDelegate {
                 var seriesID = wireID < table.count ? table[wireID] : Self.undeclared
                 if seriesID == Self.undeclared { seriesID = Self.sparseLookup(wireID, in: sparse) }
                 if seriesID >= Self.rejectedByCardinality {
-                    if seriesID == Self.undeclared { unknown &+= 1 } else { cardinality &+= 1 }
+                    if seriesID == Self.undeclared && !Self.isMarked(wireID, in: overLimit) {
+                        unknown &+= 1
+                    } else {
+                        cardinality &+= 1
+                    }
                     continue
                 }
                 let value = frame.value(at: index)

@@ -35,6 +35,8 @@ public struct LoggedAlert: Sendable, Equatable {
 /// Bad input to `vigil eval incidents`: which file, which line, what was wrong.
 public enum EvaluationInputError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedAlertLine(file: String, line: Int, reason: String)
+    /// The log's last line has no newline and is not an event: it was cut short while being written.
+    case tornLastLine(file: String, line: Int, byteCount: Int)
     case malformedTruth(file: String, reason: String)
     case tooManyAlerts(file: String, limit: Int)
 
@@ -42,6 +44,10 @@ public enum EvaluationInputError: Error, Equatable, Sendable, CustomStringConver
         switch self {
         case .malformedAlertLine(let file, let line, let reason):
             return "\(file):\(line): not an alert event: \(reason)"
+        case .tornLastLine(let file, let line, let byteCount):
+            return "\(file):\(line): the last line is cut short (\(byteCount) bytes, no newline at the end): "
+                + "the log was being written when its disk filled, or its writer was killed; "
+                + "remove that line to score the rest (sed -i '$d' \(file))"
         case .malformedTruth(let file, let reason):
             return "\(file): not a ground-truth file: \(reason)"
         case .tooManyAlerts(let file, let limit):
@@ -60,7 +66,8 @@ public enum AlertLog {
     /// Blank lines are skipped. A `resolved` line sets the alert's end (from its `endsAt`); a `resolved`
     /// line with no earlier `firing` line still counts as an alert. O(lines).
     /// - Parameter source: the file's name, for errors.
-    /// - Throws: ``EvaluationInputError/malformedAlertLine(file:line:reason:)`` at the first bad line.
+    /// - Throws: ``EvaluationInputError/malformedAlertLine(file:line:reason:)`` at the first bad line, or
+    ///   ``EvaluationInputError/tornLastLine(file:line:byteCount:)`` when that is a last line without a newline.
     public static func parse(_ data: Data, source: String) throws -> [LoggedAlert] {
         var alerts: [LoggedAlert] = []
         var indexByID: [String: Int] = [:]
@@ -80,6 +87,13 @@ public enum AlertLog {
             do {
                 event = try decoder.decode(AlertEvent.self, from: Data(line))
             } catch let error as DecodingError {
+                // A writer stopped mid-line leaves the start of an object and no newline: name that, not
+                // the JSON syntax error it causes.
+                if lineEnd == data.endIndex, line.first == UInt8(ascii: "{"),
+                    (try? JSONSerialization.jsonObject(with: Data(line))) == nil
+                {
+                    throw EvaluationInputError.tornLastLine(file: source, line: lineNumber, byteCount: line.count)
+                }
                 throw fail(describe(error))
             }
             guard let startsAt = EventTime.parseRFC3339(event.startsAt) else {

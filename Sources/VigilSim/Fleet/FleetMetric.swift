@@ -1,6 +1,6 @@
 import VigilCore
 
-/// The ten metrics of a simulated fleet (`/work/prompts/incidents.md`): eight per interface, two per device.
+/// The ten metrics of a simulated fleet (`SampleData/README.md`): eight per interface, two per device.
 ///
 /// The raw values give the metric's offset inside its block of wire ids (see ``FleetCatalogue``).
 public enum FleetMetric: Int, CaseIterable, Sendable {

@@ -1,6 +1,6 @@
 import VigilCore
 
-/// The five kinds of injected incident (`/work/prompts/incidents.md`), named as in the ground truth.
+/// The five kinds of injected incident (`SampleData/README.md`), named as in the ground truth.
 public enum IncidentKind: String, Codable, CaseIterable, Sendable {
     case trafficSurge = "traffic_surge"
     case linkFlap = "link_flap"
