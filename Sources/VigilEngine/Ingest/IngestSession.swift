@@ -173,13 +173,7 @@ struct IngestSession: NativeDecoderDelegate {
         // its floor raised to the engine's watermark (windows closed meanwhile stay closed).
         if source.hasClock && !source.isActive { producerClock.join(source, nowNanoseconds: nowNanoseconds) }
         router.beginFrame(source: source)
-        var unknown = 0
-        var cardinality = 0
-        var nonFinite = 0
-        var outOfRange = 0
-        var inFuture = 0
         let skew = limits.maximumFutureSkewNanoseconds
-        let minimum = limits.minimumTimestampNanoseconds
         let hardMaximum = limits.maximumTimestampNanoseconds
         // A live sender's clock may not run more than the skew ahead of the wall clock (checked per frame).
         var maximum = hardMaximum
@@ -187,71 +181,69 @@ struct IngestSession: NativeDecoderDelegate {
             let (wallLimit, overflow) = ProducerClock.realtimeNanoseconds().addingReportingOverflow(skew)
             if !overflow { maximum = min(hardMaximum, wallLimit) }
         }
-        let appender = router.appender
         let frameCount = frame.count
         // Late verdict, per sample, by its source's watermark at its arrival (the source's newest event time so
         // far minus the lateness, and at least the engine's watermark when the source joined). Judged here, it
         // depends only on the order of this stream, not on batching, shards, or other streams.
         var judge = LateJudge(source: source, windows: router.windows)
-        var late = 0
-        var onTime = 0
+        var counts = FrameCounts()
         var candidatePending = !clockCandidate.isEmpty
         let sparse = sparseTranslation
         let overLimit = overLimitWireIDs
         let table = translation
-        table.withUnsafeBufferPointer { table in
-            for index in 0..<frameCount {
-                // Wire ids come in the sender's order, random over a table larger than L1: fetch the
-                // entry a few samples ahead so the lookup below hits cache.
-                if index &+ Self.translationPrefetchDistance < frameCount {
-                    let wireAhead = Int(frame.wireID(at: index &+ Self.translationPrefetchDistance))
-                    if wireAhead < table.count { vigil_prefetch_for_write(table.baseAddress! + wireAhead) }
-                }
-                let wireID = Int(frame.wireID(at: index))
-                var seriesID = wireID < table.count ? table[wireID] : Self.undeclared
-                if seriesID == Self.undeclared { seriesID = Self.sparseLookup(wireID, in: sparse) }
-                if seriesID >= Self.rejectedByCardinality {
-                    if seriesID == Self.undeclared && !Self.isMarked(wireID, in: overLimit) {
-                        unknown &+= 1
-                    } else {
-                        cardinality &+= 1
-                    }
-                    continue
-                }
-                let value = frame.value(at: index)
-                if !value.isFinite {
-                    nonFinite &+= 1
-                    continue
-                }
-                let timestamp = frame.timestamp(at: index)
-                if timestamp < minimum || timestamp > maximum {
-                    if timestamp > maximum && timestamp <= hardMaximum { inFuture &+= 1 } else { outOfRange &+= 1 }
-                    continue
-                }
-                // No clock yet, or more than the skew ahead of it: a clock jump to confirm (cold). Both times
-                // passed the range check, so the difference cannot overflow; `newest + skew` could.
-                if judge.newestNanoseconds == .min || timestamp &- judge.newestNanoseconds > skew {
-                    offClock(
-                        ClockCandidate.Sample(timestamp: timestamp, seriesID: seriesID, value: value),
-                        judge: &judge,
-                        nowNanoseconds: nowNanoseconds
-                    )
-                    candidatePending = !clockCandidate.isEmpty
-                    continue
-                }
-                // On the clock: a pending jump was not confirmed by the samples right after it.
-                if candidatePending {
-                    rejectClockCandidate()
-                    candidatePending = false
-                }
-                if judge.isLate(timestamp) {
-                    late &+= 1
-                    continue
-                }
-                appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: judge.newestNanoseconds)
-                onTime &+= 1
+        var index = 0
+        // The hot loop stops at each sample it cannot route on the stream's clock; that one is handled here,
+        // out of it, so that nothing in it calls back into the session and its state stays in registers.
+        while index < frameCount {
+            let range = Self.Bounds(
+                minimumTimestamp: limits.minimumTimestampNanoseconds,
+                maximumTimestamp: maximum,
+                hardMaximumTimestamp: hardMaximum,
+                skew: skew
+            )
+            index = table.withUnsafeBufferPointer { table in
+                Self.routeOnClock(
+                    frame,
+                    from: index,
+                    table: table,
+                    sparse: sparse,
+                    overLimit: overLimit,
+                    bounds: range,
+                    stopOnClock: candidatePending,
+                    judge: &judge,
+                    counts: &counts,
+                    appender: router.appender
+                )
             }
+            guard index < frameCount else { break }
+            if judge.newestNanoseconds != .min && frame.timestamp(at: index) &- judge.newestNanoseconds <= skew {
+                // On the clock: a pending jump was not confirmed by the samples right after it. The sample itself
+                // is routed by the loop.
+                rejectClockCandidate()
+                candidatePending = false
+                continue
+            }
+            // No clock yet, or more than the skew ahead of it: a clock start or jump to confirm.
+            let wireID = Int(frame.wireID(at: index))
+            var seriesID = wireID < table.count ? table[wireID] : Self.undeclared
+            if seriesID == Self.undeclared { seriesID = Self.sparseLookup(wireID, in: sparse) }
+            offClock(
+                ClockCandidate.Sample(
+                    timestamp: frame.timestamp(at: index),
+                    seriesID: seriesID,
+                    value: frame.value(at: index)
+                ),
+                judge: &judge,
+                nowNanoseconds: nowNanoseconds
+            )
+            candidatePending = !clockCandidate.isEmpty
+            index += 1
         }
+        var late = counts.late
+        var onTime = counts.onTime
+        let (unknown, cardinality, nonFinite, outOfRange, inFuture) = (
+            counts.unknown, counts.cardinality, counts.nonFinite, counts.outOfRange, counts.inFuture
+        )
         late &+= offClockLate
         onTime &+= offClockOnTime
         offClockLate = 0
@@ -281,6 +273,99 @@ struct IngestSession: NativeDecoderDelegate {
                 "timestamps more than --max-future-skew ahead of the wall clock"
             )
         }
+    }
+
+    /// What a frame's samples came to, counted in registers by the frame loop.
+    struct FrameCounts {
+        var unknown = 0
+        var cardinality = 0
+        var nonFinite = 0
+        var outOfRange = 0
+        var inFuture = 0
+        var late = 0
+        var onTime = 0
+    }
+
+    /// A sample's accepted range of time, and how far ahead of its stream's clock it may be.
+    struct Bounds {
+        var minimumTimestamp: Int64
+        /// The per-frame maximum: at most `hardMaximumTimestamp`, and for live senders the wall clock plus the skew.
+        var maximumTimestamp: Int64
+        var hardMaximumTimestamp: Int64
+        var skew: Int64
+    }
+
+    /// The per-sample path: from `start`, translates each sample's wire id, validates it, judges it against the
+    /// stream's clock and routes it, until the frame ends or a sample needs the session (it returns that one's
+    /// index): one with no clock to judge it by, more than the skew ahead of it, or, with `stopOnClock`, the
+    /// first sample on the clock (which rejects a pending clock jump). Everything it touches is a parameter,
+    /// so its state stays in registers.
+    @inline(__always)
+    static func routeOnClock(
+        _ frame: DataFrameView,
+        from start: Int,
+        table: UnsafeBufferPointer<SeriesID>,
+        sparse: [UInt32: SeriesID],
+        overLimit: [UInt64],
+        bounds: Bounds,
+        stopOnClock: Bool,
+        judge: inout LateJudge,
+        counts: inout FrameCounts,
+        appender: ShardRouter.Appender
+    ) -> Int {
+        let frameCount = frame.count
+        let minimum = bounds.minimumTimestamp
+        let maximum = bounds.maximumTimestamp
+        let skew = bounds.skew
+        var index = start
+        while index < frameCount {
+            // Wire ids come in the sender's order, random over a table larger than L1: fetch the entry a few
+            // samples ahead so the lookup below hits cache.
+            if index &+ translationPrefetchDistance < frameCount {
+                let wireAhead = Int(frame.wireID(at: index &+ translationPrefetchDistance))
+                if wireAhead < table.count { vigil_prefetch_for_write(table.baseAddress! + wireAhead) }
+            }
+            let wireID = Int(frame.wireID(at: index))
+            var seriesID = wireID < table.count ? table[wireID] : undeclared
+            if seriesID == undeclared { seriesID = sparseLookup(wireID, in: sparse) }
+            if seriesID >= rejectedByCardinality {
+                if seriesID == undeclared && !isMarked(wireID, in: overLimit) {
+                    counts.unknown &+= 1
+                } else {
+                    counts.cardinality &+= 1
+                }
+                index &+= 1
+                continue
+            }
+            let value = frame.value(at: index)
+            if !value.isFinite {
+                counts.nonFinite &+= 1
+                index &+= 1
+                continue
+            }
+            let timestamp = frame.timestamp(at: index)
+            if timestamp < minimum || timestamp > maximum {
+                if timestamp > maximum && timestamp <= bounds.hardMaximumTimestamp {
+                    counts.inFuture &+= 1
+                } else {
+                    counts.outOfRange &+= 1
+                }
+                index &+= 1
+                continue
+            }
+            // Both times passed the range check, so the difference cannot overflow; `newest + skew` could.
+            if judge.newestNanoseconds == .min || timestamp &- judge.newestNanoseconds > skew || stopOnClock {
+                return index
+            }
+            if judge.isLate(timestamp) {
+                counts.late &+= 1
+            } else {
+                appender.append(timestamp: timestamp, seriesID: seriesID, value: value, newest: judge.newestNanoseconds)
+                counts.onTime &+= 1
+            }
+            index &+= 1
+        }
+        return index
     }
 
     mutating func nativeDecoder(didFail error: NativeDecodeError) {
