@@ -82,6 +82,7 @@ public final class Engine: @unchecked Sendable {
             }
         }
         var producerRuns: [() -> Void] = []
+        let claims = SeriesClaims()
         for (index, input) in configuration.inputs.enumerated() {
             let isLive: Bool
             if case .tcp = input { isLive = true } else { isLive = false }
@@ -95,6 +96,7 @@ public final class Engine: @unchecked Sendable {
                 name: input.description,
                 registry: registry,
                 senderSequences: SenderSequences(counters: counters),
+                claims: claims,
                 router: ShardRouter(
                     lanes: lanes[index],
                     producerClock: producerClock,

@@ -62,6 +62,7 @@ public struct RunSummary: Sendable {
             ("unknown_series", value(counters.rejectedUnknownSeries)),
             ("cardinality_limit", value(counters.rejectedCardinality)),
             ("series_over_cardinality_limit", rejectedSeries),
+            ("series_fed_elsewhere", value(counters.rejectedFedElsewhere)),
             ("non_finite_value", value(counters.rejectedNonFinite)),
             ("timestamp_out_of_range", value(counters.rejectedTimestampOutOfRange)),
             ("clock_outliers", value(counters.rejectedClockOutliers)),

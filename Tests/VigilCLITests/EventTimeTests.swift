@@ -188,6 +188,69 @@ struct EventTimeTests {
         }
     }
 
+    @Test("a second stream declaring a series another feeds cannot make that stream's samples late: it is refused")
+    func secondStreamOnASeries() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let directory = try CLI.temporaryDirectory("shared-series")
+        let rollups = directory.appendingPathComponent("rollups").path
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            ["--rollups", rollups, "--shards", "1", "--no-anomaly", "--stop-after-idle", "2s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // An honest sender of one series, in order, one sample every 10 s.
+        let honest = try TCP.connect(port: port)
+        TCP.send(
+            honest,
+            try senderStream(device: "r1", series: 1, times: (0..<3).map { Self.start + Int64($0) * Self.second })[...]
+        )
+        usleep(300_000)
+        // Another connection declares the same series and sends two samples 20 windows ahead (within the skew
+        // of its own clock): with two window slots per series, they would force the honest windows shut.
+        let hostile = try TCP.connect(port: port)
+        let ahead = (20...21).map { Self.start + Int64($0) * 60 * Self.second + 5 * Self.second }
+        TCP.send(hostile, try senderStream(device: "r1", series: 1, times: ahead)[...])
+        usleep(300_000)
+        let times = (0..<60).map { Self.start + (10 + 10 * Int64($0)) * Self.second }
+        TCP.send(honest, try senderStream(device: "r1", series: 1, times: times)[...])
+        close(honest)
+        close(hostile)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect(summary["late_samples"] as? Int == 0, "\(standardError)")
+        #expect(summary["samples_aggregated"] as? Int == 63)
+        #expect((summary["rejects"] as? [String: Int])?["series_fed_elsewhere"] == 2)
+        #expect(standardError.contains("is fed by another stream"), "\(standardError)")
+        #expect(try rows(rollups).count == 11, "every window of the honest sender, and none of the other's")
+    }
+
+    @Test("a stream refused a series feeds it once the stream that fed it has ended (a redundant collector)")
+    func seriesHandedOver() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(port: port, ["--no-anomaly", "--stop-after-idle", "3s"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        func times(_ rounds: Range<Int>) -> [Int64] { rounds.map { Self.start + Int64($0) * 10 * Self.second } }
+        let primary = try TCP.connect(port: port)
+        let secondary = try TCP.connect(port: port)
+        // Both forward the same device; the primary declared it first.
+        TCP.send(primary, try senderStream(device: "r1", series: 2, times: times(0..<10))[...])
+        usleep(300_000)
+        TCP.send(secondary, try senderStream(device: "r1", series: 2, times: times(0..<10))[...])
+        usleep(300_000)
+        close(primary)
+        usleep(1_500_000)
+        // The primary is gone: the secondary's next samples are taken (claims are retried, at most once a
+        // second, before a frame of a stream refused some).
+        TCP.send(secondary, try senderStream(device: "r1", series: 2, times: times(10..<20))[...])
+        close(secondary)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        // The secondary's copy of what the primary sent is refused; the rest is taken.
+        #expect((summary["rejects"] as? [String: Int])?["series_fed_elsewhere"] == 20, "\(summary)")
+        #expect(summary["samples_aggregated"] as? Int == 40, "\(summary)")
+        #expect(summary["late_samples"] as? Int == 0)
+    }
+
     @Test("a live sender alone at first, its clock 50 minutes ahead, does not make senders joining later late")
     func liveSenderAheadAlone() throws {
         let port = UInt16.random(in: 20_000...60_000)

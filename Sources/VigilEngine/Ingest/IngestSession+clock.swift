@@ -189,6 +189,7 @@ extension IngestSession {
         }
         router.producerClock.leave(source)
         router.publishWatermark()
+        releaseClaims()
     }
 
     private mutating func logClock(_ message: String) {

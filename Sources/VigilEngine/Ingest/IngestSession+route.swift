@@ -7,6 +7,7 @@ extension IngestSession {
     struct FrameCounts {
         var unknown = 0
         var cardinality = 0
+        var fedElsewhere = 0
         var nonFinite = 0
         var outOfRange = 0
         var inFuture = 0
@@ -56,8 +57,10 @@ extension IngestSession {
             let wireID = Int(frame.wireID(at: index))
             var seriesID = wireID < table.count ? table[wireID] : undeclared
             if seriesID == undeclared { seriesID = sparseLookup(wireID, in: sparse) }
-            if seriesID >= rejectedByCardinality {
-                if seriesID == undeclared && !isMarked(wireID, in: overLimit) {
+            if seriesID >= fedElsewhere {
+                if seriesID == fedElsewhere {
+                    counts.fedElsewhere &+= 1
+                } else if seriesID == undeclared && !isMarked(wireID, in: overLimit) {
                     counts.unknown &+= 1
                 } else {
                     counts.cardinality &+= 1

@@ -34,6 +34,8 @@ struct IngestSession: NativeDecoderDelegate {
     /// Table entries for wire ids that have no engine id.
     static let undeclared: SeriesID = .max
     static let rejectedByCardinality: SeriesID = .max - 1
+    /// A series another stream feeds (``SeriesClaims``); the series id is in `contested`.
+    static let fedElsewhere: SeriesID = .max - 2
 
     let streamName: String
     let registry: SeriesRegistry
@@ -66,6 +68,13 @@ struct IngestSession: NativeDecoderDelegate {
     private var sparseTranslation: [UInt32: SeriesID] = [:]
     /// Distinct wire ids this stream declared: what the tables' size follows.
     private var declaredWireIDs = 0
+    /// Which stream feeds each series, engine-wide.
+    let claims: SeriesClaims
+    /// The series this stream claimed, released when it ends.
+    var claimedSeries: [SeriesID] = []
+    /// Wire ids whose series another stream feeds, with the series: claimed when that stream has ended.
+    var contested: [UInt32: SeriesID] = [:]
+    var lastContestRetryNanoseconds: Int64 = 0
     /// Wire ids past the tables' bound whose series the registry refused: a bit each over the 2^24 wire ids
     /// (2 MiB, allocated only when a stream passes the bound), so their samples count as over the limit.
     private var overLimitWireIDs: [UInt64] = []
@@ -85,8 +94,10 @@ struct IngestSession: NativeDecoderDelegate {
         logger: Logger,
         source: ProducerClock.Source,
         senderSequences: SenderSequences,
+        claims: SeriesClaims,
         acknowledgesFrames: Bool
     ) {
+        self.claims = claims
         self.senderSequences = senderSequences
         self.acknowledgesFrames = acknowledgesFrames
         self.streamName = streamName
@@ -122,12 +133,12 @@ struct IngestSession: NativeDecoderDelegate {
             }
             declaredWireIDs += 1
         }
-        let translated: SeriesID
+        var translated: SeriesID
         switch registry.register(entry.descriptor) {
         case .registered(let id):
-            translated = id
+            translated = claim(id, wireID: entry.wireID, key: entry.descriptor.key)
         case .registeredWithOtherKind(let id, let kept):
-            translated = id
+            translated = claim(id, wireID: entry.wireID, key: entry.descriptor.key)
             counters.schemaKindConflicts.wrappingIncrement(ordering: .relaxed)
             report(
                 "series \(entry.descriptor.key) declared as \(entry.descriptor.kind), known as \(kept): "
@@ -152,6 +163,50 @@ struct IngestSession: NativeDecoderDelegate {
         }
     }
 
+    /// Claims `series` for this stream: its engine id, or ``fedElsewhere`` (remembered in `contested`) when
+    /// another stream feeds it.
+    private mutating func claim(_ series: SeriesID, wireID: UInt32, key: SeriesKey) -> SeriesID {
+        switch claims.claim(series, by: source.id) {
+        case .claimed:
+            claimedSeries.append(series)
+            contested[wireID] = nil
+            return series
+        case .alreadyOwned:
+            contested[wireID] = nil
+            return series
+        case .fedElsewhere:
+            if contested.updateValue(series, forKey: wireID) == nil {
+                report(
+                    "series \(key) is fed by another stream: this stream's samples of it are dropped while that "
+                        + "stream lasts (series_fed_elsewhere)"
+                )
+            }
+            return Self.fedElsewhere
+        }
+    }
+
+    /// Tries again, at most once a second, to claim the series of `contested` wire ids (their streams may
+    /// have ended), and maps those it gets.
+    mutating func retryContestedClaims(nowNanoseconds: Int64) {
+        guard !contested.isEmpty, nowNanoseconds - lastContestRetryNanoseconds >= 1_000_000_000 else { return }
+        lastContestRetryNanoseconds = nowNanoseconds
+        for (wireID, series) in contested where claims.claim(series, by: source.id) != .fedElsewhere {
+            claimedSeries.append(series)
+            contested[wireID] = nil
+            if Int(wireID) < translation.count {
+                translation[Int(wireID)] = series
+            } else {
+                sparseTranslation[wireID] = series
+            }
+        }
+    }
+
+    /// Releases the series this stream claimed: at its end.
+    mutating func releaseClaims() {
+        claims.release(claimedSeries, by: source.id)
+        claimedSeries.removeAll()
+    }
+
     /// Whether `wireID` is marked in `bits` (a stream's wire ids refused past its tables' bound).
     static func isMarked(_ wireID: Int, in bits: [UInt64]) -> Bool {
         !bits.isEmpty && wireID >> 6 < bits.count && bits[wireID >> 6] & (1 << (UInt64(wireID) & 63)) != 0
@@ -172,6 +227,8 @@ struct IngestSession: NativeDecoderDelegate {
         // Back from idleness: it holds the engine's watermark again before any of its samples is judged, with
         // its floor raised to the engine's watermark (windows closed meanwhile stay closed).
         if source.hasClock && !source.isActive { producerClock.join(source, nowNanoseconds: nowNanoseconds) }
+        // Series another stream fed may be free now (that stream ended): asked again at most once a second.
+        if !contested.isEmpty { retryContestedClaims(nowNanoseconds: nowNanoseconds) }
         router.beginFrame(source: source)
         let skew = limits.maximumFutureSkewNanoseconds
         let hardMaximum = limits.maximumTimestampNanoseconds
@@ -241,6 +298,9 @@ struct IngestSession: NativeDecoderDelegate {
         }
         var late = counts.late
         var onTime = counts.onTime
+        if counts.fedElsewhere > 0 {
+            counters.rejectedFedElsewhere.wrappingIncrement(by: counts.fedElsewhere, ordering: .relaxed)
+        }
         let (unknown, cardinality, nonFinite, outOfRange, inFuture) = (
             counts.unknown, counts.cardinality, counts.nonFinite, counts.outOfRange, counts.inFuture
         )

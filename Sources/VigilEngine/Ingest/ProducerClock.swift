@@ -1,3 +1,5 @@
+import Atomics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +19,9 @@ final class ProducerClock {
     /// One source's clock; its fields are read and written by the producer's thread only.
     final class Source {
         let name: String
+        /// Unique among the run's sources (never 0): the key of the series it claims (``SeriesClaims``).
+        let id: UInt32 = Source.nextID.loadThenWrappingIncrement(ordering: .relaxed) &+ 1
+        private static let nextID = ManagedAtomic<UInt32>(0)
         /// The newest event time this source has confirmed; `.min` until it has a clock.
         fileprivate(set) var newestNanoseconds: Int64 = .min
         /// The engine's watermark when the source last joined: its samples are late against at least this.

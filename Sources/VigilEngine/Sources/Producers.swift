@@ -12,6 +12,8 @@ struct ProducerContext {
     let registry: SeriesRegistry
     /// Numbered frames taken per sender id, for the streams of this producer.
     let senderSequences: SenderSequences
+    /// Which stream feeds each series, engine-wide.
+    let claims: SeriesClaims
     let router: ShardRouter
     let counters: EngineCounters
     let limits: IngestLimits
@@ -48,6 +50,7 @@ struct ProducerContext {
             logger: logger,
             source: source,
             senderSequences: senderSequences,
+            claims: claims,
             acknowledgesFrames: acknowledgesFrames
         )
         return StreamIngestor(

@@ -37,6 +37,8 @@ public final class EngineCounters: Sendable {
     public let samplesRouted = ManagedAtomic<Int>(0)
     public let rejectedUnknownSeries = ManagedAtomic<Int>(0)
     public let rejectedCardinality = ManagedAtomic<Int>(0)
+    /// Samples of a series another stream feeds (the first to declare it, while it lasts).
+    public let rejectedFedElsewhere = ManagedAtomic<Int>(0)
     public let rejectedNonFinite = ManagedAtomic<Int>(0)
     public let rejectedTimestampOutOfRange = ManagedAtomic<Int>(0)
     /// Samples more than `--max-future-skew` from their source's clock that the samples after them did not
