@@ -82,6 +82,7 @@ public struct RunSummary: Sendable {
             ("stale_frames", value(counters.staleFrames)),
             ("acknowledgements_dropped", value(counters.acknowledgementsDropped)),
             ("senders_forgotten", value(counters.sendersForgotten)),
+            ("senders_refused", value(counters.sendersRefused)),
             ("schema_kind_conflicts", value(counters.schemaKindConflicts)),
             ("source_errors", value(counters.sourceErrors)),
             ("alert_events_dropped", value(counters.alertEventsDropped)),

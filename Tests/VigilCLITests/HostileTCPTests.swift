@@ -71,6 +71,34 @@ struct HostileTCPTests {
         #expect(rejects["tcp_refused"] == 0, "\(rejects)")
     }
 
+    @Test("a quiet sender between whole frames keeps its slot when all are taken: the newcomer is refused")
+    func quietSenderIsNotEvicted() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            ["--max-connections", "1", "--stop-after-idle", "20s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // A poller that sends a whole frame, then nothing for longer than the 5 s after which a slot's holder
+        // may be evicted if its bytes complete no frame.
+        let poller = try TCP.connect(port: port)
+        #expect(TCP.send(poller, makeStream(series: 2, rounds: 3, device: "poller")[...]))
+        usleep(6_000_000)
+        let newcomer = try TCP.connect(port: port, from: "127.0.0.7")
+        #expect(TCP.isClosedByPeer(newcomer, within: 5), "the newcomer was let in")
+        close(newcomer)
+        let later = makeStream(series: 2, rounds: 3, device: "poller", start: 1_793_577_630_000_000_000)
+        #expect(TCP.send(poller, later[...]), "the poller was evicted")
+        close(poller)
+        usleep(300_000)
+        kill(process.processIdentifier, SIGINT)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_refused"] == 1 && rejects["tcp_evictions"] == 0, "\(rejects)")
+        #expect(summary["samples_aggregated"] as? Int == 12)
+    }
+
     @Test("one address holds at most --max-connections-per-address busy slots; other addresses still connect")
     func perAddressLimit() throws {
         let port = UInt16.random(in: 20_000...60_000)

@@ -97,6 +97,22 @@ struct ProducerClockTests {
         #expect(clock.publish() == 90 * Self.second)
     }
 
+    @Test("a source that sends only late samples is idle again as soon as it rejoins: its idle time is not reset")
+    func lateOnlySourceDoesNotPinTheClock() {
+        let engine = EventClock(latenessNanoseconds: 0)
+        let clock = makeClock(engine: engine, idleSeconds: 2)
+        let stale = ProducerClock.Source(name: "stale")
+        clock.join(stale, nowNanoseconds: 1 * Self.second)
+        clock.advance(stale, toNewest: 10 * Self.second)
+        #expect(clock.expireIdle(nowNanoseconds: 4 * Self.second).map(\.name) == ["stale"])
+        // It sends again (a frame, all late): it rejoins for that frame, but has still had no on-time sample
+        // since second 1.
+        clock.join(stale, nowNanoseconds: 9 * Self.second)
+        #expect(clock.isIdle(stale, nowNanoseconds: 9 * Self.second))
+        clock.noteOnTime(stale, nowNanoseconds: 9 * Self.second)
+        #expect(!clock.isIdle(stale, nowNanoseconds: 10 * Self.second))
+    }
+
     @Test("a live producer never publishes past the wall clock minus the lateness")
     func liveProducerCappedAtWallClock() {
         let engine = EventClock(latenessNanoseconds: 10 * Self.second)

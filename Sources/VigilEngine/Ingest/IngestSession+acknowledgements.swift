@@ -7,8 +7,21 @@ extension IngestSession {
     static let maximumPendingAcknowledgementRanges = 1024
 
     mutating func nativeDecoder(didReceive hello: NativeHello) {
+        // One sender per stream: a stream that changes its id would otherwise make the table forget honest
+        // senders at the cost of a 40-byte frame each.
+        if let current = self.hello, current.senderID != hello.senderID {
+            counters.sendersRefused.wrappingIncrement(ordering: .relaxed)
+            report("hello with sender id \(hello.senderID) ignored: this stream already said it is \(current.senderID)")
+            return
+        }
+        if self.hello == nil { senderSequences.noteConnected(sender: hello.senderID) }
         self.hello = hello
         senderSequences.noteHeard(sender: hello.senderID)
+    }
+
+    /// At the end of the stream: its sender is no longer connected here (its record may now be forgotten).
+    mutating func finishSender() {
+        if let hello { senderSequences.noteDisconnected(sender: hello.senderID) }
     }
 
     mutating func nativeDecoder(
@@ -61,7 +74,7 @@ extension IngestSession {
     /// The acknowledgements gathered since the last call, as one frame's worth; nil when there are none.
     mutating func takeAcknowledgement() -> NativeAcknowledgement? {
         guard let hello, !pendingAcknowledgements.isEmpty else { return nil }
-        defer { pendingAcknowledgements.removeAll(keepingCapacity: true) }
+        defer { pendingAcknowledgements.removeAll(keepingCapacity: pendingAcknowledgements.count <= 64) }
         return NativeAcknowledgement(senderID: hello.senderID, ranges: pendingAcknowledgements)
     }
 }

@@ -190,6 +190,7 @@ extension IngestSession {
         router.producerClock.leave(source)
         router.publishWatermark()
         releaseClaims()
+        finishSender()
     }
 
     private mutating func logClock(_ message: String) {

@@ -68,10 +68,14 @@ final class ProducerClock {
 
     /// Makes `source` active: its floor is raised to the engine's watermark now (windows closed while it was
     /// away stay closed), and it holds the engine's watermark back from now on. No-op when already active.
+    ///
+    /// A source's idle time runs from its last on-time sample, not from when it rejoined: one that sends only
+    /// late samples rejoins with each frame and leaves at its end (``isIdle(_:nowNanoseconds:)``), instead of
+    /// holding the others back for another idle timeout each time.
     func join(_ source: Source, nowNanoseconds: Int64) {
         guard !source.isActive else { return }
         source.floorNanoseconds = max(source.floorNanoseconds, engineClock.currentWatermark)
-        source.lastOnTimeNanoseconds = nowNanoseconds
+        if source.lastOnTimeNanoseconds == 0 { source.lastOnTimeNanoseconds = nowNanoseconds }
         source.watermarkNanoseconds = watermark(of: source)
         source.heapIndex = heap.count
         heap.append(source)

@@ -26,6 +26,8 @@ final class SenderSequences {
     }
 
     private var senders: [UInt64: Sender] = [:]
+    /// Streams open per sender id: a connected sender's record is never forgotten.
+    private var connected: [UInt64: Int] = [:]
     private var clock = 0
     let counters: EngineCounters
 
@@ -47,7 +49,8 @@ final class SenderSequences {
     func markTaken(sender: UInt64, sequence: UInt32) {
         clock += 1
         guard var state = senders[sender] else {
-            if senders.count >= Self.maximumSenders { forgetOldest() }
+            // Full of connected senders: this one's frames are taken, but not remembered for retries.
+            if senders.count >= Self.maximumSenders && !forgetOldest() { return }
             var taken = [UInt64](repeating: 0, count: Self.windowFrames / 64)
             Self.set(&taken, sequence)
             senders[sender] = Sender(highest: sequence, taken: taken, lastHeard: clock)
@@ -79,10 +82,22 @@ final class SenderSequences {
         senders[sender]?.lastHeard = clock
     }
 
-    private func forgetOldest() {
-        guard let oldest = senders.min(by: { $0.value.lastHeard < $1.value.lastHeard })?.key else { return }
+    func noteConnected(sender: UInt64) { connected[sender, default: 0] += 1 }
+
+    func noteDisconnected(sender: UInt64) {
+        guard let count = connected[sender] else { return }
+        connected[sender] = count > 1 ? count - 1 : nil
+    }
+
+    /// Forgets the sender heard from longest ago that is not connected; false when every one is. O(senders):
+    /// at most once per new sender id, and a stream may say only one.
+    private func forgetOldest() -> Bool {
+        let oldest = senders.lazy.filter { self.connected[$0.key] == nil }
+            .min(by: { $0.value.lastHeard < $1.value.lastHeard })?.key
+        guard let oldest else { return false }
         senders[oldest] = nil
         counters.sendersForgotten.wrappingIncrement(ordering: .relaxed)
+        return true
     }
 
     private static func isSet(_ bits: [UInt64], _ sequence: UInt32) -> Bool {

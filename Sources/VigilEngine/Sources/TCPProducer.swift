@@ -20,8 +20,9 @@ struct TCPLimits: Sendable {
     var frameTimeoutNanoseconds: Int64 = 30 * EventTime.nanosecondsPerSecond
     /// Bytes all connections may hold in read buffers (partial frames) at once (`--tcp-buffer-limit`).
     var bufferLimitBytes = 256 << 20
-    /// When every slot is taken, a new sender takes the slot of the connection that has gone longest without
-    /// completing a frame, if that is at least this long (it is idle or trickling).
+    /// When every slot is taken, a new sender takes the slot of a connection whose bytes have completed no
+    /// frame for at least this long (trickling, stalled), or that has sent no frame this long after connecting.
+    /// A sender between whole frames is never taken for one, however quiet.
     var evictableAfterNanoseconds: Int64 = 5 * EventTime.nanosecondsPerSecond
 }
 
@@ -34,8 +35,8 @@ struct TCPLimits: Sendable {
 ///
 /// Against senders that would starve the others (every rule counted and logged):
 /// - at most `maximumConnections`, and `maximumConnectionsPerAddress` from one address; when full, a new
-///   sender takes the slot of the least productive connection if it has completed no frame for
-///   `evictableAfterNanoseconds` (`tcp_evictions`), and is refused otherwise (`tcp_refused`);
+///   sender takes the slot of a connection that is not using it (bytes completing no frame, or no frame since
+///   it connected, for `evictableAfterNanoseconds`: `tcp_evictions`), and is refused otherwise (`tcp_refused`);
 /// - a connection whose bytes do not complete a valid frame within `frameTimeoutNanoseconds` is closed
 ///   (`tcp_frame_timeouts`), and one that sends nothing for `idleTimeoutNanoseconds` (`tcp_idle_timeouts`);
 ///   time the engine spends busy (a full pipeline) does not count against either;
@@ -93,9 +94,14 @@ final class TCPProducer {
             self.busyAtLastFrame = busy
         }
 
-        /// Time without a completed frame, not counting what the engine spent busy.
-        func unproductiveNanoseconds(now: Int64, busy: Int64) -> Int64 {
-            now - lastFrameNanoseconds - (busy - busyAtLastFrame)
+        /// How long it has been holding a slot without using it, not counting what the engine spent busy: bytes
+        /// that complete no frame (trickling, stalled mid-frame), or no frame at all since it connected. Nil
+        /// for a sender between frames: a quiet sender that sends whole frames now and then (a poller every
+        /// minute) is using its slot.
+        func unproductiveNanoseconds(now: Int64, busy: Int64) -> Int64? {
+            if let pendingSinceNanoseconds { return now - pendingSinceNanoseconds - (busy - busyAtPendingStart) }
+            guard framesSeen == 0 else { return nil }
+            return now - lastFrameNanoseconds - (busy - busyAtLastFrame)
         }
     }
 
@@ -230,7 +236,8 @@ final class TCPProducer {
     private func acknowledge(_ connection: Connection) {
         guard let acknowledgement = connection.ingestor.takeAcknowledgement() else { return }
         if connection.outgoingOffset == connection.outgoing.count {
-            connection.outgoing.removeAll(keepingCapacity: true)
+            // Drained: a backlog's buffer goes back, so a sender that once stopped reading costs nothing after.
+            connection.outgoing.removeAll(keepingCapacity: connection.outgoing.capacity <= 4096)
             connection.outgoingOffset = 0
         }
         let before = connection.outgoing.count
@@ -328,11 +335,11 @@ final class TCPProducer {
             if let full {
                 // The slot of the connection longest without a frame, if it is idle or trickling.
                 let busy = busyNanoseconds
-                guard
-                    let victim = full.max(by: {
-                        $0.unproductiveNanoseconds(now: now, busy: busy)
-                            < $1.unproductiveNanoseconds(now: now, busy: busy)
-                    }), victim.unproductiveNanoseconds(now: now, busy: busy) >= limits.evictableAfterNanoseconds
+                let candidates = full.compactMap { connection in
+                    connection.unproductiveNanoseconds(now: now, busy: busy).map { (connection, $0) }
+                }
+                guard let (victim, unproductive) = candidates.max(by: { $0.1 < $1.1 }),
+                    unproductive >= limits.evictableAfterNanoseconds
                 else {
                     context.counters.tcpRefused.wrappingIncrement(ordering: .relaxed)
                     context.logger.warning("\(name): refused, already \(limit), all of them busy")
@@ -341,7 +348,7 @@ final class TCPProducer {
                 }
                 context.counters.tcpEvictions.wrappingIncrement(ordering: .relaxed)
                 context.logger.warning(
-                    "\(victim.name): completed no frame for \(EventTime.describeDuration(nanoseconds: victim.unproductiveNanoseconds(now: now, busy: busy))) and a new sender needs its slot (already \(limit)): closing"
+                    "\(victim.name): its bytes completed no frame for \(EventTime.describeDuration(nanoseconds: unproductive)) and a new sender needs its slot (already \(limit)): closing"
                 )
                 finish(victim, because: .limit)
                 connections.removeAll { $0 === victim }

@@ -60,6 +60,8 @@ public final class EngineCounters: Sendable {
     public let acknowledgementsDropped = ManagedAtomic<Int>(0)
     /// Sender ids forgotten to stay within the table's bound (the one heard from longest ago).
     public let sendersForgotten = ManagedAtomic<Int>(0)
+    /// Hellos ignored: a stream that had said another sender id.
+    public let sendersRefused = ManagedAtomic<Int>(0)
     /// Counter readings further apart than `--max-future-skew`: no rate is credited across such a gap.
     public let counterGaps = ManagedAtomic<Int>(0)
     public let decodeErrors = ManagedAtomic<Int>(0)
