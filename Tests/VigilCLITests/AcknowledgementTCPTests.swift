@@ -100,4 +100,63 @@ struct AcknowledgementTCPTests {
         #expect((summary["acknowledgements_sent"] as? Int ?? 0) >= 2)
         #expect((summary["rejects"] as? [String: Int])?.values.allSatisfy { $0 == 0 } == true, "\(summary)")
     }
+
+    @Test("a sender cut off keeps its clock for --source-idle-timeout: what it sends again on reconnecting is on time")
+    func reconnectResumesTheClock() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(port: port, ["--no-anomaly", "--stop-after-idle", "2s"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let start: Int64 = 1_793_577_600_000_000_000
+        func frame(device: String, seconds: StrideTo<Int64>, sequence: UInt32?) throws -> [UInt8] {
+            let encoder = NativeEncoder(samplesPerDataFrame: 64)
+            var bytes: [UInt8] = []
+            try encoder.appendSchemaFrames(
+                [schemaEntry(wireID: 0, device: device, interface: "et-0", metric: "rx_power_dbm", unit: "dBm")],
+                to: &bytes
+            )
+            let data = bytes.count
+            let times = seconds.map { start + $0 * 1_000_000_000 }
+            encoder.appendDataFrames(
+                timestamps: times,
+                wireIDs: [UInt32](repeating: 0, count: times.count),
+                values: [Double](repeating: -3, count: times.count),
+                to: &bytes
+            )
+            if let sequence {
+                NativeEncoder.numberFrames(in: &bytes, range: data..<bytes.count, firstSequence: sequence)
+            }
+            return bytes
+        }
+        var hello: [UInt8] = []
+        NativeHello(senderID: 77, wantsAcknowledgements: true).appendFrame(to: &hello)
+        let other = try TCP.connect(port: port)
+        // The other sender's first three samples give it a clock before the one that will be cut off starts.
+        TCP.send(other, try frame(device: "other", seconds: stride(from: 0, to: 30, by: 10), sequence: nil)[...])
+        usleep(200_000)
+        let first = try TCP.connect(port: port, from: "127.0.0.1")
+        TCP.send(
+            first,
+            (hello + (try frame(device: "acked", seconds: stride(from: 0, to: 120, by: 10), sequence: 0)))[...]
+        )
+        #expect(readAcknowledgements(first, covering: 0...0)[0] == .accepted)
+        TCP.send(other, try frame(device: "other", seconds: stride(from: 30, to: 120, by: 10), sequence: nil)[...])
+        usleep(200_000)
+        close(first)
+        usleep(200_000)
+        // While it is away, the other sender's clock runs four minutes on.
+        TCP.send(other, try frame(device: "other", seconds: stride(from: 120, to: 360, by: 10), sequence: nil)[...])
+        usleep(300_000)
+        let second = try TCP.connect(port: port, from: "127.0.0.8")
+        TCP.send(
+            second,
+            (hello + (try frame(device: "acked", seconds: stride(from: 120, to: 240, by: 10), sequence: 1)))[...]
+        )
+        #expect(readAcknowledgements(second, covering: 1...1)[1] == .accepted)
+        close(second)
+        close(other)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect(summary["late_samples"] as? Int == 0, "\(standardError)")
+        #expect(summary["samples_aggregated"] as? Int == 36 + 24)
+    }
 }

@@ -14,9 +14,24 @@ extension IngestSession {
             report("hello with sender id \(hello.senderID) ignored: this stream already said it is \(current.senderID)")
             return
         }
-        if self.hello == nil { senderSequences.noteConnected(sender: hello.senderID) }
+        if self.hello == nil {
+            senderSequences.noteConnected(sender: hello.senderID)
+            resumeDisconnectedSender(hello.senderID)
+        }
         self.hello = hello
         senderSequences.noteHeard(sender: hello.senderID)
+    }
+
+    /// A sender back on a new connection, before it sent anything else: it takes back its clock, the series it
+    /// fed and any pending clock jump, so what it sends again is judged as if the connection had not been cut.
+    private mutating func resumeDisconnectedSender(_ sender: UInt64) {
+        guard !source.hasClock, !source.isActive, clockCandidate.isEmpty, claimedSeries.isEmpty,
+            let entry = disconnectedSenders.take(sender: sender)
+        else { return }
+        source = entry.source
+        claimedSeries = entry.claimedSeries
+        clockCandidate = entry.clockCandidate
+        logger.info("\(streamName): sender \(sender) reconnected: its clock and series carry on")
     }
 
     /// At the end of the stream: its sender is no longer connected here (its record may now be forgotten).

@@ -165,7 +165,21 @@ extension IngestSession {
     /// The end of the stream: samples still waiting for confirmation are kept when the source never had a
     /// clock (they are all it sent, and nothing contradicts them) and rejected when they would have moved a
     /// clock it had (a jump no later sample confirmed). Then the source stops holding the watermark back.
-    mutating func finishClock() {
+    ///
+    /// - Parameter keepingSender: the connection was cut while the run goes on: a sender that said who it is
+    ///   keeps its clock, series and pending jump (``DisconnectedSenders``) for `--source-idle-timeout`, to
+    ///   take them back when it reconnects; the rest is settled when that time is up.
+    mutating func finishClock(keepingSender: Bool = false) {
+        if keepingSender, let hello {
+            disconnectedSenders.keep(
+                DisconnectedSenders.Entry(source: source, claimedSeries: claimedSeries, clockCandidate: clockCandidate),
+                sender: hello.senderID
+            )
+            claimedSeries.removeAll()
+            _ = clockCandidate.removeAll()
+            finishSender()
+            return
+        }
         if !clockCandidate.isEmpty {
             if source.hasClock {
                 rejectClockCandidate()

@@ -44,7 +44,8 @@ struct IngestSession: NativeDecoderDelegate {
     let limits: IngestLimits
     let logger: Logger
     /// This stream's clock, as its producer keeps it.
-    let source: ProducerClock.Source
+    /// This stream's clock, as its producer keeps it (a reconnected sender's old one, taken back at its hello).
+    var source: ProducerClock.Source
     /// Samples the source's clock could not place yet (no clock, or a jump), waiting for confirmation.
     var clockCandidate: ClockCandidate
     /// Late and on-time samples judged outside the frame loop (a confirmed candidate's), added per frame.
@@ -70,6 +71,8 @@ struct IngestSession: NativeDecoderDelegate {
     private var declaredWireIDs = 0
     /// Which stream feeds each series, engine-wide.
     let claims: SeriesClaims
+    /// The clocks of this producer's senders that disconnected, to be taken back when they reconnect.
+    let disconnectedSenders: DisconnectedSenders
     /// The series this stream claimed, released when it ends.
     var claimedSeries: [SeriesID] = []
     /// Wire ids whose series another stream feeds, with the series: claimed when that stream has ended.
@@ -94,9 +97,11 @@ struct IngestSession: NativeDecoderDelegate {
         logger: Logger,
         source: ProducerClock.Source,
         senderSequences: SenderSequences,
+        disconnectedSenders: DisconnectedSenders,
         claims: SeriesClaims,
         acknowledgesFrames: Bool
     ) {
+        self.disconnectedSenders = disconnectedSenders
         self.claims = claims
         self.senderSequences = senderSequences
         self.acknowledgesFrames = acknowledgesFrames

@@ -100,7 +100,7 @@ final class StreamIngestor {
     ///   decode error; the caller counts it under the reason it cut the stream.
     /// - Returns: true if the stream ended inside a frame.
     @discardableResult
-    func finish(discardingPartialFrame: Bool = false) -> Bool {
+    func finish(discardingPartialFrame: Bool = false, keepingSender: Bool = false) -> Bool {
         let endedMidFrame = filled > 0
         if !(discardingPartialFrame && endedMidFrame) {
             decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
@@ -110,7 +110,7 @@ final class StreamIngestor {
         // many connections in one round keeps them until the round ends).
         releaseUnusedPages()
         publishSkipped()
-        session.finishClock()
+        session.finishClock(keepingSender: keepingSender)
         session.router.flush()
         return endedMidFrame
     }

@@ -14,6 +14,8 @@ struct ProducerContext {
     let senderSequences: SenderSequences
     /// Which stream feeds each series, engine-wide.
     let claims: SeriesClaims
+    /// The clocks of this producer's senders that disconnected (TCP), kept for their return.
+    let disconnectedSenders = DisconnectedSenders()
     let router: ShardRouter
     let counters: EngineCounters
     let limits: IngestLimits
@@ -50,6 +52,7 @@ struct ProducerContext {
             logger: logger,
             source: source,
             senderSequences: senderSequences,
+            disconnectedSenders: disconnectedSenders,
             claims: claims,
             acknowledgesFrames: acknowledgesFrames
         )
@@ -83,14 +86,33 @@ struct ProducerContext {
     /// engine's watermark back. Called from a producer's wait loop, at most every 100 ms or so.
     func expireIdleSources() {
         let idle = router.producerClock.expireIdle(nowNanoseconds: ResourceUsage.monotonicNanoseconds())
-        guard !idle.isEmpty else { return }
         let timeout = EventTime.describeDuration(nanoseconds: router.producerClock.idleTimeoutNanoseconds)
         for source in idle {
             logger.info(
                 "\(source.name): no on-time sample for \(timeout) (--source-idle-timeout): no longer holds back the engine's clock"
             )
         }
-        router.publishWatermark()
+        let gone = disconnectedSenders.expire(
+            producerClock: router.producerClock,
+            nowNanoseconds: ResourceUsage.monotonicNanoseconds()
+        )
+        release(gone)
+        if !idle.isEmpty || !gone.isEmpty { router.publishWatermark() }
+    }
+
+    /// Lets go of disconnected senders that did not come back: their clocks, series and pending clock jumps
+    /// (rejected as outliers: nothing confirmed them).
+    func release(_ senders: [DisconnectedSenders.Entry]) {
+        for entry in senders {
+            router.producerClock.leave(entry.source)
+            claims.release(entry.claimedSeries, by: entry.source.id)
+            if !entry.clockCandidate.isEmpty {
+                counters.rejectedClockOutliers.wrappingIncrement(by: entry.clockCandidate.count, ordering: .relaxed)
+                logger.warning(
+                    "\(entry.source.name): \(entry.clockCandidate.count) sample(s) of a clock jump nothing confirmed before the sender went for good: rejected (clock_outliers)"
+                )
+            }
+        }
     }
 
     /// Hands `count` bytes just read to `ingestor`, marked busy meanwhile (see ``busyProducers``).

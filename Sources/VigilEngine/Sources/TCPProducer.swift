@@ -177,6 +177,7 @@ final class TCPProducer {
         }
         for connection in connections { finish(connection, because: .stopping) }
         connections.removeAll()
+        context.release(context.disconnectedSenders.removeAll())
         if listener >= 0 { Glibc.close(listener) }
         listener = -1
         context.router.finish()
@@ -426,11 +427,11 @@ final class TCPProducer {
         guard connection.fd >= 0 else { return }
         switch reason {
         case .senderClosed:
-            if connection.ingestor.finish() {
+            if connection.ingestor.finish(keepingSender: true) {
                 context.counters.tcpDisconnectsMidFrame.wrappingIncrement(ordering: .relaxed)
             }
         case .limit:
-            connection.ingestor.finish(discardingPartialFrame: true)
+            connection.ingestor.finish(discardingPartialFrame: true, keepingSender: true)
         case .stopping:
             context.finish(connection.ingestor, stopped: true)
         }

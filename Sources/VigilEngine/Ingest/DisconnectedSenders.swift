@@ -1,0 +1,54 @@
+import VigilCore
+
+/// The event-time sources of TCP senders that said who they are (a hello) and disconnected: kept, still
+/// holding the engine's watermark, for `--source-idle-timeout` after their last on-time sample, so that a
+/// sender that reconnects (from any address and port) and sends again the frames it has no acknowledgement
+/// for resumes its own clock, its series and its pending clock jump, instead of joining anew behind the
+/// engine's watermark with its retried samples late. A stall on an open connection costs nothing; a cut
+/// connection now costs nothing more.
+///
+/// Owned by one producer's thread. Bounded by the sender ids that can be connected at once, since each entry
+/// is a stream that ended.
+final class DisconnectedSenders {
+    struct Entry {
+        var source: ProducerClock.Source
+        var claimedSeries: [SeriesID]
+        var clockCandidate: ClockCandidate
+    }
+
+    private var entries: [UInt64: Entry] = [:]
+
+    var count: Int { entries.count }
+
+    func keep(_ entry: Entry, sender: UInt64) {
+        if let replaced = entries.updateValue(entry, forKey: sender) {
+            // Two streams of one sender ended: the newer one's clock is the sender's.
+            pendingRelease.append(replaced)
+        }
+    }
+
+    /// The source of `sender`, taken back by the stream it reconnected on.
+    func take(sender: UInt64) -> Entry? { entries.removeValue(forKey: sender) }
+
+    /// Entries whose source is no longer active (let go as idle) or idle by now: to be released by the caller.
+    func expire(producerClock: ProducerClock, nowNanoseconds: Int64) -> [Entry] {
+        var expired = pendingRelease
+        pendingRelease.removeAll()
+        for (sender, entry) in entries
+        where !entry.source.isActive || producerClock.isIdle(entry.source, nowNanoseconds: nowNanoseconds) {
+            expired.append(entry)
+            entries[sender] = nil
+        }
+        return expired
+    }
+
+    /// Every entry, at the end of the run.
+    func removeAll() -> [Entry] {
+        let all = Array(entries.values) + pendingRelease
+        entries.removeAll()
+        pendingRelease.removeAll()
+        return all
+    }
+
+    private var pendingRelease: [Entry] = []
+}
