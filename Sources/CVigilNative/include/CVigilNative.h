@@ -2,13 +2,17 @@
 // - CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by iSCSI, ext4 and many framed formats,
 //   with the hardware crc32 instruction (SSE4.2) when the CPU has it, a slicing-by-8 table otherwise;
 // - a software prefetch hint, for hot loops that know which memory they touch next;
-// - handing malloc's free memory back to the kernel, so that a resident-size measurement counts live memory.
+// - handing malloc's free memory back to the kernel, so that a resident-size measurement counts live memory;
+// - epoll, which Swift's Glibc module does not export, for the TCP listener.
 #ifndef VIGIL_NATIVE_H
 #define VIGIL_NATIVE_H
 #include <stddef.h>
 #include <stdint.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+#if defined(__linux__)
+#include <sys/epoll.h>
 #endif
 
 /// Continues a CRC32C over `length` bytes. Start with crc = 0; the result of one call feeds the next,

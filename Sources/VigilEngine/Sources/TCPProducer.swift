@@ -1,4 +1,5 @@
 import Atomics
+import CVigilNative
 import Logging
 import VigilCore
 
@@ -49,7 +50,9 @@ final class TCPProducer {
     let port: UInt16
     let limits: TCPLimits
     private var listener: Int32 = -1
+    private var epoll: Int32 = -1
     private var connections: [Connection] = []
+    private var connectionsByDescriptor: [Int32: Connection] = [:]
     /// Bytes of read buffers all connections hold (their `residentBytes`), kept up to date.
     private var residentBytes = 0
     /// Time this thread spent handing bytes to the engine (decoding, waiting for room in the pipeline):
@@ -83,6 +86,8 @@ final class TCPProducer {
         var outgoing: [UInt8] = []
         var outgoingOffset = 0
         var hasOutgoing: Bool { outgoingOffset < outgoing.count }
+        /// Whether epoll also reports it writable (while acknowledgements wait).
+        var watchesWrites = false
 
         init(fd: Int32, name: String, address: UInt32, ingestor: StreamIngestor, now: Int64, busy: Int64) {
             self.fd = fd
@@ -146,41 +151,68 @@ final class TCPProducer {
     }
 
     func run() {
-        var descriptors: [pollfd] = []
+        // epoll, not poll: with thousands of connections, a round costs what is ready, not what is open.
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else {
+            context.logger.error("epoll_create1 failed: \(String(cString: strerror(errno)))")
+            context.router.finish()
+            return
+        }
+        self.epoll = epoll
+        watch(listener, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var readyConnections: [(Connection, UInt32)] = []
+        var nextMaintenance: Int64 = 0
         while !context.stopRequested.load(ordering: .relaxed) {
-            descriptors.removeAll(keepingCapacity: true)
-            descriptors.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
-            for connection in connections {
-                let events = POLLIN | (connection.hasOutgoing ? POLLOUT : 0)
-                descriptors.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
-            }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), 100)
+            let ready = epoll_wait(epoll, &events, Int32(events.count), 100)
             if ready < 0 {
                 if errno == EINTR { continue }
-                context.logger.error("poll failed: \(String(cString: strerror(errno)))")
+                context.logger.error("epoll_wait failed: \(String(cString: strerror(errno)))")
                 break
             }
             var bytesThisRound = 0
-            if ready > 0 {
-                // Snapshot: reading may close connections (the buffer limit) and change the array.
-                let polled = Array(zip(connections, descriptors.dropFirst().map(\.revents)))
-                for (connection, events) in polled where events != 0 && connection.fd >= 0 {
-                    if events & Int16(POLLOUT) != 0 { sendOutgoing(connection) }
-                    if events & ~Int16(POLLOUT) != 0 { bytesThisRound += read(connection) }
+            var listenerReady = false
+            // The ready ones first: reading may close connections (the buffer limit, an eviction).
+            readyConnections.removeAll(keepingCapacity: true)
+            for event in events.prefix(Int(ready)) {
+                if event.data.fd == listener {
+                    listenerReady = true
+                } else if let connection = connectionsByDescriptor[event.data.fd] {
+                    readyConnections.append((connection, event.events))
                 }
-                connections.removeAll { $0.fd < 0 }
-                if descriptors[0].revents & Int16(POLLIN) != 0 { acceptAll() }
             }
+            for (connection, flags) in readyConnections where connection.fd >= 0 {
+                if flags & EPOLLOUT.rawValue != 0 { sendOutgoing(connection) }
+                if flags & ~EPOLLOUT.rawValue != 0 && connection.fd >= 0 { bytesThisRound += read(connection) }
+            }
+            if readyConnections.contains(where: { $0.0.fd < 0 }) { connections.removeAll { $0.fd < 0 } }
+            if listenerReady { acceptAll() }
             if bytesThisRound < 64 << 10 { context.router.flush() }
-            closeStalled()
-            context.expireIdleSources()
+            // Deadlines and idle sources need a look a few times a second, not every round: each look costs
+            // O(connections).
+            let now = ResourceUsage.monotonicNanoseconds()
+            if now >= nextMaintenance {
+                nextMaintenance = now + 100_000_000
+                closeStalled()
+                context.expireIdleSources()
+            }
         }
         for connection in connections { finish(connection, because: .stopping) }
         connections.removeAll()
         context.release(context.disconnectedSenders.removeAll())
         if listener >= 0 { Glibc.close(listener) }
         listener = -1
+        Glibc.close(epoll)
+        self.epoll = -1
         context.router.finish()
+    }
+
+    /// Adds, changes or removes `fd` in the epoll set (level-triggered).
+    private func watch(_ fd: Int32, events: UInt32, operation: Int32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        _ = epoll_ctl(epoll, operation, fd, &event)
     }
 
     /// Reads what `connection` has (within the buffer budget) and decodes it; closes it at the end of its
@@ -257,8 +289,16 @@ final class TCPProducer {
         sendOutgoing(connection)
     }
 
-    /// Writes what it can of the connection's pending acknowledgements without blocking.
+    /// Writes what it can of the connection's pending acknowledgements without blocking, and has epoll wake
+    /// this thread when the socket can take more (only while some are pending).
     private func sendOutgoing(_ connection: Connection) {
+        defer {
+            if connection.fd >= 0 && connection.hasOutgoing != connection.watchesWrites {
+                connection.watchesWrites = connection.hasOutgoing
+                let events = EPOLLIN.rawValue | (connection.hasOutgoing ? EPOLLOUT.rawValue : 0)
+                watch(connection.fd, events: events, operation: EPOLL_CTL_MOD)
+            }
+        }
         while connection.hasOutgoing {
             let written = connection.outgoing[connection.outgoingOffset...].withUnsafeBytes {
                 send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
@@ -358,16 +398,17 @@ final class TCPProducer {
             // A new sender is activity: the idle timer must not stop the engine before its first bytes.
             context.noteInput()
             context.logger.info("\(name): connected")
-            connections.append(
-                Connection(
-                    fd: fd,
-                    name: name,
-                    address: address,
-                    ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false, acknowledgesFrames: true),
-                    now: now,
-                    busy: busyNanoseconds
-                )
+            let connection = Connection(
+                fd: fd,
+                name: name,
+                address: address,
+                ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false, acknowledgesFrames: true),
+                now: now,
+                busy: busyNanoseconds
             )
+            connections.append(connection)
+            connectionsByDescriptor[fd] = connection
+            watch(fd, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
         }
     }
 
@@ -435,6 +476,8 @@ final class TCPProducer {
         case .stopping:
             context.finish(connection.ingestor, stopped: true)
         }
+        watch(connection.fd, events: 0, operation: EPOLL_CTL_DEL)
+        connectionsByDescriptor[connection.fd] = nil
         Glibc.close(connection.fd)
         connection.fd = -1
         recount(connection)
