@@ -7,23 +7,36 @@ import VigilCore
 /// engine's watermark with its retried samples late. A stall on an open connection costs nothing; a cut
 /// connection now costs nothing more.
 ///
-/// Owned by one producer's thread. Bounded by the sender ids that can be connected at once, since each entry
-/// is a stream that ended.
+/// Owned by one producer's thread. At most ``maximumEntries``: past that, the sender that left longest ago is
+/// let go at once (a crowd of short-lived connections, each with its own id, cannot make the list, or the
+/// clocks it holds, grow without bound).
 final class DisconnectedSenders {
     struct Entry {
         var source: ProducerClock.Source
         var claimedSeries: [SeriesID]
         var clockCandidate: ClockCandidate
+        /// Order of leaving, for the bound.
+        var left = 0
     }
 
+    static let maximumEntries = 4096
     private var entries: [UInt64: Entry] = [:]
+    private var leaves = 0
 
     var count: Int { entries.count }
 
     func keep(_ entry: Entry, sender: UInt64) {
+        var entry = entry
+        leaves += 1
+        entry.left = leaves
         if let replaced = entries.updateValue(entry, forKey: sender) {
             // Two streams of one sender ended: the newer one's clock is the sender's.
             pendingRelease.append(replaced)
+        } else if entries.count > Self.maximumEntries,
+            let oldest = entries.min(by: { $0.value.left < $1.value.left })
+        {
+            entries[oldest.key] = nil
+            pendingRelease.append(oldest.value)
         }
     }
 
