@@ -190,6 +190,77 @@ struct HostileTCPTests {
         let rejects = attacked.summary["rejects"] as? [String: Int] ?? [:]
         #expect((rejects["tcp_buffer_evictions"] ?? 0) > 0, "\(rejects)")
     }
+
+    @Test("a connection the buffer limit closes while another is read is closed once: no frame timeout after")
+    func bufferEvictionClosesOnce() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            [
+                "--no-anomaly", "--no-forecast", "--shards", "1", "--stop-after-idle", "2s",
+                "--tcp-buffer-limit", "5MiB", "--tcp-frame-timeout", "2s",
+            ]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Another sender's 1.2 MB of whole frames: while it is read, the budget runs out and the heavy one is
+        // closed (it is not ready in that round).
+        let start: Int64 = 1_793_577_600_000_000_000
+        // One frame of 1.2 MB: it has to be buffered whole, more than what the heavy one leaves of the budget.
+        let encoder = NativeEncoder(samplesPerDataFrame: 60_000)
+        var bytes: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            [
+                SchemaEntry(
+                    wireID: 0,
+                    descriptor: SeriesDescriptor(
+                        key: SeriesKey(device: "r", interface: "et-0", metric: "rx_power_dbm"),
+                        kind: .gauge,
+                        unit: "dBm"
+                    )
+                )
+            ],
+            to: &bytes
+        )
+        let count = 60_000
+        encoder.appendDataFrames(
+            timestamps: (0..<count).map { start + Int64($0) * 1_000_000 },
+            wireIDs: [UInt32](repeating: 0, count: count),
+            values: [Double](repeating: 1, count: count),
+            to: &bytes
+        )
+        // The heavy one: a valid header claiming 4 MiB, then all of it but 100 bytes; then it stays quiet.
+        let payloadBytes = NativeFormat.defaultMaxPayloadBytes
+        let heavy = try TCP.connect(port: port, from: "127.0.0.2")
+        TCP.send(
+            heavy,
+            (NativeFrameHeaderBytes.valid(type: 2, payloadLength: UInt32(payloadBytes))
+                + [UInt8](repeating: 0, count: payloadBytes - 100))[...]
+        )
+        usleep(500_000)
+        let reader = try TCP.connect(port: port)
+        TCP.send(reader, bytes[...])
+        // Longer than the frame timeout, the reader sending a frame every 0.4 s (so the run goes on): a closed
+        // connection left in the list would be closed again for it.
+        for step in 0..<8 {
+            var tick: [UInt8] = []
+            encoder.appendDataFrames(
+                timestamps: [start + Int64(count + step) * 1_000_000],
+                wireIDs: [0],
+                values: [1],
+                to: &tick
+            )
+            TCP.send(reader, tick[...])
+            usleep(400_000)
+        }
+        close(reader)
+        close(heavy)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0)
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_buffer_evictions"] == 1, "\(rejects)")
+        #expect(rejects["tcp_frame_timeouts"] == 0, "\(rejects) \(standardError)")
+        #expect(summary["samples_aggregated"] as? Int == count + 8)
+    }
 }
 
 /// A native frame header with valid checksums (the payload's is of nothing: it never arrives in full).

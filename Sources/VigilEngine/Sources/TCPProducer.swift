@@ -58,6 +58,8 @@ final class TCPProducer {
     /// Time this thread spent handing bytes to the engine (decoding, waiting for room in the pipeline):
     /// it is not a sender's time, so deadlines are extended by it.
     private var busyNanoseconds: Int64 = 0
+    /// Whether `finish` closed a connection that may still be in `connections` (removed once per round).
+    private var closedSinceSweep = false
 
     /// Reads below this are not worth a system call: when less fits in the budget, room is made first.
     static let minimumReadBytes = 64 << 10
@@ -185,7 +187,12 @@ final class TCPProducer {
                 if flags & EPOLLOUT.rawValue != 0 { sendOutgoing(connection) }
                 if flags & ~EPOLLOUT.rawValue != 0 && connection.fd >= 0 { bytesThisRound += read(connection) }
             }
-            if readyConnections.contains(where: { $0.0.fd < 0 }) { connections.removeAll { $0.fd < 0 } }
+            // Any connection closed this round, ready or not (the buffer limit closes the heaviest holder, which
+            // may not be one of them): a closed one left in the list would hold its slot and be closed again.
+            if closedSinceSweep {
+                connections.removeAll { $0.fd < 0 }
+                closedSinceSweep = false
+            }
             if listenerReady { acceptAll() }
             if bytesThisRound < 64 << 10 { context.router.flush() }
             // Deadlines and idle sources need a look a few times a second, not every round: each look costs
@@ -480,6 +487,7 @@ final class TCPProducer {
         connectionsByDescriptor[connection.fd] = nil
         Glibc.close(connection.fd)
         connection.fd = -1
+        closedSinceSweep = true
         recount(connection)
         context.logger.info("\(connection.name): closed")
     }
