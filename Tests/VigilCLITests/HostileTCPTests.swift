@@ -191,6 +191,49 @@ struct HostileTCPTests {
         #expect((rejects["tcp_buffer_evictions"] ?? 0) > 0, "\(rejects)")
     }
 
+    @Test("out of descriptors (ulimit -n below --max-connections): no busy loop, and it says so")
+    func outOfDescriptors() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c",
+            "ulimit -n 64 && exec \"$0\" run --input tcp://127.0.0.1:\(port) --summary-json - --no-anomaly "
+                + "--no-forecast --shards 1 --stop-after-idle 3s --max-connections 200 "
+                + "--max-connections-per-address 200",
+            CLI.executable.path,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // The first connects when the engine listens; then 119 more without waiting for them to be accepted.
+        var senders = [try TCP.connect(port: port)]
+        for _ in 0..<119 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            senders.append(fd)
+        }
+        defer { for fd in senders { close(fd) } }
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0)
+        let elapsed = summary["elapsed_seconds"] as? Double ?? 0
+        let cpu = summary["cpu_seconds"] as? Double ?? .infinity
+        #expect(cpu < elapsed / 2, "CPU \(cpu) s over \(elapsed) s: accept failing in a loop")
+        #expect(standardError.contains("cannot accept TCP senders"), "\(standardError.suffix(2000))")
+    }
+
     @Test("a connection the buffer limit closes while another is read is closed once: no frame timeout after")
     func bufferEvictionClosesOnce() throws {
         let port = UInt16.random(in: 20_000...60_000)

@@ -58,6 +58,24 @@ final class TCPProducer {
     /// Time this thread spent handing bytes to the engine (decoding, waiting for room in the pipeline):
     /// it is not a sender's time, so deadlines are extended by it.
     private var busyNanoseconds: Int64 = 0
+    /// While set, the listener is out of epoll until then: `accept` ran out of descriptors.
+    private var acceptingPausedUntil: Int64?
+    private var lastAcceptFailureLogged: Int64 = .min
+
+    /// Stops watching the listener for 100 ms after `accept` failed for want of descriptors or memory
+    /// (logged at most every 10 s).
+    private func pauseAccepting(_ code: Int32) {
+        let now = ResourceUsage.monotonicNanoseconds()
+        watch(listener, events: 0, operation: EPOLL_CTL_DEL)
+        acceptingPausedUntil = now + 100_000_000
+        if lastAcceptFailureLogged == .min || now - lastAcceptFailureLogged >= 10 * EventTime.nanosecondsPerSecond {
+            lastAcceptFailureLogged = now
+            context.logger.error(
+                "cannot accept TCP senders: \(String(cString: strerror(code))) (\(connections.count) connected; raise the descriptor limit, ulimit -n, or lower --max-connections); they wait in the backlog"
+            )
+        }
+    }
+
     /// Whether `finish` closed a connection that may still be in `connections` (removed once per round).
     private var closedSinceSweep = false
 
@@ -198,6 +216,10 @@ final class TCPProducer {
             // Deadlines and idle sources need a look a few times a second, not every round: each look costs
             // O(connections).
             let now = ResourceUsage.monotonicNanoseconds()
+            if let until = acceptingPausedUntil, now >= until {
+                acceptingPausedUntil = nil
+                watch(listener, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+            }
             if now >= nextMaintenance {
                 nextMaintenance = now + 100_000_000
                 closeStalled()
@@ -359,7 +381,14 @@ final class TCPProducer {
                     Glibc.accept(listener, $0, &length)
                 }
             }
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                let code = errno
+                // Out of descriptors (or kernel memory): the listener stays readable, level-triggered, and
+                // each round would fail again at once, a busy loop. It is left out of epoll for a while; the
+                // senders waiting meanwhile stay in the kernel's backlog.
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM { pauseAccepting(code) }
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
