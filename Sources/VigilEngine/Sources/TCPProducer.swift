@@ -76,6 +76,22 @@ final class TCPProducer {
         }
     }
 
+    /// The connection whose bytes are being decoded (its session is in use: not to be read meanwhile).
+    private var reading: Connection?
+
+    /// Closes the open connections of `sender` but the one being read: it said its hello on a new one, so the
+    /// old ones are dead on its side (a cut Vigil has not seen). Their sources go to ``DisconnectedSenders``,
+    /// for the new one to take back.
+    private func closeStreams(of sender: UInt64) {
+        for connection in connections
+        where connection.fd >= 0 && connection !== reading && connection.ingestor.session.hello?.senderID == sender {
+            context.logger.notice(
+                "\(connection.name): sender \(sender) connected again on another connection: closing this one"
+            )
+            finish(connection, because: .limit)
+        }
+    }
+
     /// Whether `finish` closed a connection that may still be in `connections` (removed once per round).
     private var closedSinceSweep = false
 
@@ -180,6 +196,8 @@ final class TCPProducer {
         }
         self.epoll = epoll
         watch(listener, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+        context.disconnectedSenders.closeOtherStreams = { [unowned self] sender in closeStreams(of: sender) }
+        defer { context.disconnectedSenders.closeOtherStreams = nil }
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var readyConnections: [(Connection, UInt32)] = []
         var nextMaintenance: Int64 = 0
@@ -256,7 +274,9 @@ final class TCPProducer {
         let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
         if count > 0 {
             let started = ResourceUsage.monotonicNanoseconds()
+            reading = connection
             context.ingest(count, into: connection.ingestor)
+            reading = nil
             let now = ResourceUsage.monotonicNanoseconds()
             // Ingesting may wait in `route` while the pipeline is full (or register a large schema): that
             // time is ours, not the sender's.
