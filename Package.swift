@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "VigilEngine", "VigilAnalytics", "VigilWire", "VigilCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilEngine", "CZstd"]),

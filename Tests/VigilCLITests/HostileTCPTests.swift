@@ -190,6 +190,120 @@ struct HostileTCPTests {
         let rejects = attacked.summary["rejects"] as? [String: Int] ?? [:]
         #expect((rejects["tcp_buffer_evictions"] ?? 0) > 0, "\(rejects)")
     }
+
+    @Test("out of descriptors (ulimit -n below --max-connections): no busy loop, and it says so")
+    func outOfDescriptors() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c",
+            "ulimit -n 64 && exec \"$0\" run --input tcp://127.0.0.1:\(port) --summary-json - --no-anomaly "
+                + "--no-forecast --shards 1 --stop-after-idle 3s --max-connections 200 "
+                + "--max-connections-per-address 200",
+            CLI.executable.path,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // The first connects when the engine listens; then 119 more without waiting for them to be accepted.
+        var senders = [try TCP.connect(port: port)]
+        for _ in 0..<119 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            senders.append(fd)
+        }
+        defer { for fd in senders { close(fd) } }
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0)
+        let elapsed = summary["elapsed_seconds"] as? Double ?? 0
+        let cpu = summary["cpu_seconds"] as? Double ?? .infinity
+        #expect(cpu < elapsed / 2, "CPU \(cpu) s over \(elapsed) s: accept failing in a loop")
+        #expect(standardError.contains("cannot accept TCP senders"), "\(standardError.suffix(2000))")
+    }
+
+    @Test("a connection the buffer limit closes while another is read is closed once: no frame timeout after")
+    func bufferEvictionClosesOnce() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            [
+                "--no-anomaly", "--no-forecast", "--shards", "1", "--stop-after-idle", "2s",
+                "--tcp-buffer-limit", "5MiB", "--tcp-frame-timeout", "2s",
+            ]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Another sender's 1.2 MB of whole frames: while it is read, the budget runs out and the heavy one is
+        // closed (it is not ready in that round).
+        let start: Int64 = 1_793_577_600_000_000_000
+        // One frame of 1.2 MB: it has to be buffered whole, more than what the heavy one leaves of the budget.
+        let encoder = NativeEncoder(samplesPerDataFrame: 60_000)
+        var bytes: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            [
+                SchemaEntry(
+                    wireID: 0,
+                    descriptor: SeriesDescriptor(
+                        key: SeriesKey(device: "r", interface: "et-0", metric: "rx_power_dbm"),
+                        kind: .gauge,
+                        unit: "dBm"
+                    )
+                )
+            ],
+            to: &bytes
+        )
+        let count = 60_000
+        encoder.appendDataFrames(
+            timestamps: (0..<count).map { start + Int64($0) * 1_000_000 },
+            wireIDs: [UInt32](repeating: 0, count: count),
+            values: [Double](repeating: 1, count: count),
+            to: &bytes
+        )
+        // The heavy one: a valid header claiming 4 MiB, then all of it but 100 bytes; then it stays quiet.
+        let payloadBytes = NativeFormat.defaultMaxPayloadBytes
+        let heavy = try TCP.connect(port: port, from: "127.0.0.2")
+        TCP.send(
+            heavy,
+            (NativeFrameHeaderBytes.valid(type: 2, payloadLength: UInt32(payloadBytes))
+                + [UInt8](repeating: 0, count: payloadBytes - 100))[...]
+        )
+        usleep(500_000)
+        let reader = try TCP.connect(port: port)
+        TCP.send(reader, bytes[...])
+        // Longer than the frame timeout, the reader sending a frame every 0.4 s (so the run goes on): a closed
+        // connection left in the list would be closed again for it.
+        for step in 0..<8 {
+            var tick: [UInt8] = []
+            encoder.appendDataFrames(
+                timestamps: [start + Int64(count + step) * 1_000_000],
+                wireIDs: [0],
+                values: [1],
+                to: &tick
+            )
+            TCP.send(reader, tick[...])
+            usleep(400_000)
+        }
+        close(reader)
+        close(heavy)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0)
+        let rejects = summary["rejects"] as? [String: Int] ?? [:]
+        #expect(rejects["tcp_buffer_evictions"] == 1, "\(rejects)")
+        #expect(rejects["tcp_frame_timeouts"] == 0, "\(rejects) \(standardError)")
+        #expect(summary["samples_aggregated"] as? Int == count + 8)
+    }
 }
 
 /// A native frame header with valid checksums (the payload's is of nothing: it never arrives in full).

@@ -23,6 +23,11 @@ final class DisconnectedSenders {
     private var entries: [UInt64: Entry] = [:]
     private var leaves = 0
 
+    /// Closes the other open streams of a sender (set by a TCP listener): called when a sender says its hello
+    /// on a new connection while an older one of it is still open (half-open: the sender saw it fail, Vigil
+    /// has not yet), so that the older one's source comes here and the new stream takes it back.
+    var closeOtherStreams: ((UInt64) -> Void)?
+
     var count: Int { entries.count }
 
     func keep(_ entry: Entry, sender: UInt64) {

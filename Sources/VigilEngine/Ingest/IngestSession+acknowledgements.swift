@@ -15,6 +15,11 @@ extension IngestSession {
             return
         }
         if self.hello == nil {
+            // The sender is back while its older connection is still open here (Vigil has not seen it fail):
+            // that one goes, so its clock and series come to this one instead of dropping what it resends.
+            if senderSequences.isConnected(sender: hello.senderID) {
+                disconnectedSenders.closeOtherStreams?(hello.senderID)
+            }
             senderSequences.noteConnected(sender: hello.senderID)
             resumeDisconnectedSender(hello.senderID)
         }

@@ -171,6 +171,10 @@ extension IngestSession {
     ///   take them back when it reconnects; the rest is settled when that time is up.
     mutating func finishClock(keepingSender: Bool = false) {
         if keepingSender, let hello {
+            // Samples waiting for a source that never had a clock are kept at the end of a stream (nothing
+            // contradicts them), and they were acknowledged: settled now, as if the stream had ended, rather
+            // than kept and rejected with the entry when the sender does not come back.
+            if !source.hasClock && !clockCandidate.isEmpty { acceptCandidateOfSourceWithoutClock() }
             disconnectedSenders.keep(
                 DisconnectedSenders.Entry(source: source, claimedSeries: claimedSeries, clockCandidate: clockCandidate),
                 sender: hello.senderID
@@ -184,27 +188,30 @@ extension IngestSession {
             if source.hasClock {
                 rejectClockCandidate()
             } else {
-                router.beginFrame(source: source)
-                var judge = LateJudge(source: source, windows: router.windows)
-                let samples = clockCandidate.removeAll()
-                accept(
-                    samples,
-                    judge: &judge,
-                    nowNanoseconds: ResourceUsage.monotonicNanoseconds(),
-                    confirmations: samples.count
-                )
-                router.endFrame(newest: judge.newestNanoseconds)
-                if offClockLate > 0 {
-                    counters.lateSamples.wrappingIncrement(by: offClockLate, ordering: .relaxed)
-                    reportLate(offClockLate)
-                }
-                (offClockLate, offClockOnTime) = (0, 0)
+                acceptCandidateOfSourceWithoutClock()
             }
         }
         router.producerClock.leave(source)
         router.publishWatermark()
         releaseClaims()
         finishSender()
+    }
+
+    /// The end of a stream (or a cut connection) of a source that never had a clock: its waiting samples are
+    /// all it sent and nothing contradicts them, so its clock starts at them and they are judged and routed.
+    private mutating func acceptCandidateOfSourceWithoutClock() {
+        let nowNanoseconds = ResourceUsage.monotonicNanoseconds()
+        router.beginFrame(source: source)
+        var judge = LateJudge(source: source, windows: router.windows)
+        let samples = clockCandidate.removeAll()
+        accept(samples, judge: &judge, nowNanoseconds: nowNanoseconds, confirmations: samples.count)
+        if offClockOnTime > 0 { router.producerClock.noteOnTime(source, nowNanoseconds: nowNanoseconds) }
+        router.endFrame(newest: judge.newestNanoseconds)
+        if offClockLate > 0 {
+            counters.lateSamples.wrappingIncrement(by: offClockLate, ordering: .relaxed)
+            reportLate(offClockLate)
+        }
+        (offClockLate, offClockOnTime) = (0, 0)
     }
 
     private mutating func logClock(_ message: String) {

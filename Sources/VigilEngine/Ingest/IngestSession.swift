@@ -151,6 +151,8 @@ struct IngestSession: NativeDecoderDelegate {
             )
         case .rejectedCardinality:
             translated = Self.rejectedByCardinality
+            // The wire id means another series now: a retry must not map it back to one it contested before.
+            contested[entry.wireID] = nil
             report(
                 "series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached"
             )
@@ -195,8 +197,13 @@ struct IngestSession: NativeDecoderDelegate {
     mutating func retryContestedClaims(nowNanoseconds: Int64) {
         guard !contested.isEmpty, nowNanoseconds - lastContestRetryNanoseconds >= 1_000_000_000 else { return }
         lastContestRetryNanoseconds = nowNanoseconds
-        for (wireID, series) in contested where claims.claim(series, by: source.id) != .fedElsewhere {
-            claimedSeries.append(series)
+        for (wireID, series) in contested {
+            let outcome = claims.claim(series, by: source.id)
+            guard outcome != .fedElsewhere else { continue }
+            // Already owned: this stream's source holds it (a sender that took its source back after declaring
+            // its series), and it is in `claimedSeries` already; appending it again would grow the list by
+            // every series at each such reconnect.
+            if outcome == .claimed { claimedSeries.append(series) }
             contested[wireID] = nil
             if Int(wireID) < translation.count {
                 translation[Int(wireID)] = series

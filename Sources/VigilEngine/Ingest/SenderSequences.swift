@@ -84,6 +84,9 @@ final class SenderSequences {
 
     func noteConnected(sender: UInt64) { connected[sender, default: 0] += 1 }
 
+    /// Whether a stream of `sender` is open.
+    func isConnected(sender: UInt64) -> Bool { connected[sender] != nil }
+
     func noteDisconnected(sender: UInt64) {
         guard let count = connected[sender] else { return }
         connected[sender] = count > 1 ? count - 1 : nil

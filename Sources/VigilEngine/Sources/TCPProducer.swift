@@ -58,6 +58,42 @@ final class TCPProducer {
     /// Time this thread spent handing bytes to the engine (decoding, waiting for room in the pipeline):
     /// it is not a sender's time, so deadlines are extended by it.
     private var busyNanoseconds: Int64 = 0
+    /// While set, the listener is out of epoll until then: `accept` ran out of descriptors.
+    private var acceptingPausedUntil: Int64?
+    private var lastAcceptFailureLogged: Int64 = .min
+
+    /// Stops watching the listener for 100 ms after `accept` failed for want of descriptors or memory
+    /// (logged at most every 10 s).
+    private func pauseAccepting(_ code: Int32) {
+        let now = ResourceUsage.monotonicNanoseconds()
+        watch(listener, events: 0, operation: EPOLL_CTL_DEL)
+        acceptingPausedUntil = now + 100_000_000
+        if lastAcceptFailureLogged == .min || now - lastAcceptFailureLogged >= 10 * EventTime.nanosecondsPerSecond {
+            lastAcceptFailureLogged = now
+            context.logger.error(
+                "cannot accept TCP senders: \(String(cString: strerror(code))) (\(connections.count) connected; raise the descriptor limit, ulimit -n, or lower --max-connections); they wait in the backlog"
+            )
+        }
+    }
+
+    /// The connection whose bytes are being decoded (its session is in use: not to be read meanwhile).
+    private var reading: Connection?
+
+    /// Closes the open connections of `sender` but the one being read: it said its hello on a new one, so the
+    /// old ones are dead on its side (a cut Vigil has not seen). Their sources go to ``DisconnectedSenders``,
+    /// for the new one to take back.
+    private func closeStreams(of sender: UInt64) {
+        for connection in connections
+        where connection.fd >= 0 && connection !== reading && connection.ingestor.session.hello?.senderID == sender {
+            context.logger.notice(
+                "\(connection.name): sender \(sender) connected again on another connection: closing this one"
+            )
+            finish(connection, because: .limit)
+        }
+    }
+
+    /// Whether `finish` closed a connection that may still be in `connections` (removed once per round).
+    private var closedSinceSweep = false
 
     /// Reads below this are not worth a system call: when less fits in the budget, room is made first.
     static let minimumReadBytes = 64 << 10
@@ -160,6 +196,8 @@ final class TCPProducer {
         }
         self.epoll = epoll
         watch(listener, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+        context.disconnectedSenders.closeOtherStreams = { [unowned self] sender in closeStreams(of: sender) }
+        defer { context.disconnectedSenders.closeOtherStreams = nil }
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var readyConnections: [(Connection, UInt32)] = []
         var nextMaintenance: Int64 = 0
@@ -185,12 +223,21 @@ final class TCPProducer {
                 if flags & EPOLLOUT.rawValue != 0 { sendOutgoing(connection) }
                 if flags & ~EPOLLOUT.rawValue != 0 && connection.fd >= 0 { bytesThisRound += read(connection) }
             }
-            if readyConnections.contains(where: { $0.0.fd < 0 }) { connections.removeAll { $0.fd < 0 } }
+            // Any connection closed this round, ready or not (the buffer limit closes the heaviest holder, which
+            // may not be one of them): a closed one left in the list would hold its slot and be closed again.
+            if closedSinceSweep {
+                connections.removeAll { $0.fd < 0 }
+                closedSinceSweep = false
+            }
             if listenerReady { acceptAll() }
             if bytesThisRound < 64 << 10 { context.router.flush() }
             // Deadlines and idle sources need a look a few times a second, not every round: each look costs
             // O(connections).
             let now = ResourceUsage.monotonicNanoseconds()
+            if let until = acceptingPausedUntil, now >= until {
+                acceptingPausedUntil = nil
+                watch(listener, events: EPOLLIN.rawValue, operation: EPOLL_CTL_ADD)
+            }
             if now >= nextMaintenance {
                 nextMaintenance = now + 100_000_000
                 closeStalled()
@@ -227,7 +274,9 @@ final class TCPProducer {
         let count = recv(connection.fd, tail.baseAddress, tail.count, 0)
         if count > 0 {
             let started = ResourceUsage.monotonicNanoseconds()
+            reading = connection
             context.ingest(count, into: connection.ingestor)
+            reading = nil
             let now = ResourceUsage.monotonicNanoseconds()
             // Ingesting may wait in `route` while the pipeline is full (or register a large schema): that
             // time is ours, not the sender's.
@@ -352,7 +401,14 @@ final class TCPProducer {
                     Glibc.accept(listener, $0, &length)
                 }
             }
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                let code = errno
+                // Out of descriptors (or kernel memory): the listener stays readable, level-triggered, and
+                // each round would fail again at once, a busy loop. It is left out of epoll for a while; the
+                // senders waiting meanwhile stay in the kernel's backlog.
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM { pauseAccepting(code) }
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
@@ -480,6 +536,7 @@ final class TCPProducer {
         connectionsByDescriptor[connection.fd] = nil
         Glibc.close(connection.fd)
         connection.fd = -1
+        closedSinceSweep = true
         recount(connection)
         context.logger.info("\(connection.name): closed")
     }
