@@ -99,6 +99,81 @@ struct HostileTCPTests {
         #expect(summary["samples_aggregated"] as? Int == 12)
     }
 
+    /// Whether the binary under test was built with ThreadSanitizer, which reserves terabytes of address space
+    /// and cannot run under a `ulimit -v`.
+    static var executableIsSanitized: Bool {
+        guard let binary = try? Data(contentsOf: CLI.executable, options: .alwaysMapped) else { return false }
+        return binary.range(of: Data("__tsan_init".utf8)) != nil
+    }
+
+    @Test(
+        "out of address space (ulimit -v), new senders are refused and the engine goes on",
+        .disabled(if: HostileTCPTests.executableIsSanitized, "ThreadSanitizer cannot run under ulimit -v")
+    )
+    func addressSpaceExhausted() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        // About 450 MiB of address space at start (threads, runtime); each connection maps an 8 MiB read
+        // buffer: 1.2 GiB leaves room for a few dozen connections.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c",
+            "ulimit -v 1200000 && exec \"$0\" run --input tcp://127.0.0.1:\(port) --summary-json - "
+                + "--max-connections 500 --max-connections-per-address 500 --stop-after-idle 2s",
+            CLI.executable.path,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var held: [Int32] = []
+        for index in 0..<300 { held.append(try TCP.connect(port: port, from: "127.0.1.\(1 + index % 200)")) }
+        usleep(500_000)
+        held.forEach { close($0) }
+        usleep(300_000)
+        // Their buffers are unmapped: a sender now is served.
+        let good = try TCP.connect(port: port)
+        #expect(TCP.send(good, makeStream(series: 5, rounds: 4, device: "good")[...]))
+        close(good)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError.suffix(2000))")
+        #expect(((summary["rejects"] as? [String: Int])?["tcp_refused"] ?? 0) > 0, "\(summary)")
+        #expect(standardError.contains("Cannot allocate memory"), "\(standardError.suffix(2000))")
+        #expect(summary["samples_aggregated"] as? Int == 20)
+    }
+
+    @Test("a connection that sends only empty frames does not use its slot: a newcomer takes it after 5 s")
+    func emptyFramesDoNotHoldASlot() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (process, output, errors) = try TCP.startEngine(
+            port: port,
+            ["--max-connections", "1", "--stop-after-idle", "20s"]
+        )
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let squatter = try TCP.connect(port: port, from: "127.0.0.6")
+        var empty: [UInt8] = []
+        [UInt8](repeating: 0, count: 8).withUnsafeBytes {
+            NativeEncoder.appendFrame(typeRawValue: NativeFrameType.data.rawValue, payload: $0, to: &empty)
+        }
+        for _ in 0..<6 {
+            TCP.send(squatter, empty[...])
+            usleep(1_000_000)
+        }
+        let honest = try TCP.connect(port: port)
+        #expect(TCP.send(honest, makeStream(series: 2, rounds: 3, device: "honest")[...]))
+        #expect(TCP.isClosedByPeer(squatter, within: 5), "the squatter kept its slot")
+        close(squatter)
+        close(honest)
+        usleep(300_000)
+        kill(process.processIdentifier, SIGINT)
+        let (status, summary, standardError) = try TCP.waitForEngine(process, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect((summary["rejects"] as? [String: Int])?["tcp_evictions"] == 1)
+        #expect(summary["samples_aggregated"] as? Int == 6)
+    }
+
     @Test("one address holds at most --max-connections-per-address busy slots; other addresses still connect")
     func perAddressLimit() throws {
         let port = UInt16.random(in: 20_000...60_000)

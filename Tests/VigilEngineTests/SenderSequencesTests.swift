@@ -46,4 +46,23 @@ struct SenderSequencesTests {
         #expect(sequences.verdict(sender: 1, sequence: 0) == .duplicate, "heard from recently: kept")
         #expect(sequences.verdict(sender: 2, sequence: 0) == .new, "the oldest: forgotten")
     }
+
+    @Test("connected senders, and those whose clock is kept for their return, are never the ones forgotten")
+    func connectedAndAwaitedAreKept() {
+        let counters = EngineCounters()
+        let sequences = SenderSequences(counters: counters)
+        sequences.markTaken(sender: 1, sequence: 0)
+        sequences.noteConnected(sender: 1)
+        sequences.markTaken(sender: 2, sequence: 0)
+        sequences.noteAwaited(sender: 2, true)
+        for sender in 3...UInt64(SenderSequences.maximumSenders + 100) {
+            sequences.markTaken(sender: sender, sequence: 0)
+        }
+        #expect(sequences.verdict(sender: 1, sequence: 0) == .duplicate)
+        #expect(sequences.verdict(sender: 2, sequence: 0) == .duplicate)
+        sequences.noteDisconnected(sender: 1)
+        sequences.noteAwaited(sender: 2, false)
+        for sender in 10_000...10_100 as ClosedRange<UInt64> { sequences.markTaken(sender: sender, sequence: 0) }
+        #expect(sequences.verdict(sender: 1, sequence: 0) == .new, "forgotten once it is neither")
+    }
 }

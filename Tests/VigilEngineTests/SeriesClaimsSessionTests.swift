@@ -53,8 +53,8 @@ struct SeriesClaimsSessionTests {
             )
         }
 
-        func connect() -> StreamIngestor {
-            context.makeIngestor(streamName: "tcp test", holdsClockAtOnce: false, acknowledgesFrames: true)
+        func connect() throws -> StreamIngestor {
+            try context.makeIngestor(streamName: "tcp test", holdsClockAtOnce: false, acknowledgesFrames: true)
         }
 
         func feed(_ ingestor: StreamIngestor, _ bytes: [UInt8]) {
@@ -117,10 +117,10 @@ struct SeriesClaimsSessionTests {
     @Test("a contested wire id re-declared as a series over the cardinality limit is not mapped back to the old one")
     func contestedThenRefused() throws {
         let harness = try Harness(cardinalityLimit: 2)
-        let first = harness.connect()
+        let first = try harness.connect()
         harness.feed(first, try Self.schema([(1, "X", "rx_power_dbm"), (2, "Y", "rx_power_dbm")]))
         harness.feed(first, Self.data(wireID: 1, seconds: [0, 10, 20], value: 1))
-        let second = harness.connect()
+        let second = try harness.connect()
         harness.feed(second, try Self.schema([(5, "X", "rx_power_dbm")]))  // X is the first stream's
         harness.feed(second, try Self.schema([(5, "Z", "temperature_celsius")]))  // now Z: over the limit
         first.finish()  // X is free
@@ -136,7 +136,7 @@ struct SeriesClaimsSessionTests {
         let schema = try Self.schema((0..<50).map { (UInt32($0), "d\($0)", "rx_power_dbm") })
         var claimed: [Int] = []
         for round in 0..<5 {
-            let stream = harness.connect()
+            let stream = try harness.connect()
             harness.feed(stream, schema + Self.hello(42))
             let base = Int64(round) * 30
             harness.feed(stream, Self.data(wireID: 0, seconds: [base, base + 10, base + 20], value: 1))
@@ -150,7 +150,7 @@ struct SeriesClaimsSessionTests {
     @Test("a sender with a hello whose few samples had not started a clock yet keeps them when it goes")
     func candidateOfSenderWithoutClockKept() throws {
         let harness = try Harness()
-        let stream = harness.connect()
+        let stream = try harness.connect()
         harness.feed(stream, Self.hello(7) + (try Self.schema([(1, "d", "rx_power_dbm")])))
         // Two samples: fewer than the three that start a clock; nothing contradicts them.
         harness.feed(stream, Self.data(wireID: 1, seconds: [0, 10], value: 1))

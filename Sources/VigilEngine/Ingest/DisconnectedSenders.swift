@@ -17,6 +17,8 @@ final class DisconnectedSenders {
         var clockCandidate: ClockCandidate
         /// Order of leaving, for the bound.
         var left = 0
+        /// The sender id it was kept under.
+        var sender: UInt64 = 0
     }
 
     static let maximumEntries = 4096
@@ -30,10 +32,14 @@ final class DisconnectedSenders {
 
     var count: Int { entries.count }
 
+    /// Whether a clock is kept for `sender`.
+    func isKeeping(_ sender: UInt64) -> Bool { entries[sender] != nil }
+
     func keep(_ entry: Entry, sender: UInt64) {
         var entry = entry
         leaves += 1
         entry.left = leaves
+        entry.sender = sender
         if let replaced = entries.updateValue(entry, forKey: sender) {
             // Two streams of one sender ended: the newer one's clock is the sender's.
             pendingRelease.append(replaced)

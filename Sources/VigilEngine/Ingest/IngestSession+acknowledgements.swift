@@ -33,6 +33,7 @@ extension IngestSession {
         guard !source.hasClock, !source.isActive, clockCandidate.isEmpty, claimedSeries.isEmpty,
             let entry = disconnectedSenders.take(sender: sender)
         else { return }
+        senderSequences.noteAwaited(sender: sender, false)
         source = entry.source
         claimedSeries = entry.claimedSeries
         clockCandidate = entry.clockCandidate

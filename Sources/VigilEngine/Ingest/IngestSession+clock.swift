@@ -179,6 +179,7 @@ extension IngestSession {
                 DisconnectedSenders.Entry(source: source, claimedSeries: claimedSeries, clockCandidate: clockCandidate),
                 sender: hello.senderID
             )
+            senderSequences.noteAwaited(sender: hello.senderID, true)
             claimedSeries.removeAll()
             _ = clockCandidate.removeAll()
             finishSender()

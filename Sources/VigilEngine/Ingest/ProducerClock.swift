@@ -20,7 +20,7 @@ final class ProducerClock {
     final class Source {
         let name: String
         /// Unique among the run's sources (never 0): the key of the series it claims (``SeriesClaims``).
-        let id: UInt32 = Source.nextID.loadThenWrappingIncrement(ordering: .relaxed) &+ 1
+        let id: UInt32 = Source.nextID.loadThenWrappingIncrement(ordering: .relaxed) % UInt32.max &+ 1
         private static let nextID = ManagedAtomic<UInt32>(0)
         /// The newest event time this source has confirmed; `.min` until it has a clock.
         fileprivate(set) var newestNanoseconds: Int64 = .min

@@ -28,6 +28,10 @@ final class SenderSequences {
     private var senders: [UInt64: Sender] = [:]
     /// Streams open per sender id: a connected sender's record is never forgotten.
     private var connected: [UInt64: Int] = [:]
+    /// Senders cut off whose clock is kept for their return (``DisconnectedSenders``): not forgotten either, or a
+    /// crowd of short-lived connections with new ids could make Vigil forget one seconds after its cut and count
+    /// what it resends twice.
+    private var awaited: Set<UInt64> = []
     private var clock = 0
     let counters: EngineCounters
 
@@ -84,6 +88,11 @@ final class SenderSequences {
 
     func noteConnected(sender: UInt64) { connected[sender, default: 0] += 1 }
 
+    /// The sender's clock is kept for its return (true) or no longer (false).
+    func noteAwaited(sender: UInt64, _ awaited: Bool) {
+        if awaited { self.awaited.insert(sender) } else { self.awaited.remove(sender) }
+    }
+
     /// Whether a stream of `sender` is open.
     func isConnected(sender: UInt64) -> Bool { connected[sender] != nil }
 
@@ -95,7 +104,7 @@ final class SenderSequences {
     /// Forgets the sender heard from longest ago that is not connected; false when every one is. O(senders):
     /// at most once per new sender id, and a stream may say only one.
     private func forgetOldest() -> Bool {
-        let oldest = senders.lazy.filter { self.connected[$0.key] == nil }
+        let oldest = senders.lazy.filter { self.connected[$0.key] == nil && !self.awaited.contains($0.key) }
             .min(by: { $0.value.lastHeard < $1.value.lastHeard })?.key
         guard let oldest else { return false }
         senders[oldest] = nil

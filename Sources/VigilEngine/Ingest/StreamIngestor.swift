@@ -22,20 +22,42 @@ final class StreamIngestor {
     private let counters: EngineCounters
     private var reportedSkipped: Int64 = 0
 
-    init(session: IngestSession, maximumPayloadBytes: Int, readChunkBytes: Int, counters: EngineCounters) {
+    /// - Parameter buffer: from ``mapReadBuffer(maximumPayloadBytes:readChunkBytes:)``; the ingestor owns it.
+    init(
+        session: IngestSession,
+        buffer: UnsafeMutableRawBufferPointer,
+        maximumPayloadBytes: Int,
+        readChunkBytes: Int,
+        counters: EngineCounters
+    ) {
+        precondition(
+            buffer.count
+                == Self.readBufferByteCount(maximumPayloadBytes: maximumPayloadBytes, readChunkBytes: readChunkBytes)
+        )
         self.decoder = NativeStreamDecoder(maxPayloadBytes: maximumPayloadBytes)
         self.session = session
         self.readChunkBytes = readChunkBytes
         self.counters = counters
-        // Mapped directly, not from malloc: its pages go back to the kernel when the stream ends (malloc may
-        // keep a freed block of this size in its heap, where the pages written stay resident), and unused
-        // pages can be released while it lives. Only the pages written are ever resident.
-        let byteCount = NativeFormat.headerByteCount + maximumPayloadBytes + readChunkBytes
-        let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        self.buffer = buffer
+    }
+
+    static func readBufferByteCount(maximumPayloadBytes: Int, readChunkBytes: Int) -> Int {
+        NativeFormat.headerByteCount + maximumPayloadBytes + readChunkBytes
+    }
+
+    /// A stream's read buffer: room for one whole frame and a read. Mapped directly, not from malloc: its
+    /// pages go back to the kernel when the stream ends (malloc may keep a freed block of this size in its
+    /// heap, where the pages written stay resident), and unused pages can be released while it lives. Only
+    /// the pages written are ever resident; no swap is reserved for the rest (`MAP_NORESERVE`).
+    /// - Throws: ``SourceError`` when the address space is exhausted (a `ulimit -v`, strict overcommit): the
+    ///   stream is refused, the engine goes on.
+    static func mapReadBuffer(maximumPayloadBytes: Int, readChunkBytes: Int) throws -> UnsafeMutableRawBufferPointer {
+        let byteCount = readBufferByteCount(maximumPayloadBytes: maximumPayloadBytes, readChunkBytes: readChunkBytes)
+        let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let mapped, mapped != MAP_FAILED else {
-            fatalError("cannot map a \(byteCount)-byte read buffer: \(String(cString: strerror(errno)))")
+            throw SourceError(source: "read buffer", operation: "map \(byteCount) bytes", errno: errno)
         }
-        buffer = UnsafeMutableRawBufferPointer(start: mapped, count: byteCount)
+        return UnsafeMutableRawBufferPointer(start: mapped, count: byteCount)
     }
 
     deinit { munmap(buffer.baseAddress, buffer.count) }
@@ -56,6 +78,9 @@ final class StreamIngestor {
 
     /// The acknowledgements gathered for the sender since the last call (see ``IngestSession``).
     func takeAcknowledgement() -> NativeAcknowledgement? { session.takeAcknowledgement() }
+
+    /// Samples in the data frames decoded so far, and retried frames skipped: whether a sender sends telemetry.
+    var samplesDecoded: Int { decoder.statistics.samples + decoder.statistics.framesSkippedAsRetries }
 
     /// Valid frames (schema and data, retries skipped included) decoded so far: a sender's progress.
     var framesDecoded: Int {

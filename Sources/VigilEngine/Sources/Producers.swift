@@ -36,7 +36,18 @@ struct ProducerContext {
     ///   clock of its own (a file or standard input: the user's input, read at once, so that a second input
     ///   starting a moment later is not judged late against the first). A TCP sender holds it only once its
     ///   clock is known (its first sample), so a connection that sends nothing holds nobody back.
-    func makeIngestor(streamName: String, holdsClockAtOnce: Bool, acknowledgesFrames: Bool = false) -> StreamIngestor {
+    /// - Throws: ``SourceError`` when no read buffer can be mapped (address space exhausted).
+    func makeIngestor(
+        streamName: String,
+        holdsClockAtOnce: Bool,
+        acknowledgesFrames: Bool = false
+    ) throws
+        -> StreamIngestor
+    {
+        let buffer = try StreamIngestor.mapReadBuffer(
+            maximumPayloadBytes: maximumPayloadBytes,
+            readChunkBytes: readChunkBytes
+        )
         counters.streamsOpened.wrappingIncrement(ordering: .relaxed)
         let source = ProducerClock.Source(name: streamName)
         if holdsClockAtOnce {
@@ -58,6 +69,7 @@ struct ProducerContext {
         )
         return StreamIngestor(
             session: session,
+            buffer: buffer,
             maximumPayloadBytes: maximumPayloadBytes,
             readChunkBytes: readChunkBytes,
             counters: counters
@@ -104,6 +116,8 @@ struct ProducerContext {
     /// (rejected as outliers: nothing confirmed them).
     func release(_ senders: [DisconnectedSenders.Entry]) {
         for entry in senders {
+            // (An entry replaced by a newer one of the same sender leaves that one awaited.)
+            if !disconnectedSenders.isKeeping(entry.sender) { senderSequences.noteAwaited(sender: entry.sender, false) }
             router.producerClock.leave(entry.source)
             claims.release(entry.claimedSeries, by: entry.source.id)
             if !entry.clockCandidate.isEmpty {
@@ -144,16 +158,22 @@ final class SequentialStreamProducer {
         for open in openStreams {
             if context.stopRequested.load(ordering: .relaxed) { break }
             let stream: AutoDecompressingStream
+            let ingestor: StreamIngestor
             do {
                 let input = try open()
                 stream = AutoDecompressingStream(input, reportDamage: damageReporter(streamName: input.name))
+                do {
+                    ingestor = try context.makeIngestor(streamName: stream.name, holdsClockAtOnce: true)
+                } catch {
+                    stream.close()
+                    throw error
+                }
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
                 context.logger.error("\(error)")
                 continue
             }
-            let ingestor = context.makeIngestor(streamName: stream.name, holdsClockAtOnce: true)
             defer { stream.close() }
             var stopped = false
             var bytesReadCounted = 0

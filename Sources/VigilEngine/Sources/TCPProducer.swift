@@ -22,7 +22,7 @@ struct TCPLimits: Sendable {
     /// Bytes all connections may hold in read buffers (partial frames) at once (`--tcp-buffer-limit`).
     var bufferLimitBytes = 256 << 20
     /// When every slot is taken, a new sender takes the slot of a connection whose bytes have completed no
-    /// frame for at least this long (trickling, stalled), or that has sent no frame this long after connecting.
+    /// frame for at least this long (trickling, stalled), or that has sent no sample this long after connecting.
     /// A sender between whole frames is never taken for one, however quiet.
     var evictableAfterNanoseconds: Int64 = 5 * EventTime.nanosecondsPerSecond
 }
@@ -116,6 +116,8 @@ final class TCPProducer {
         var pendingSinceNanoseconds: Int64?
         var busyAtPendingStart: Int64 = 0
         var framesSeen = 0
+        /// Samples its frames carried so far (retries skipped included): empty frames do not use a slot.
+        var samplesSeen = 0
         /// The `residentBytes` counted for it in the producer's total.
         var countedResidentBytes = 0
         /// Acknowledgement frames not yet sent (the socket's send buffer was full), from `outgoingOffset` on.
@@ -133,16 +135,21 @@ final class TCPProducer {
             self.lastActivityNanoseconds = now
             self.lastFrameNanoseconds = now
             self.busyAtLastFrame = busy
+            self.connectedNanoseconds = now
+            self.busyAtConnect = busy
         }
 
+        let connectedNanoseconds: Int64
+        let busyAtConnect: Int64
+
         /// How long it has been holding a slot without using it, not counting what the engine spent busy: bytes
-        /// that complete no frame (trickling, stalled mid-frame), or no frame at all since it connected. Nil
-        /// for a sender between frames: a quiet sender that sends whole frames now and then (a poller every
-        /// minute) is using its slot.
+        /// that complete no frame (trickling, stalled mid-frame), or no sample at all since it connected (empty
+        /// frames and schemas alone do not use a slot). Nil for a sender between frames that has sent samples: a
+        /// quiet sender that sends whole frames now and then (a poller every minute) is using its slot.
         func unproductiveNanoseconds(now: Int64, busy: Int64) -> Int64? {
             if let pendingSinceNanoseconds { return now - pendingSinceNanoseconds - (busy - busyAtPendingStart) }
-            guard framesSeen == 0 else { return nil }
-            return now - lastFrameNanoseconds - (busy - busyAtLastFrame)
+            guard samplesSeen == 0 else { return nil }
+            return now - connectedNanoseconds - (busy - busyAtConnect)
         }
     }
 
@@ -300,6 +307,7 @@ final class TCPProducer {
     /// running) the frame deadline.
     private func noteProgress(_ connection: Connection, now: Int64) {
         let frames = connection.ingestor.framesDecoded
+        connection.samplesSeen = connection.ingestor.samplesDecoded
         if frames != connection.framesSeen {
             connection.framesSeen = frames
             connection.lastFrameNanoseconds = now
@@ -450,6 +458,16 @@ final class TCPProducer {
                 finish(victim, because: .limit)
                 connections.removeAll { $0 === victim }
             }
+            let ingestor: StreamIngestor
+            do {
+                ingestor = try context.makeIngestor(streamName: name, holdsClockAtOnce: false, acknowledgesFrames: true)
+            } catch {
+                // Out of address space (`ulimit -v`, strict overcommit): this sender is refused, the rest go on.
+                context.counters.tcpRefused.wrappingIncrement(ordering: .relaxed)
+                context.logger.warning("\(name): refused: \(error)")
+                Glibc.close(fd)
+                continue
+            }
             context.counters.tcpConnections.wrappingIncrement(ordering: .relaxed)
             // A new sender is activity: the idle timer must not stop the engine before its first bytes.
             context.noteInput()
@@ -458,7 +476,7 @@ final class TCPProducer {
                 fd: fd,
                 name: name,
                 address: address,
-                ingestor: context.makeIngestor(streamName: name, holdsClockAtOnce: false, acknowledgesFrames: true),
+                ingestor: ingestor,
                 now: now,
                 busy: busyNanoseconds
             )
