@@ -32,8 +32,11 @@ struct LateJudge {
     }
 
     private mutating func recompute() {
-        var watermark = floorNanoseconds
-        if newestNanoseconds != .min { watermark = max(watermark, newestNanoseconds &- windows.latenessNanoseconds) }
+        let watermark = ProducerClock.watermark(
+            newest: newestNanoseconds,
+            floor: floorNanoseconds,
+            latenessNanoseconds: windows.latenessNanoseconds
+        )
         guard watermark != .min, let start = windows.windowStart(containing: watermark) else {
             (lateBefore, lateBoundaryMoves) = (.min, .max)
             return
@@ -216,11 +219,13 @@ extension IngestSession {
     }
 
     private mutating func logClock(_ message: String) {
-        clockLinesLogged += 1
-        if clockLinesLogged <= Self.maximumClockLinesLoggedPerStream {
+        switch clockLines.spend() {
+        case .line:
             logger.notice("\(streamName): \(message)")
-        } else if clockLinesLogged == Self.maximumClockLinesLoggedPerStream + 1 {
+        case .closingLine:
             logger.notice("\(streamName): more clock changes; no longer logging them (counted in clock_jumps)")
+        case .nothing:
+            break
         }
     }
 }

@@ -55,8 +55,7 @@ extension IngestSession {
                 if wireAhead < table.count { vigil_prefetch_for_write(table.baseAddress! + wireAhead) }
             }
             let wireID = Int(frame.wireID(at: index))
-            var seriesID = wireID < table.count ? table[wireID] : undeclared
-            if seriesID == undeclared { seriesID = sparseLookup(wireID, in: sparse) }
+            let seriesID = translate(wireID, table: table, sparse: sparse)
             if seriesID >= fedElsewhere {
                 if seriesID == fedElsewhere {
                     counts.fedElsewhere &+= 1

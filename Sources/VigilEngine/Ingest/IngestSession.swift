@@ -51,8 +51,7 @@ struct IngestSession: NativeDecoderDelegate {
     /// Late and on-time samples judged outside the frame loop (a confirmed candidate's), added per frame.
     var offClockLate = 0
     var offClockOnTime = 0
-    var clockLinesLogged = 0
-    static let maximumClockLinesLoggedPerStream = 5
+    var clockLines = LogLineBudget(limit: 5)
     /// The sender's hello, once it said it: its id, and whether it wants acknowledgements.
     var hello: NativeHello?
     /// The producer's record of which numbered frames each sender has had taken.
@@ -81,10 +80,9 @@ struct IngestSession: NativeDecoderDelegate {
     /// Wire ids past the tables' bound whose series the registry refused: a bit each over the 2^24 wire ids
     /// (2 MiB, allocated only when a stream passes the bound), so their samples count as over the limit.
     private var overLimitWireIDs: [UInt64] = []
-    private var errorsLogged = 0
+    private var errorLines = LogLineBudget(limit: Self.maximumErrorsLoggedPerStream)
     static let maximumErrorsLoggedPerStream = 20
-    private var lateLinesLogged = 0
-    static let maximumLateLinesLoggedPerStream = 3
+    private var lateLines = LogLineBudget(limit: 3)
     /// Samples ahead whose translation entry the decode loop prefetches.
     static let translationPrefetchDistance = 16
 
@@ -157,17 +155,7 @@ struct IngestSession: NativeDecoderDelegate {
                 "series \(entry.descriptor.key) rejected: the cardinality limit (\(registry.cardinalityLimit)) is reached"
             )
         }
-        // The dense table grows only in proportion to what was declared: memory follows the input's size.
-        let denseLimit = max(Self.minimumDenseTranslationCount, 4 * declaredWireIDs)
-        if wireIndex < translation.count || wireIndex < denseLimit {
-            if wireIndex >= translation.count {
-                translation.append(contentsOf: repeatElement(Self.undeclared, count: wireIndex + 1 - translation.count))
-            }
-            translation[wireIndex] = translated
-            sparseTranslation[entry.wireID] = nil
-        } else {
-            sparseTranslation[entry.wireID] = translated
-        }
+        setTranslation(entry.wireID, translated)
     }
 
     /// Claims `series` for this stream: its engine id, or ``fedElsewhere`` (remembered in `contested`) when
@@ -205,11 +193,7 @@ struct IngestSession: NativeDecoderDelegate {
             // every series at each such reconnect.
             if outcome == .claimed { claimedSeries.append(series) }
             contested[wireID] = nil
-            if Int(wireID) < translation.count {
-                translation[Int(wireID)] = series
-            } else {
-                sparseTranslation[wireID] = series
-            }
+            setTranslation(wireID, series)
         }
     }
 
@@ -227,10 +211,34 @@ struct IngestSession: NativeDecoderDelegate {
     /// Wire ids the dense table always covers, whatever was declared: 256 KiB per stream at most.
     static let minimumDenseTranslationCount = 65_536
 
+    /// The engine id (or a reject marker) of `wireID`: the dense table's entry, else the sparse table's.
+    @inline(__always)
+    static func translate(_ wireID: Int, table: UnsafeBufferPointer<SeriesID>, sparse: [UInt32: SeriesID]) -> SeriesID {
+        let seriesID = wireID < table.count ? table[wireID] : undeclared
+        return seriesID == undeclared ? sparseLookup(wireID, in: sparse) : seriesID
+    }
+
     /// The engine id of a wire id the dense table does not map (cold: sparse numbering, or undeclared).
     static func sparseLookup(_ wireID: Int, in sparse: [UInt32: SeriesID]) -> SeriesID {
         guard !sparse.isEmpty, let key = UInt32(exactly: wireID) else { return undeclared }
         return sparse[key] ?? undeclared
+    }
+
+    /// Maps `wireID` to `translated` in the table that holds it: the dense one for wire ids it covers or may
+    /// grow to (it grows only in proportion to what was declared: memory follows the input's size), the
+    /// sparse one past that.
+    private mutating func setTranslation(_ wireID: UInt32, _ translated: SeriesID) {
+        let wireIndex = Int(wireID)
+        let denseLimit = max(Self.minimumDenseTranslationCount, 4 * declaredWireIDs)
+        if wireIndex < translation.count || wireIndex < denseLimit {
+            if wireIndex >= translation.count {
+                translation.append(contentsOf: repeatElement(Self.undeclared, count: wireIndex + 1 - translation.count))
+            }
+            translation[wireIndex] = translated
+            sparseTranslation[wireID] = nil
+        } else {
+            sparseTranslation[wireID] = translated
+        }
     }
 
     mutating func nativeDecoder(didDecode frame: DataFrameView) {
@@ -260,16 +268,16 @@ struct IngestSession: NativeDecoderDelegate {
         let sparse = sparseTranslation
         let overLimit = overLimitWireIDs
         let table = translation
+        let bounds = Self.Bounds(
+            minimumTimestamp: limits.minimumTimestampNanoseconds,
+            maximumTimestamp: maximum,
+            hardMaximumTimestamp: hardMaximum,
+            skew: skew
+        )
         var index = 0
         // The hot loop stops at each sample it cannot route on the stream's clock; that one is handled here,
         // out of it, so that nothing in it calls back into the session and its state stays in registers.
         while index < frameCount {
-            let range = Self.Bounds(
-                minimumTimestamp: limits.minimumTimestampNanoseconds,
-                maximumTimestamp: maximum,
-                hardMaximumTimestamp: hardMaximum,
-                skew: skew
-            )
             index = table.withUnsafeBufferPointer { table in
                 Self.routeOnClock(
                     frame,
@@ -277,7 +285,7 @@ struct IngestSession: NativeDecoderDelegate {
                     table: table,
                     sparse: sparse,
                     overLimit: overLimit,
-                    bounds: range,
+                    bounds: bounds,
                     stopOnClock: candidatePending,
                     judge: &judge,
                     counts: &counts,
@@ -293,9 +301,9 @@ struct IngestSession: NativeDecoderDelegate {
                 continue
             }
             // No clock yet, or more than the skew ahead of it: a clock start or jump to confirm.
-            let wireID = Int(frame.wireID(at: index))
-            var seriesID = wireID < table.count ? table[wireID] : Self.undeclared
-            if seriesID == Self.undeclared { seriesID = Self.sparseLookup(wireID, in: sparse) }
+            let seriesID = table.withUnsafeBufferPointer {
+                Self.translate(Int(frame.wireID(at: index)), table: $0, sparse: sparse)
+            }
             offClock(
                 ClockCandidate.Sample(
                     timestamp: frame.timestamp(at: index),
@@ -308,16 +316,11 @@ struct IngestSession: NativeDecoderDelegate {
             candidatePending = !clockCandidate.isEmpty
             index += 1
         }
-        var late = counts.late
-        var onTime = counts.onTime
+        let late = counts.late &+ offClockLate
+        let onTime = counts.onTime &+ offClockOnTime
         if counts.fedElsewhere > 0 {
             counters.rejectedFedElsewhere.wrappingIncrement(by: counts.fedElsewhere, ordering: .relaxed)
         }
-        let (unknown, cardinality, nonFinite, outOfRange, inFuture) = (
-            counts.unknown, counts.cardinality, counts.nonFinite, counts.outOfRange, counts.inFuture
-        )
-        late &+= offClockLate
-        onTime &+= offClockOnTime
         offClockLate = 0
         offClockOnTime = 0
         if onTime > 0 {
@@ -334,13 +337,13 @@ struct IngestSession: NativeDecoderDelegate {
             counters.lateSamples.wrappingIncrement(by: late, ordering: .relaxed)
             reportLate(late)
         }
-        if unknown | cardinality | nonFinite | outOfRange | inFuture != 0 {
-            record(unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
-            record(cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")
-            record(nonFinite, counters.rejectedNonFinite, "NaN or infinite values")
-            record(outOfRange, counters.rejectedTimestampOutOfRange, "timestamps before 2000 or after 2100")
+        if counts.unknown | counts.cardinality | counts.nonFinite | counts.outOfRange | counts.inFuture != 0 {
+            record(counts.unknown, counters.rejectedUnknownSeries, "samples for undeclared wire series ids")
+            record(counts.cardinality, counters.rejectedCardinality, "samples for series over the cardinality limit")
+            record(counts.nonFinite, counters.rejectedNonFinite, "NaN or infinite values")
+            record(counts.outOfRange, counters.rejectedTimestampOutOfRange, "timestamps before 2000 or after 2100")
             record(
-                inFuture,
+                counts.inFuture,
                 counters.rejectedTimestampInFuture,
                 "timestamps more than --max-future-skew ahead of the wall clock"
             )
@@ -350,10 +353,10 @@ struct IngestSession: NativeDecoderDelegate {
     mutating func nativeDecoder(didFail error: NativeDecodeError) {
         counters.countDecodeError(kind: error.counterName)
         // The message is built only while lines are still logged: forged headers report one error each.
-        if errorsLogged <= Self.maximumErrorsLoggedPerStream {
+        if errorLines.isOpen {
             report(error.description)
         } else {
-            errorsLogged += 1
+            _ = errorLines.spend()
         }
     }
 
@@ -366,23 +369,27 @@ struct IngestSession: NativeDecoderDelegate {
     /// Logs late samples with a budget of their own, so ordinary out-of-order data early in a stream does not
     /// use up the lines that later errors need.
     mutating func reportLate(_ count: Int) {
-        lateLinesLogged += 1
-        if lateLinesLogged <= Self.maximumLateLinesLoggedPerStream {
+        switch lateLines.spend() {
+        case .line:
             logger.warning(
                 "\(streamName): \(count) late samples (their windows had closed: before this stream's newest event time minus the lateness, or the engine's watermark when it joined)"
             )
-        } else if lateLinesLogged == Self.maximumLateLinesLoggedPerStream + 1 {
+        case .closingLine:
             logger.warning("\(streamName): more late samples; no longer logging them (counted in the run summary)")
+        case .nothing:
+            break
         }
     }
 
     /// Logs the first errors of a stream, then stays quiet (they are all counted in the summary).
     mutating func report(_ message: String) {
-        errorsLogged += 1
-        if errorsLogged <= Self.maximumErrorsLoggedPerStream {
+        switch errorLines.spend() {
+        case .line:
             logger.warning("\(streamName): \(message)")
-        } else if errorsLogged == Self.maximumErrorsLoggedPerStream + 1 {
+        case .closingLine:
             logger.warning("\(streamName): more errors; no longer logging them for this stream (see the run summary)")
+        case .nothing:
+            break
         }
     }
 }

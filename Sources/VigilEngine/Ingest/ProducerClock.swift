@@ -136,8 +136,17 @@ final class ProducerClock {
     }
 
     private func watermark(of source: Source) -> Int64 {
-        guard source.newestNanoseconds != .min else { return source.floorNanoseconds }
-        return max(source.newestNanoseconds &- latenessNanoseconds, source.floorNanoseconds)
+        Self.watermark(
+            newest: source.newestNanoseconds,
+            floor: source.floorNanoseconds,
+            latenessNanoseconds: latenessNanoseconds
+        )
+    }
+
+    /// A source's watermark: `max(newest - lateness, floor)`, or the floor alone while it has no clock.
+    @inline(__always)
+    static func watermark(newest: Int64, floor: Int64, latenessNanoseconds: Int64) -> Int64 {
+        newest == .min ? floor : max(newest &- latenessNanoseconds, floor)
     }
 
     /// Wall-clock time since the epoch, nanoseconds: event time's scale.

@@ -216,14 +216,16 @@ final class SequentialStreamProducer {
     /// Counts and logs damage in one compressed stream (a decode error, like the native decoder's), at most
     /// ``IngestSession/maximumErrorsLoggedPerStream`` lines of it.
     private func damageReporter(streamName: String) -> (ZstdStreamDecompressor.Damage) -> Void {
-        var reported = 0
+        var lines = LogLineBudget(limit: IngestSession.maximumErrorsLoggedPerStream)
         return { [context] damage in
             context.counters.countDecodeError(kind: damage.counterName)
-            reported += 1
-            if reported <= IngestSession.maximumErrorsLoggedPerStream {
+            switch lines.spend() {
+            case .line:
                 context.logger.warning("\(streamName): \(damage)")
-            } else if reported == IngestSession.maximumErrorsLoggedPerStream + 1 {
+            case .closingLine:
                 context.logger.warning("\(streamName): more damaged zstd frames; no longer logging them")
+            case .nothing:
+                break
             }
         }
     }

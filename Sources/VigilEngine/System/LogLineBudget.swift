@@ -1,0 +1,29 @@
+/// How many lines of one kind a stream may log: the first `limit`, then one closing line saying the rest are
+/// only counted (in the run summary), then nothing. One rule for every kind of line a stream logs, so that a
+/// flood of bad input cannot flood the log.
+struct LogLineBudget {
+    let limit: Int
+    private var used = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    enum Spend {
+        /// Log the line.
+        case line
+        /// Log, instead of it, that further lines of this kind are only counted.
+        case closingLine
+        /// Log nothing.
+        case nothing
+    }
+
+    /// Whether the next line would still print something (the line, or the closing line): lets a caller skip
+    /// building a message that would not print.
+    var isOpen: Bool { used <= limit }
+
+    /// Takes one line from the budget and says what to print for it.
+    mutating func spend() -> Spend {
+        used += 1
+        if used <= limit { return .line }
+        return used == limit + 1 ? .closingLine : .nothing
+    }
+}
