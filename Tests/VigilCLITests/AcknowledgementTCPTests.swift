@@ -101,32 +101,34 @@ struct AcknowledgementTCPTests {
         #expect((summary["rejects"] as? [String: Int])?.values.allSatisfy { $0 == 0 } == true, "\(summary)")
     }
 
+    /// One gauge of `device` declared, then its samples at `seconds` after 2026-11-02, the data frame numbered
+    /// `sequence` when given (the schema frame is not numbered).
+    func frame(device: String, seconds: StrideTo<Int64>, sequence: UInt32?) throws -> [UInt8] {
+        let encoder = NativeEncoder(samplesPerDataFrame: 64)
+        var bytes: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            [schemaEntry(wireID: 0, device: device, interface: "et-0", metric: "rx_power_dbm", unit: "dBm")],
+            to: &bytes
+        )
+        let data = bytes.count
+        let times = seconds.map { 1_793_577_600_000_000_000 + $0 * 1_000_000_000 }
+        encoder.appendDataFrames(
+            timestamps: times,
+            wireIDs: [UInt32](repeating: 0, count: times.count),
+            values: [Double](repeating: -3, count: times.count),
+            to: &bytes
+        )
+        if let sequence {
+            NativeEncoder.numberFrames(in: &bytes, range: data..<bytes.count, firstSequence: sequence)
+        }
+        return bytes
+    }
+
     @Test("a sender cut off keeps its clock for --source-idle-timeout: what it sends again on reconnecting is on time")
     func reconnectResumesTheClock() throws {
         let port = UInt16.random(in: 20_000...60_000)
         let (process, output, errors) = try TCP.startEngine(port: port, ["--no-anomaly", "--stop-after-idle", "2s"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let start: Int64 = 1_793_577_600_000_000_000
-        func frame(device: String, seconds: StrideTo<Int64>, sequence: UInt32?) throws -> [UInt8] {
-            let encoder = NativeEncoder(samplesPerDataFrame: 64)
-            var bytes: [UInt8] = []
-            try encoder.appendSchemaFrames(
-                [schemaEntry(wireID: 0, device: device, interface: "et-0", metric: "rx_power_dbm", unit: "dBm")],
-                to: &bytes
-            )
-            let data = bytes.count
-            let times = seconds.map { start + $0 * 1_000_000_000 }
-            encoder.appendDataFrames(
-                timestamps: times,
-                wireIDs: [UInt32](repeating: 0, count: times.count),
-                values: [Double](repeating: -3, count: times.count),
-                to: &bytes
-            )
-            if let sequence {
-                NativeEncoder.numberFrames(in: &bytes, range: data..<bytes.count, firstSequence: sequence)
-            }
-            return bytes
-        }
         var hello: [UInt8] = []
         NativeHello(senderID: 77, wantsAcknowledgements: true).appendFrame(to: &hello)
         let other = try TCP.connect(port: port)
@@ -160,38 +162,27 @@ struct AcknowledgementTCPTests {
         #expect(summary["samples_aggregated"] as? Int == 36 + 24)
     }
 
-    @Test("a sender back on a new connection while its old one is still open here (half-open) carries on: nothing dropped")
+    @Test(
+        "a sender back on a new connection while its old one is still open here (half-open) carries on: nothing dropped"
+    )
     func reconnectWhileOldConnectionOpen() throws {
         let port = UInt16.random(in: 20_000...60_000)
         let (process, output, errors) = try TCP.startEngine(port: port, ["--no-anomaly", "--stop-after-idle", "2s"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let start: Int64 = 1_793_577_600_000_000_000
-        func frame(seconds: StrideTo<Int64>, sequence: UInt32) throws -> [UInt8] {
-            let encoder = NativeEncoder(samplesPerDataFrame: 64)
-            var bytes: [UInt8] = []
-            try encoder.appendSchemaFrames(
-                [schemaEntry(wireID: 0, device: "acked", interface: "et-0", metric: "rx_power_dbm", unit: "dBm")],
-                to: &bytes
-            )
-            let data = bytes.count
-            let times = seconds.map { start + $0 * 1_000_000_000 }
-            encoder.appendDataFrames(
-                timestamps: times,
-                wireIDs: [UInt32](repeating: 0, count: times.count),
-                values: [Double](repeating: -3, count: times.count),
-                to: &bytes
-            )
-            NativeEncoder.numberFrames(in: &bytes, range: data..<bytes.count, firstSequence: sequence)
-            return bytes
-        }
         var hello: [UInt8] = []
         NativeHello(senderID: 78, wantsAcknowledgements: true).appendFrame(to: &hello)
         let first = try TCP.connect(port: port)
-        TCP.send(first, (hello + (try frame(seconds: stride(from: 0, to: 120, by: 10), sequence: 0)))[...])
+        TCP.send(
+            first,
+            (hello + (try frame(device: "acked", seconds: stride(from: 0, to: 120, by: 10), sequence: 0)))[...]
+        )
         #expect(readAcknowledgements(first, covering: 0...0)[0] == .accepted)
         // The sender's side of `first` failed (a network flap); Vigil's side is still open. It reconnects.
         let second = try TCP.connect(port: port, from: "127.0.0.8")
-        TCP.send(second, (hello + (try frame(seconds: stride(from: 120, to: 240, by: 10), sequence: 1)))[...])
+        TCP.send(
+            second,
+            (hello + (try frame(device: "acked", seconds: stride(from: 120, to: 240, by: 10), sequence: 1)))[...]
+        )
         #expect(readAcknowledgements(second, covering: 1...1)[1] == .accepted)
         #expect(TCP.isClosedByPeer(first, within: 2), "the old connection of the sender is closed")
         close(second)

@@ -77,6 +77,14 @@ enum TCP {
         return (process, output, errors)
     }
 
+    /// Stops the engine the way a user does (SIGINT: it drains), a moment after the senders' last bytes, and
+    /// returns its status, summary and standard error.
+    static func stopEngine(_ process: Process, output: Pipe, errors: Pipe) throws -> (Int32, [String: Any], String) {
+        usleep(300_000)
+        kill(process.processIdentifier, SIGINT)
+        return try waitForEngine(process, output: output, errors: errors)
+    }
+
     /// Waits (at most `seconds`) for the engine to stop by itself; returns its status, summary and standard
     /// error.
     static func waitForEngine(
