@@ -108,13 +108,11 @@ final class TCPProducer {
         let ingestor: StreamIngestor
         /// When it last sent bytes (or connected), monotonic.
         var lastActivityNanoseconds: Int64
-        /// When it last completed a valid frame (or connected), monotonic, and the producer's busy time then.
-        var lastFrameNanoseconds: Int64
-        var busyAtLastFrame: Int64 = 0
         /// When the bytes that have not completed a frame yet began to arrive (nil: none), and the
         /// producer's busy time then; the frame deadline runs from there, extended by busy time since.
         var pendingSinceNanoseconds: Int64?
         var busyAtPendingStart: Int64 = 0
+        /// Valid frames it completed so far: a new one ends the frame deadline.
         var framesSeen = 0
         /// Samples its frames carried so far (retries skipped included): empty frames do not use a slot.
         var samplesSeen = 0
@@ -133,8 +131,6 @@ final class TCPProducer {
             self.address = address
             self.ingestor = ingestor
             self.lastActivityNanoseconds = now
-            self.lastFrameNanoseconds = now
-            self.busyAtLastFrame = busy
             self.connectedNanoseconds = now
             self.busyAtConnect = busy
         }
@@ -310,8 +306,6 @@ final class TCPProducer {
         connection.samplesSeen = connection.ingestor.samplesDecoded
         if frames != connection.framesSeen {
             connection.framesSeen = frames
-            connection.lastFrameNanoseconds = now
-            connection.busyAtLastFrame = busyNanoseconds
             connection.pendingSinceNanoseconds = nil
             // Nothing left over: no frame is under way.
             if connection.ingestor.bufferedBytes == 0 { return }
