@@ -60,6 +60,16 @@ public struct EngineConfiguration: Sendable {
         public var description: String
     }
 
+    /// `--flag value: expected low...high` when `value` is outside `range`, nil inside: the one wording of a
+    /// range error, for the engine's settings and the command line's.
+    public static func outOfRange<Value: Comparable>(
+        _ value: Value,
+        _ range: ClosedRange<Value>,
+        flag: String
+    ) -> String? {
+        range.contains(value) ? nil : "\(flag) \(value): expected \(range.lowerBound)...\(range.upperBound)"
+    }
+
     /// Checks the combination of settings, with a message that says which flag to change.
     public func validate() throws {
         func fail(_ message: String) throws { throw InvalidConfiguration(description: message) }
@@ -81,26 +91,23 @@ public struct EngineConfiguration: Sendable {
         // Every shard, producer and writer loop is a long-running Dispatch work item, and Linux libdispatch
         // runs at most 255 worker threads: with --shards 255 a shard never started and the run hung. These
         // caps keep shards + inputs + the two writers well inside that pool.
-        if shardCount < 1 || shardCount > 128 { try fail("--shards must be between 1 and 128") }
+        func requireRange(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws {
+            if let message = Self.outOfRange(value, range, flag: flag) { try fail(message) }
+        }
+        try requireRange(shardCount, 1...128, "--shards")
         if inputs.count > 64 { try fail("at most 64 --input sources (a glob in one file: source counts once)") }
         if rollupIntervalNanoseconds < 1_000_000_000 { try fail("--rollup-interval must be at least 1s") }
-        if cardinalityLimit < 1 || cardinalityLimit > 100_000_000 {
-            try fail("--max-series must be between 1 and 100000000")
-        }
+        try requireRange(cardinalityLimit, 1...100_000_000, "--max-series")
         if limits.maximumFutureSkewNanoseconds < 1_000_000_000 { try fail("--max-future-skew must be at least 1s") }
-        if limits.clockJumpConfirmations < 1 || limits.clockJumpConfirmations > 1000 {
-            try fail("--clock-jump-confirmations must be between 1 and 1000")
-        }
+        try requireRange(limits.clockJumpConfirmations, 1...1000, "--clock-jump-confirmations")
         if sourceIdleTimeoutNanoseconds < 1_000_000_000 {
             try fail("--source-idle-timeout must be at least 1s")
         }
         if tcpIdleTimeoutNanoseconds < 0 {
             try fail("--tcp-idle-timeout must not be negative")
         }
-        if maximumConnections < 1 || maximumConnections > 10_000 {
-            try fail("--max-connections must be between 1 and 10000")
-        }
-        if maximumConnectionsPerAddress < 1 { try fail("--max-connections-per-address must be at least 1") }
+        try requireRange(maximumConnections, 1...10_000, "--max-connections")
+        try requireRange(maximumConnectionsPerAddress, 1...10_000, "--max-connections-per-address")
         if tcpFrameTimeoutNanoseconds < 0 { try fail("--tcp-frame-timeout must not be negative") }
         // A largest frame and a read must fit, or a frame of the largest size could never complete.
         let smallestBufferLimit = maximumPayloadBytes + 24 + (64 << 10)

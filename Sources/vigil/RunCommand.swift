@@ -202,12 +202,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
-        // The engine checks these bounds too; here the message can name the value given.
-        try requireRange(shards, 1...128, "--shards")
-        try requireRange(maxSeries, 1...100_000_000, "--max-series")
-        try requireRange(maxConnections, 1...10_000, "--max-connections")
-        try requireRange(maxConnectionsPerAddress, 1...10_000, "--max-connections-per-address")
-        try requireRange(clockJumpConfirmations, 1...1000, "--clock-jump-confirmations")
+        // The engine's checks of every setting, ranges included, with messages naming the flag and value.
         _ = try makeConfiguration()
     }
 
@@ -351,9 +346,7 @@ func parseByteSize(_ text: String, flag: String) throws -> Int {
 
 /// A usage error naming the flag and the value when `value` is outside `range`.
 func requireRange<Value: Comparable>(_ value: Value, _ range: ClosedRange<Value>, _ flag: String) throws {
-    guard range.contains(value) else {
-        throw ValidationError("\(flag) \(value): expected \(range.lowerBound)...\(range.upperBound)")
-    }
+    if let message = EngineConfiguration.outOfRange(value, range, flag: flag) { throw ValidationError(message) }
 }
 
 func printError(_ text: String) {
