@@ -97,17 +97,15 @@ struct ProducerContext {
     /// Lets go of the sources with no on-time sample for `--source-idle-timeout`, so they stop holding the
     /// engine's watermark back. Called from a producer's wait loop, at most every 100 ms or so.
     func expireIdleSources() {
-        let idle = router.producerClock.expireIdle(nowNanoseconds: ResourceUsage.monotonicNanoseconds())
+        let nowNanoseconds = ResourceUsage.monotonicNanoseconds()
+        let idle = router.producerClock.expireIdle(nowNanoseconds: nowNanoseconds)
         let timeout = EventTime.describeDuration(nanoseconds: router.producerClock.idleTimeoutNanoseconds)
         for source in idle {
             logger.info(
                 "\(source.name): no on-time sample for \(timeout) (--source-idle-timeout): no longer holds back the engine's clock"
             )
         }
-        let gone = disconnectedSenders.expire(
-            producerClock: router.producerClock,
-            nowNanoseconds: ResourceUsage.monotonicNanoseconds()
-        )
+        let gone = disconnectedSenders.expire(producerClock: router.producerClock, nowNanoseconds: nowNanoseconds)
         release(gone)
         if !idle.isEmpty || !gone.isEmpty { router.publishWatermark() }
     }
