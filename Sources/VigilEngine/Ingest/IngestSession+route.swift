@@ -30,8 +30,8 @@ extension IngestSession {
     /// first sample on the clock (which rejects a pending clock jump). Everything it touches is a parameter,
     /// so its state stays in registers.
     @inline(__always)
-    static func routeOnClock(
-        _ frame: DataFrameView,
+    static func routeOnClock<Columns: WireSampleColumns>(
+        _ frame: Columns,
         from start: Int,
         table: UnsafeBufferPointer<SeriesID>,
         sparse: [UInt32: SeriesID],

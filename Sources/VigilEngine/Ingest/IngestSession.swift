@@ -241,7 +241,13 @@ struct IngestSession: NativeDecoderDelegate {
         }
     }
 
-    mutating func nativeDecoder(didDecode frame: DataFrameView) {
+    mutating func nativeDecoder(didDecode frame: DataFrameView) { admit(frame) }
+
+    /// Judges and routes a batch of samples of this stream (a native data frame, or a flow translator's
+    /// samples): maps each wire id to its series, validates the sample, judges it against the stream's
+    /// clock and hands it to the router; counts what was rejected or late. Cost per sample: one table read,
+    /// a few compares and the router's three stores.
+    mutating func admit<Columns: WireSampleColumns>(_ frame: Columns) {
         let nowNanoseconds = ResourceUsage.monotonicNanoseconds()
         let producerClock = router.producerClock
         // Back from idleness: it holds the engine's watermark again before any of its samples is judged, with
