@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import VigilAnalytics
 import VigilCore
+import VigilWire
 import VigilStore
 
 #if canImport(Glibc)
@@ -83,9 +84,26 @@ public final class Engine: @unchecked Sendable {
         }
         var producerRuns: [() -> Void] = []
         let claims = SeriesClaims()
+        var samplingRates: [IPAddress: UInt32] = [:]
+        for (exporter, rate) in configuration.samplingRates {
+            if let address = IPAddress(parsing: exporter) { samplingRates[address] = rate }
+        }
+        let readingInterval = FlowIngest.readingInterval(windowNanoseconds: configuration.windowNanoseconds)
+        func makeFlowIngest(context: ProducerContext, inputName: String) -> FlowIngest {
+            FlowIngest(
+                context: context,
+                inputName: inputName,
+                limits: configuration.flowLimits,
+                samplingRates: samplingRates,
+                readingIntervalNanoseconds: readingInterval
+            )
+        }
         for (index, input) in configuration.inputs.enumerated() {
             let isLive: Bool
-            if case .tcp = input { isLive = true } else { isLive = false }
+            switch input {
+            case .tcp, .udp: isLive = true
+            default: isLive = false
+            }
             let producerClock = ProducerClock(
                 producerIndex: index,
                 engineClock: clock,
@@ -146,6 +164,45 @@ public final class Engine: @unchecked Sendable {
                 producerRuns.append(pollingProducer(fd: fd, name: "fd:\(fd)").run)
             case .stream(let factory):
                 let producer = SequentialStreamProducer(context: context, openStreams: [factory.make])
+                producerRuns.append(producer.run)
+            case .udp(let host, let port):
+                let producer = UDPProducer(
+                    context: context,
+                    host: host,
+                    port: port,
+                    bufferBytes: configuration.udpBufferBytes,
+                    ingest: makeFlowIngest(context: context, inputName: input.description)
+                )
+                try producer.bind()
+                producerRuns.append(producer.run)
+            case .captures(let pattern):
+                let openStreams: [() throws -> ByteStream]
+                do {
+                    openStreams = try expandFilePattern(pattern).map { path in
+                        { try FileDescriptorStream.open(path: path) }
+                    }
+                } catch {
+                    openStreams = [{ throw error }]
+                }
+                let producer = CaptureProducer(
+                    context: context,
+                    openStreams: openStreams,
+                    ingest: makeFlowIngest(context: context, inputName: input.description)
+                )
+                producerRuns.append(producer.run)
+            case .captureStandardInput:
+                let stop = stopRequested
+                let producer = CaptureProducer(
+                    context: context,
+                    openStreams: [
+                        {
+                            PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) {
+                                context.expireIdleSources()
+                            }
+                        }
+                    ],
+                    ingest: makeFlowIngest(context: context, inputName: input.description)
+                )
                 producerRuns.append(producer.run)
             case .tcp(let host, let port):
                 var limits = TCPLimits()

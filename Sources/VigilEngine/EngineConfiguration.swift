@@ -1,4 +1,5 @@
 import VigilCore
+import VigilWire
 
 /// Everything `vigil run` can set, with the defaults a user gets without flags.
 public struct EngineConfiguration: Sendable {
@@ -43,6 +44,13 @@ public struct EngineConfiguration: Sendable {
     /// engine's watermark back, so a quiet or stalled sender does not stop windows closing for everyone
     /// (`--source-idle-timeout`, default 2 min). It holds it again from its next frame.
     public var sourceIdleTimeoutNanoseconds: Int64 = 120 * EventTime.nanosecondsPerSecond
+    /// Receive buffer asked for each UDP input's socket (`--udp-buffer`, default 32 MiB): what absorbs a burst
+    /// while Vigil catches up. The kernel may grant less (`net.core.rmem_max`); the log says so.
+    public var udpBufferBytes: Int = 32 << 20
+    /// 1 in N sampling by exporter address, for flow records that do not say (`--sampling-rate ADDRESS=N`).
+    public var samplingRates: [String: UInt32] = [:]
+    /// Bounds of the flow decoders (exporters, templates, held data).
+    public var flowLimits = FlowDecoderLimits()
     /// Alert events queued per shard before new ones are dropped and counted.
     public var alertQueueCapacity: Int = 4096
     public var limits = IngestLimits()
@@ -116,8 +124,20 @@ public struct EngineConfiguration: Sendable {
                 "--tcp-buffer-limit must be at least \((smallestBufferLimit + (1 << 20) - 1) >> 20)MiB (a largest frame and a read)"
             )
         }
-        if inputs.filter({ if case .standardInput = $0 { return true } else { return false } }).count > 1 {
-            try fail("standard input can be given only once")
+        let standardInputs = inputs.filter {
+            switch $0 {
+            case .standardInput, .captureStandardInput: return true
+            default: return false
+            }
+        }
+        if standardInputs.count > 1 { try fail("standard input can be given only once") }
+        try requireRange(udpBufferBytes, 4096...(1 << 30), "--udp-buffer")
+        for (exporter, rate) in samplingRates {
+            guard IPAddress(parsing: exporter) != nil else {
+                try fail("--sampling-rate \(exporter)=\(rate): '\(exporter)' is not an IPv4 or IPv6 address")
+                return
+            }
+            if rate == 0 { try fail("--sampling-rate \(exporter)=0: the rate is 1 in N, N at least 1") }
         }
     }
 }

@@ -36,6 +36,19 @@ public struct RunSummary: Sendable {
     public var stoppedBySignal: Bool
     /// Native bytes the decoders saw: ``bytesRead`` after decompression (equal to it for uncompressed input).
     public var bytesDecompressed: Int
+    /// Flow inputs: data records decoded (not options or templates), those dropped by Vigil, options and
+    /// template records, datagrams, exporters, and what the exporters' sequence numbers say was lost on
+    /// the way.
+    public var flowRecords: Int
+    public var flowRecordsDropped: Int
+    public var flowOptionsRecords: Int
+    public var flowTemplateRecords: Int
+    public var flowDatagrams: Int
+    public var flowExporters: Int
+    public var flowSequenceMissing: Int
+    /// UDP inputs: datagrams received, and dropped by the kernel (the socket buffer was full).
+    public var udpDatagrams: Int
+    public var udpKernelDrops: Int
 
     init(
         counters: EngineCounters,
@@ -79,6 +92,8 @@ public struct RunSummary: Sendable {
             ("tcp_evictions", value(counters.tcpEvictions)),
             ("tcp_buffer_evictions", value(counters.tcpBufferEvictions)),
             ("partial_frames_at_stop", value(counters.partialFramesAtStop)),
+            ("flow_records_dropped", value(counters.flowRecordsDropped)),
+            ("udp_kernel_drops", value(counters.udpKernelDrops)),
             ("stale_frames", value(counters.staleFrames)),
             ("acknowledgements_dropped", value(counters.acknowledgementsDropped)),
             ("senders_forgotten", value(counters.sendersForgotten)),
@@ -104,6 +119,15 @@ public struct RunSummary: Sendable {
         self.peakResidentBytes = peakResidentBytes
         self.stoppedBySignal = stoppedBySignal
         bytesDecompressed = value(counters.bytesDecompressed)
+        flowRecords = value(counters.flowRecords)
+        flowRecordsDropped = value(counters.flowRecordsDropped)
+        flowOptionsRecords = value(counters.flowOptionsRecords)
+        flowTemplateRecords = value(counters.flowTemplateRecords)
+        flowDatagrams = value(counters.flowDatagrams)
+        flowExporters = value(counters.flowExporters)
+        flowSequenceMissing = value(counters.flowSequenceMissing)
+        udpDatagrams = value(counters.udpDatagrams)
+        udpKernelDrops = value(counters.udpKernelDrops)
     }
 
     public var samplesPerSecond: Double {
@@ -115,15 +139,18 @@ public struct RunSummary: Sendable {
 
     public var text: String {
         let seconds = Double(elapsedNanoseconds) / 1e9
-        var lines = [
+        var lines: [String] = [
             "vigil run summary\(stoppedBySignal ? " (stopped by signal, drained)" : "")",
             "  input      \(bytesRead) bytes read, \(bytesDecompressed) decompressed, in \(streams) stream(s)\(tcpConnections > 0 ? ", \(tcpConnections) TCP connection(s)" : "")\(unreadableInputs > 0 ? "; \(unreadableInputs) input(s) could not be read" : "")",
+            flowDatagrams > 0
+                ? "  flows      \(flowRecords) records (\(flowRecordsDropped) dropped), \(flowOptionsRecords) options and \(flowTemplateRecords) template records in \(flowDatagrams) datagrams from \(flowExporters) exporter(s); \(flowSequenceMissing) missing by sequence numbers\(udpDatagrams > 0 ? "; UDP: \(udpDatagrams) datagrams, \(udpKernelDrops) dropped by the kernel" : "")"
+                : nil,
             "  samples    \(samplesDecoded) decoded, \(samplesAggregated) aggregated, \(series) series",
             "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets, \(counterGaps) gaps",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
             "  rollups    \(rollupRows) rows in \(rollupSegments) segment(s), \(rollupBytes) bytes",
             "  speed      \(formatRate(samplesPerSecond)) samples/s over \(String(format1: seconds)) s, CPU \(String(format1: Double(cpuNanoseconds) / 1e9)) s, peak RSS \(peakResidentBytes >> 20) MiB",
-        ]
+        ].compactMap { $0 }
         let losses = rejects.filter { $0.count > 0 }
         if losses.isEmpty {
             lines.append("  rejects    none")
@@ -157,6 +184,11 @@ public struct RunSummary: Sendable {
             ("cpu_seconds", jsonNumber(Double(cpuNanoseconds) / 1e9)),
             ("samples_per_second", jsonNumber(samplesPerSecond.rounded())),
             ("peak_rss_bytes", "\(peakResidentBytes)"), ("stopped_by_signal", stoppedBySignal ? "true" : "false"),
+            ("flow_records", "\(flowRecords)"), ("flow_records_dropped", "\(flowRecordsDropped)"),
+            ("flow_options_records", "\(flowOptionsRecords)"), ("flow_template_records", "\(flowTemplateRecords)"),
+            ("flow_datagrams", "\(flowDatagrams)"), ("flow_exporters", "\(flowExporters)"),
+            ("flow_sequence_missing", "\(flowSequenceMissing)"), ("udp_datagrams", "\(udpDatagrams)"),
+            ("udp_kernel_drops", "\(udpKernelDrops)"),
         ]
         fields.append(
             ("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}")

@@ -14,20 +14,25 @@ struct RunCommand: ParsableCommand {
         abstract: "Run the engine: read telemetry, aggregate windows, score them, write alerts and rollups.",
         discussion: """
             Reads native Vigil frames (docs/wire-format.md), zstd-compressed or not, from standard input, \
-            files or TCP senders, until the input ends or SIGINT/SIGTERM; then closes every open window, \
+            files or TCP senders, and NetFlow v5/v9, IPFIX and sFlow v5 from UDP exporters or packet \
+            captures (docs/flows.md), until the input ends or SIGINT/SIGTERM; then closes every open window, \
             flushes alerts and rollups, and prints a run summary on standard error.
 
             Examples:
               vigil run --input file:SampleData/fleet.vgl.zst --alerts alerts.jsonl --rollups rollups/
               zstd -dc fleet.vgl.zst | vigil run --input - --alerts -
               vigil run --input tcp://127.0.0.1:9999 --alerts alerts.jsonl --window 30s
+              vigil run --input udp://0.0.0.0:2055 --rollups rollups/ --sampling-rate 192.0.2.1=1000
+              tcpdump -i eth0 -w - 'udp port 2055' | vigil run --input pcap:- --alerts -
             """
     )
 
     @Option(
         name: .shortAndLong,
         help: ArgumentHelp(
-            "Where telemetry comes from: '-' (standard input), 'file:PATH' (globs allowed, repeatable), 'tcp://HOST:PORT'.",
+            "Where telemetry comes from (repeatable): '-' (standard input), 'file:PATH' (globs allowed), "
+                + "'tcp://HOST:PORT' (native senders), 'udp://HOST:PORT' (NetFlow, IPFIX, sFlow exporters; "
+                + "udp://[::]:PORT for IPv6), 'pcap:PATH' (globs allowed) or 'pcap:-' (packet captures of them).",
             valueName: "input"
         )
     )
@@ -111,6 +116,28 @@ struct RunCommand: ParsableCommand {
         )
     )
     var tcpBufferLimit: String = "256MiB"
+
+    @Option(
+        name: .customLong("udp-buffer"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Receive buffer asked for each UDP input (e.g. 32MiB): what absorbs a burst while Vigil catches up. "
+                + "The kernel grants at most net.core.rmem_max unless Vigil runs privileged; the log says so.",
+            valueName: "size"
+        )
+    )
+    var udpBuffer: String = "32MiB"
+
+    @Option(
+        name: .customLong("sampling-rate"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "1-in-N packet sampling of an exporter whose flow records do not say (repeatable), e.g. 192.0.2.1=1000: "
+                + "its bytes and packets are multiplied by N. Records that carry their sampling keep it.",
+            valueName: "address=N"
+        )
+    )
+    var samplingRate: [String] = []
 
     @Option(
         name: .customLong("tcp-idle-timeout"),
@@ -199,7 +226,9 @@ struct RunCommand: ParsableCommand {
     /// command's usage (ArgumentParser prints the top-level one for errors thrown by `run()`).
     func validate() throws {
         if input.isEmpty {
-            throw ValidationError("give at least one --input: '-', 'file:PATH' or 'tcp://127.0.0.1:PORT'")
+            throw ValidationError(
+                "give at least one --input: '-', 'file:PATH', 'tcp://127.0.0.1:PORT', 'udp://0.0.0.0:2055' or 'pcap:PATH'"
+            )
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
         // The engine's checks of every setting, ranges included, with messages naming the flag and value.
@@ -222,6 +251,13 @@ struct RunCommand: ParsableCommand {
         configuration.tcpFrameTimeoutNanoseconds = try parseDuration(tcpFrameTimeout, flag: "--tcp-frame-timeout")
         configuration.tcpBufferLimitBytes = try parseByteSize(tcpBufferLimit, flag: "--tcp-buffer-limit")
         configuration.tcpIdleTimeoutNanoseconds = try parseDuration(tcpIdleTimeout, flag: "--tcp-idle-timeout")
+        configuration.udpBufferBytes = try parseByteSize(udpBuffer, flag: "--udp-buffer")
+        for rule in samplingRate {
+            guard let equals = rule.lastIndex(of: "="), let rate = UInt32(rule[rule.index(after: equals)...]) else {
+                throw ValidationError("--sampling-rate '\(rule)' must look like 192.0.2.1=1000 (an address, then 1 in N)")
+            }
+            configuration.samplingRates[String(rule[..<equals])] = rate
+        }
         configuration.alertsPath = alerts
         configuration.rollupDirectory = rollups
         configuration.rollupIntervalNanoseconds = try parseDuration(rollupInterval, flag: "--rollup-interval")

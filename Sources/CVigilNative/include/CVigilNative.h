@@ -3,13 +3,43 @@
 //   with the hardware crc32 instruction (SSE4.2) when the CPU has it, a slicing-by-8 table otherwise;
 // - a software prefetch hint, for hot loops that know which memory they touch next;
 // - handing malloc's free memory back to the kernel, so that a resident-size measurement counts live memory;
-// - epoll, which Swift's Glibc module does not export, for the TCP listener.
+// - epoll, which Swift's Glibc module does not export, for the TCP listener;
+// - batched UDP receives (recvmmsg) with the kernel's drop counter (SO_RXQ_OVFL), for flow inputs.
 #ifndef VIGIL_NATIVE_H
 #define VIGIL_NATIVE_H
 #include <stddef.h>
 #include <stdint.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+
+#if defined(__linux__)
+/// One received datagram: its sender (IPv4 as the IPv4-mapped IPv6 address ::ffff:a.b.c.d) and length.
+typedef struct {
+    uint8_t address[16];
+    uint32_t length;
+    uint16_t port;
+    /// 1 when the datagram was longer than its slot (the rest was cut off by the kernel).
+    uint8_t truncated;
+} vigil_datagram_info;
+
+/// Binds a non-blocking UDP socket to `host` (an IPv4 or IPv6 address or a name; "::" takes both
+/// families) and `port` (0: any), asking for a receive buffer of `requested_buffer_bytes` and turning on
+/// the kernel's drop counter. Returns the descriptor, or -1 with `*error_number` (errno) or `*gai_error`
+/// (a getaddrinfo status) set. `*granted_buffer_bytes` is what the kernel gave (capped by net.core.rmem_max
+/// unless the process may pass it).
+int vigil_udp_bind(const char *host, uint16_t port, int requested_buffer_bytes, int *granted_buffer_bytes,
+                   int *error_number, int *gai_error);
+
+/// The local port a socket is bound to, or -1.
+int vigil_udp_bound_port(int fd);
+
+/// Receives up to `count` (at most 64) datagrams without blocking, datagram i into
+/// `buffers + i * slot_bytes`. Returns how many (0 when none is waiting), or -errno. When one carried the
+/// kernel's drop counter, sets `*kernel_drops` to it (the socket's total since it opened, mod 2^32) and
+/// `*has_kernel_drops` to 1.
+int vigil_udp_receive_batch(int fd, uint8_t *buffers, size_t slot_bytes, vigil_datagram_info *infos, int count,
+                            uint32_t *kernel_drops, int *has_kernel_drops);
 #endif
 #if defined(__linux__)
 #include <sys/epoll.h>

@@ -106,6 +106,10 @@ final class StreamIngestor {
     func didAppend(_ count: Int) {
         guard count > 0 else { return }
         counters.bytesDecompressed.wrappingIncrement(by: count, ordering: .relaxed)
+        if !formatChecked && filled + count >= 4 {
+            formatChecked = true
+            warnIfNotNative(UnsafeRawBufferPointer(rebasing: buffer[0..<4]))
+        }
         filled += count
         residentBytes = max(residentBytes, filled)
         let consumed = decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &session)
@@ -138,6 +142,20 @@ final class StreamIngestor {
         session.finishClock(keepingSender: keepingSender)
         session.router.flush()
         return endedMidFrame
+    }
+
+    /// Whether the stream's first bytes were looked at for a format that is not Vigil's own.
+    private var formatChecked = false
+
+    /// Names a packet capture given where native frames are read: the decoder would only skip its bytes as
+    /// garbage (counted), and the user would not learn why nothing came in.
+    private func warnIfNotNative(_ head: UnsafeRawBufferPointer) {
+        let magic = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
+        let captureMagics: Set<UInt32> = [0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0x0A0D_0D0A]
+        guard captureMagics.contains(magic) else { return }
+        session.logger.error(
+            "\(session.streamName): this is a packet capture (pcap/pcapng), not native Vigil frames: give it as --input pcap:PATH (or pcap:- for standard input)"
+        )
     }
 
     private func publishSkipped() {

@@ -54,7 +54,21 @@ struct ProducerContext {
             router.producerClock.join(source, nowNanoseconds: ResourceUsage.monotonicNanoseconds())
             router.publishWatermark()
         }
-        let session = IngestSession(
+        let session = makeSession(streamName: streamName, source: source, acknowledgesFrames: acknowledgesFrames)
+        return StreamIngestor(
+            session: session,
+            buffer: buffer,
+            maximumPayloadBytes: maximumPayloadBytes,
+            readChunkBytes: readChunkBytes,
+            counters: counters
+        )
+    }
+
+    /// The admission path of one event-time source: a native stream's, or one flow exporter's.
+    func makeSession(streamName: String, source: ProducerClock.Source, acknowledgesFrames: Bool = false)
+        -> IngestSession
+    {
+        IngestSession(
             streamName: streamName,
             registry: registry,
             router: router,
@@ -66,13 +80,6 @@ struct ProducerContext {
             disconnectedSenders: disconnectedSenders,
             claims: claims,
             acknowledgesFrames: acknowledgesFrames
-        )
-        return StreamIngestor(
-            session: session,
-            buffer: buffer,
-            maximumPayloadBytes: maximumPayloadBytes,
-            readChunkBytes: readChunkBytes,
-            counters: counters
         )
     }
 

@@ -87,6 +87,22 @@ public final class EngineCounters: Sendable {
     /// Native bytes the decoders saw: ``bytesRead`` after decompression (the same for uncompressed input).
     public let bytesDecompressed = ManagedAtomic<Int>(0)
 
+    /// Flow data records decoded (not options or template records), and those the engine could not count
+    /// in any series (an exporter or interface past its bound). Datagrams decoded by flow inputs.
+    public let flowRecords = ManagedAtomic<Int>(0)
+    public let flowRecordsDropped = ManagedAtomic<Int>(0)
+    public let flowOptionsRecords = ManagedAtomic<Int>(0)
+    public let flowTemplateRecords = ManagedAtomic<Int>(0)
+    public let flowDatagrams = ManagedAtomic<Int>(0)
+    /// Exporters heard from (address and observation domain).
+    public let flowExporters = ManagedAtomic<Int>(0)
+    /// Units the exporters' sequence numbers skipped (datagrams or records, per format): lost before Vigil.
+    public let flowSequenceMissing = ManagedAtomic<Int>(0)
+    /// Datagrams received by UDP inputs, and those the kernel dropped because the socket buffer was full
+    /// (`SO_RXQ_OVFL`): Vigil fell behind, or `--udp-buffer` is too small for the bursts.
+    public let udpDatagrams = ManagedAtomic<Int>(0)
+    public let udpKernelDrops = ManagedAtomic<Int>(0)
+
     public init() {}
 
     /// Decode errors by kind (`payload_checksum`, `garbage_skipped`, …); touched only on errors.

@@ -86,3 +86,21 @@ extension IPAddress: CustomStringConvertible {
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IPAddress {
+    /// Parses `192.0.2.1` or an IPv6 address in any RFC 4291 text form; nil for anything else.
+    public init?(parsing text: String) {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            self.init(ipv4: UInt32(bigEndian: v4.s_addr))
+            return
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
+        self = withUnsafeBytes(of: &v6) { IPAddress(bytes: $0.baseAddress!, byteCount: 16)! }
+    }
+}

@@ -1,0 +1,219 @@
+import VigilCore
+import VigilWire
+
+/// One exporter's translation from flow records to counter readings, and its event-time source.
+///
+/// Records add their traffic (scaled by the sampling interval) to cumulative per-series totals; every
+/// ``FlowIngest/readingIntervalNanoseconds`` of the exporter's export time the totals of all its series are
+/// handed to its ``IngestSession`` as one reading each, stamped with the interval's start. A series' first
+/// reading is preceded by a zero one an interval earlier, so its first interval's traffic is counted too.
+/// Readings go on while the exporter exports (a dead interface reads as rate 0), and stop with it.
+///
+/// Wire ids (per exporter, declared to the session like a native schema): flow series at
+/// `slot × 6 + direction × 3 + measure` for interface slots in arrival order, sFlow interface counters from
+/// ``counterWireIDBase`` at `slot × 8 + measure`. Slots are bounded (``maximumInterfaces`` each).
+final class FlowExporterState {
+    let key: FlowExporterKey
+    var session: IngestSession
+    /// 1 in N for records that say nothing of their sampling (`--sampling-rate`; 1 when not given).
+    let fallbackSamplingInterval: UInt32
+    /// Interface slots for flow series: ifIndex → slot, dense below ``denseInterfaceLimit``.
+    private var denseSlots: [Int32]
+    private var sparseSlots: [UInt32: Int32] = [:]
+    private var slotCount = 0
+    /// Which directions of each slot have declared series (bit 0 in, bit 1 out).
+    private var declaredDirections: [UInt8] = []
+    /// Cumulative totals by flow wire id (`slot × 6 + direction × 3 + measure`).
+    private var totals: [Double] = []
+    /// Flow wire ids declared, in declaration order: what each reading covers.
+    private var activeWireIDs: [UInt32] = []
+    /// Flow wire ids declared since the last reading: they get a zero baseline first.
+    private var newWireIDs: [UInt32] = []
+    /// sFlow interface counter slots: ifIndex → slot.
+    private var counterSlots: [UInt32: Int32] = [:]
+    /// Start of the reading interval the totals have data for (`Int64.min`: none pending).
+    private(set) var pendingIntervalStart: Int64 = .min
+    /// Wall-clock (monotonic) time of the last record added, for flushing a quiet exporter's last interval.
+    private(set) var lastRecordNanoseconds: Int64 = 0
+    private var readings = FlowReadings()
+    /// Records added to the totals, and records dropped (over the interface bound or the cardinality limit).
+    private var recordsDropped = 0
+
+    /// Records dropped since the last call.
+    func takeRecordsDropped() -> Int {
+        defer { recordsDropped = 0 }
+        return recordsDropped
+    }
+
+    static let denseInterfaceLimit = 4_096
+    static let maximumInterfaces = 4_096
+    static let counterWireIDBase: UInt32 = 1 << 20
+
+    /// How far apart readings are, in export time (``FlowIngest/readingIntervalNanoseconds``).
+    let intervalNanoseconds: Int64
+
+    init(key: FlowExporterKey, session: IngestSession, fallbackSamplingInterval: UInt32, intervalNanoseconds: Int64) {
+        self.key = key
+        self.intervalNanoseconds = intervalNanoseconds
+        self.session = session
+        self.fallbackSamplingInterval = max(1, fallbackSamplingInterval)
+        self.denseSlots = []
+    }
+
+    /// The slot of `interfaceIndex`, declaring its series for `direction` when new; nil past the bound.
+    @inline(__always)
+    private func slot(_ interfaceIndex: UInt32, direction: Int) -> Int? {
+        var slot: Int
+        if interfaceIndex < Self.denseInterfaceLimit && Int(interfaceIndex) < denseSlots.count
+            && denseSlots[Int(interfaceIndex)] >= 0
+        {
+            slot = Int(denseSlots[Int(interfaceIndex)])
+        } else if let known = sparseSlots[interfaceIndex] {
+            slot = Int(known)
+        } else {
+            guard slotCount < Self.maximumInterfaces else { return nil }
+            slot = slotCount
+            slotCount += 1
+            if interfaceIndex < Self.denseInterfaceLimit {
+                if Int(interfaceIndex) >= denseSlots.count {
+                    denseSlots.append(contentsOf: repeatElement(-1, count: Int(interfaceIndex) + 1 - denseSlots.count))
+                }
+                denseSlots[Int(interfaceIndex)] = Int32(slot)
+            } else {
+                sparseSlots[interfaceIndex] = Int32(slot)
+            }
+            declaredDirections.append(0)
+            totals.append(contentsOf: repeatElement(0, count: 2 * FlowMeasure.perDirection))
+        }
+        if declaredDirections[slot] & (1 << direction) == 0 {
+            declaredDirections[slot] |= 1 << direction
+            declare(slot: slot, interfaceIndex: interfaceIndex, direction: direction)
+        }
+        return slot
+    }
+
+    private func declare(slot: Int, interfaceIndex: UInt32, direction: Int) {
+        for measure in FlowMeasure.allCases {
+            let wireID = UInt32(slot * 2 * FlowMeasure.perDirection + direction * FlowMeasure.perDirection + measure.rawValue)
+            let key = SeriesKey(
+                device: key.deviceLabel,
+                interface: String(interfaceIndex),
+                metric: measure.metric,
+                extraLabels: [Label(name: "direction", value: direction == 0 ? "in" : "out")]
+            )
+            session.nativeDecoder(
+                didDeclare: SchemaEntry(
+                    wireID: wireID,
+                    descriptor: SeriesDescriptor(key: key, kind: .counter64, unit: measure.unit)
+                )
+            )
+            activeWireIDs.append(wireID)
+            newWireIDs.append(wireID)
+        }
+    }
+
+    /// Adds a record's traffic to its interfaces' totals: in on its input interface, out on its output
+    /// interface (when the exporter named one), scaled by its sampling interval.
+    @inline(__always)
+    func add(_ record: FlowRecord, exportNanoseconds: Int64, nowNanoseconds: Int64) {
+        advance(toIntervalOf: exportNanoseconds)
+        lastRecordNanoseconds = nowNanoseconds
+        let sampling = Double(record.samplingInterval == 0 ? fallbackSamplingInterval : record.samplingInterval)
+        let octets = Double(record.octets) * sampling
+        let packets = Double(record.packets) * sampling
+        let flows = Double(record.flows)
+        guard let input = slot(record.inputInterface, direction: 0) else {
+            recordsDropped += 1
+            return
+        }
+        let inBase = input * 2 * FlowMeasure.perDirection
+        totals[inBase] += octets
+        totals[inBase + 1] += packets
+        totals[inBase + 2] += flows
+        guard record.outputInterface != 0 else { return }
+        guard let output = slot(record.outputInterface, direction: 1) else {
+            recordsDropped += 1
+            return
+        }
+        let outBase = output * 2 * FlowMeasure.perDirection + FlowMeasure.perDirection
+        totals[outBase] += octets
+        totals[outBase + 1] += packets
+        totals[outBase + 2] += flows
+    }
+
+    /// Hands the pending interval's readings to the session: zero baselines of the series new in it, then
+    /// every series' total, all stamped with the interval's start (the baselines one interval earlier).
+    /// The start of the reading interval holding `exportNanoseconds`.
+    @inline(__always)
+    func intervalStart(of exportNanoseconds: Int64) -> Int64 {
+        let remainder = exportNanoseconds % intervalNanoseconds
+        return exportNanoseconds - (remainder < 0 ? remainder + intervalNanoseconds : remainder)
+    }
+
+    /// Makes the interval holding `exportNanoseconds` the pending one, flushing the one before it. An older
+    /// export time (a datagram reordered, held data decoded late) counts in the pending interval: its
+    /// traffic is reported now, and readings never go back in time.
+    @inline(__always)
+    private func advance(toIntervalOf exportNanoseconds: Int64) {
+        let start = intervalStart(of: exportNanoseconds)
+        if start > pendingIntervalStart {
+            if pendingIntervalStart != .min { flush() }
+            pendingIntervalStart = start
+        }
+    }
+
+    func flush() {
+        guard pendingIntervalStart != .min else { return }
+        readings.removeAll()
+        let start = pendingIntervalStart
+        pendingIntervalStart = .min
+        for wireID in newWireIDs {
+            readings.append(timestamp: start &- intervalNanoseconds, value: 0, wireID: wireID)
+        }
+        newWireIDs.removeAll(keepingCapacity: true)
+        for wireID in activeWireIDs {
+            readings.append(timestamp: start, value: totals[Int(wireID)], wireID: wireID)
+        }
+        session.admit(readings)
+    }
+
+    /// An sFlow counter sample: its interface's counters as readings at once, stamped with the start of the
+    /// reading interval of `exportNanoseconds` (after the flow readings of earlier intervals, so the
+    /// exporter's readings stay in time order).
+    func addInterfaceCounters(_ record: InterfaceCounterRecord, exportNanoseconds: Int64) {
+        advance(toIntervalOf: exportNanoseconds)
+        let timestamp = intervalStart(of: exportNanoseconds)
+        let slot: Int
+        if let known = counterSlots[record.interfaceIndex] {
+            slot = Int(known)
+        } else {
+            guard counterSlots.count < Self.maximumInterfaces else { return }
+            slot = counterSlots.count
+            counterSlots[record.interfaceIndex] = Int32(slot)
+            for measure in InterfaceCounterMeasure.allCases {
+                let key = SeriesKey(
+                    device: key.deviceLabel,
+                    interface: String(record.interfaceIndex),
+                    metric: measure.metric
+                )
+                session.nativeDecoder(
+                    didDeclare: SchemaEntry(
+                        wireID: Self.counterWireIDBase + UInt32(slot * InterfaceCounterMeasure.allCases.count)
+                            + UInt32(measure.rawValue),
+                        descriptor: SeriesDescriptor(key: key, kind: measure.kind, unit: measure.unit)
+                    )
+                )
+            }
+        }
+        readings.removeAll()
+        for measure in InterfaceCounterMeasure.allCases {
+            readings.append(
+                timestamp: timestamp,
+                value: measure.value(of: record),
+                wireID: Self.counterWireIDBase + UInt32(slot * InterfaceCounterMeasure.allCases.count)
+                    + UInt32(measure.rawValue)
+            )
+        }
+        session.admit(readings)
+    }
+}

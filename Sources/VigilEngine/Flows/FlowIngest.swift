@@ -1,0 +1,201 @@
+import Logging
+import VigilCore
+import VigilWire
+
+/// One flow input's decoding and translation (a UDP listener, or the captures of a `pcap:` input): the
+/// datagram decoder with every exporter's templates, and per exporter a ``FlowExporterState`` whose
+/// session judges and routes its readings. Single-threaded: owned by its producer's thread.
+///
+/// Each exporter (address and observation domain) is an event-time source of its own, with the export
+/// times its datagrams carry as its clock: one exporter's clock cannot close another's windows.
+final class FlowIngest {
+    let context: ProducerContext
+    let inputName: String
+    private var decoder: FlowDatagramDecoder
+    private var exporters: [FlowExporterKey: FlowExporterState] = [:]
+    /// The exporter of the datagram being decoded (records come in runs of one exporter).
+    private var current: FlowExporterState?
+    private var currentKey: FlowExporterKey?
+    /// 1 in N by exporter address, for records that do not say (`--sampling-rate ADDRESS=N`).
+    let samplingRates: [IPAddress: UInt32]
+    let readingIntervalNanoseconds: Int64
+    let maximumExporters: Int
+    /// The monotonic time of the datagram being decoded (for flushing quiet exporters).
+    private var nowNanoseconds: Int64 = 0
+    private var errorLines = LogLineBudget(limit: 20)
+    // Counted here, added to the engine's counters once per batch of datagrams (``publishCounts()``).
+    private var records = 0
+    private var recordsDropped = 0
+    private var optionsRecords = 0
+    private var templateRecords = 0
+    private var sequenceMissing = 0
+    private var datagrams = 0
+
+    /// Readings every 10 s of export time by default: six per default window.
+    static let defaultReadingIntervalNanoseconds: Int64 = 10_000_000_000
+
+    /// The reading interval for windows of `windowNanoseconds`: the largest whole number of seconds up to
+    /// 10 s and a sixth of the window that divides the window, so an interval never straddles two windows.
+    static func readingInterval(windowNanoseconds: Int64) -> Int64 {
+        let second: Int64 = 1_000_000_000
+        let limit = max(1, min(10, windowNanoseconds / 6 / second))
+        var seconds = limit
+        while seconds > 1 && windowNanoseconds % (seconds * second) != 0 { seconds -= 1 }
+        return seconds * second
+    }
+
+    init(
+        context: ProducerContext,
+        inputName: String,
+        limits: FlowDecoderLimits,
+        samplingRates: [IPAddress: UInt32],
+        readingIntervalNanoseconds: Int64
+    ) {
+        self.context = context
+        self.inputName = inputName
+        self.decoder = FlowDatagramDecoder(limits: limits)
+        self.samplingRates = samplingRates
+        self.readingIntervalNanoseconds = readingIntervalNanoseconds
+        self.maximumExporters = limits.maximumExporters
+    }
+
+    /// Decodes one datagram from `address` that arrived at `arrivalNanoseconds` (Unix epoch; the capture's
+    /// timestamp for a `pcap:` input).
+    func decode(_ datagram: UnsafeRawBufferPointer, from address: IPAddress, arrivalNanoseconds: Int64) {
+        datagrams += 1
+        var consumer = Consumer(ingest: self)
+        decoder.decode(datagram, from: address, arrivalNanoseconds: arrivalNanoseconds, into: &consumer)
+    }
+
+    /// Sets the monotonic time that quiet exporters are measured against (once per batch of datagrams).
+    func setNow(_ monotonicNanoseconds: Int64) { nowNanoseconds = monotonicNanoseconds }
+
+    /// The exporter of `info`, made on first sight (bounded by ``maximumExporters``).
+    @inline(__always)
+    private func exporter(for info: FlowDatagramInfo) -> FlowExporterState? {
+        if let current, currentKey == info.exporter { return current }
+        let state = exporters[info.exporter] ?? makeExporter(info.exporter)
+        current = state
+        currentKey = info.exporter
+        return state
+    }
+
+    private func makeExporter(_ key: FlowExporterKey) -> FlowExporterState? {
+        guard exporters.count < maximumExporters else {
+            report("exporter \(key) ignored: \(maximumExporters) exporters already (its records are dropped)")
+            return nil
+        }
+        let name = "\(inputName) exporter \(key)"
+        let source = ProducerClock.Source(name: name)
+        let session = context.makeSession(streamName: name, source: source)
+        let state = FlowExporterState(
+            key: key,
+            session: session,
+            fallbackSamplingInterval: samplingRates[key.address] ?? 1,
+            intervalNanoseconds: readingIntervalNanoseconds
+        )
+        exporters[key] = state
+        context.counters.flowExporters.wrappingIncrement(ordering: .relaxed)
+        context.logger.info("\(name): first datagram")
+        return state
+    }
+
+    /// Hands on the readings of exporters that sent nothing for a reading interval (wall clock): a live
+    /// exporter's last interval is not held back until its next datagram.
+    func flushQuietExporters() {
+        for state in exporters.values
+        where state.pendingIntervalStart != .min
+            && nowNanoseconds - state.lastRecordNanoseconds >= readingIntervalNanoseconds
+        {
+            state.flush()
+        }
+    }
+
+    /// At the end of the input (or the run): every pending reading handed on, every exporter's clock
+    /// settled and its series released.
+    func finish() {
+        for state in exporters.values {
+            state.flush()
+            state.session.finishClock(keepingSender: false)
+            state.session.releaseClaims()
+        }
+        publishCounts()
+        context.router.flush()
+    }
+
+    /// Adds what was counted since the last call to the engine's counters.
+    func publishCounts() {
+        let counters = context.counters
+        func add(_ value: inout Int, _ counter: ManagedAtomicInt) {
+            if value != 0 { counter.wrappingIncrement(by: value, ordering: .relaxed) }
+            value = 0
+        }
+        recordsDropped += exporters.values.reduce(0) { $0 + $1.takeRecordsDropped() }
+        add(&records, counters.flowRecords)
+        add(&recordsDropped, counters.flowRecordsDropped)
+        add(&optionsRecords, counters.flowOptionsRecords)
+        add(&templateRecords, counters.flowTemplateRecords)
+        add(&sequenceMissing, counters.flowSequenceMissing)
+        add(&datagrams, counters.flowDatagrams)
+    }
+
+    fileprivate func record(_ record: FlowRecord, info: FlowDatagramInfo) {
+        records &+= 1
+        guard let state = exporter(for: info) else {
+            recordsDropped &+= 1
+            return
+        }
+        state.add(record, exportNanoseconds: info.exportNanoseconds, nowNanoseconds: nowNanoseconds)
+    }
+
+    fileprivate func interfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {
+        exporter(for: info)?.addInterfaceCounters(counters, exportNanoseconds: info.exportNanoseconds)
+    }
+
+    fileprivate func error(_ error: FlowDecodeError, info: FlowDatagramInfo?) {
+        context.counters.countDecodeError(kind: error.reason.rawValue)
+        if errorLines.isOpen {
+            let exporter = info.map { "exporter \($0.exporter) (\($0.format))" } ?? "a datagram"
+            report("\(exporter): \(error)")
+        } else {
+            _ = errorLines.spend()
+        }
+    }
+
+    fileprivate func sequenceGap(missing: UInt64, info: FlowDatagramInfo) {
+        sequenceMissing &+= Int(clamping: missing)
+    }
+
+    private func report(_ message: String) {
+        switch errorLines.spend() {
+        case .line:
+            context.logger.warning("\(inputName): \(message)")
+        case .closingLine:
+            context.logger.warning("\(inputName): more flow errors; no longer logging them (see the run summary)")
+        case .nothing:
+            break
+        }
+    }
+
+    /// The decoders' view of this ingest: forwards to it, so the decoder (a property of the ingest) and
+    /// the consumer are not the same variable.
+    fileprivate struct Consumer: FlowConsumer {
+        unowned let ingest: FlowIngest
+
+        @inline(__always)
+        mutating func flowRecord(_ record: FlowRecord, info: FlowDatagramInfo) { ingest.record(record, info: info) }
+        mutating func flowInterfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {
+            ingest.interfaceCounters(counters, info: info)
+        }
+        mutating func flowOptionsRecord(info: FlowDatagramInfo) { ingest.optionsRecords &+= 1 }
+        mutating func flowTemplate(_ event: FlowTemplateEvent, info: FlowDatagramInfo) {
+            ingest.templateRecords &+= 1
+        }
+        mutating func flowSequenceGap(missing: UInt64, info: FlowDatagramInfo) {
+            ingest.sequenceGap(missing: missing, info: info)
+        }
+        mutating func flowError(_ error: FlowDecodeError, info: FlowDatagramInfo?) {
+            ingest.error(error, info: info)
+        }
+    }
+}
