@@ -101,6 +101,51 @@ struct SFlowDecoderTests {
         #expect(consumer.records.map(\.vlan) == [0])
     }
 
+    @Test("header protocol 12 (IPv6): hop-by-hop and destination options are skipped to the TCP ports")
+    func ipv6ExtensionHeaders() {
+        let hopByHop: [UInt8] = [60, 0, 1, 4, 0, 0, 0, 0]  // next: destination options; 8 bytes
+        let destinationOptions: [UInt8] = [6, 1] + [UInt8](repeating: 0, count: 14)  // next: TCP; 16 bytes
+        let packet = Frames.ipv6(
+            Frames.v6Source,
+            Frames.v6Destination,
+            next: 0,
+            hopByHop + destinationOptions + Frames.tcp(2000, 22, flags: 0x02)
+        )
+        let sample = SFlowBuilder.flowSample(
+            rate: 1,
+            input: 1,
+            output: 2,
+            records: [SFlowBuilder.rawHeader(protocol: 12, frameLength: 200, packet)]
+        )
+        let consumer = decodeSFlow(SFlowBuilder.datagram(samples: [(1, sample)]))
+        #expect(consumer.errors.isEmpty)
+        #expect(consumer.records.map(\.protocolNumber) == [6])
+        #expect(consumer.records.map(\.sourcePort) == [2000])
+        #expect(consumer.records.map(\.destinationPort) == [22])
+        #expect(consumer.records.map(\.tcpFlags) == [0x02])
+    }
+
+    @Test("a first IPv4 fragment keeps its ports; a later fragment has none")
+    func ipv4Fragments() {
+        let first = Frames.ipv4(1, 2, protocol: 17, flagsAndOffset: 0x2000, Frames.udp(7, 8, [0]))
+        let later = Frames.ipv4(1, 2, protocol: 17, flagsAndOffset: 100, Frames.udp(7, 8, [0]))
+        let sample = { (packet: [UInt8]) in
+            (
+                UInt32(1),
+                SFlowBuilder.flowSample(
+                    rate: 1,
+                    input: 1,
+                    output: 2,
+                    records: [SFlowBuilder.rawHeader(protocol: 11, frameLength: 1500, stripped: 0, packet)]
+                )
+            )
+        }
+        let consumer = decodeSFlow(SFlowBuilder.datagram(samples: [sample(first), sample(later)]))
+        #expect(consumer.errors.isEmpty)
+        #expect(consumer.records.map(\.sourcePort) == [7, 0])
+        #expect(consumer.records.map(\.protocolNumber) == [17, 17])
+    }
+
     @Test("without a raw header, a sampled IPv4 record and an extended switch record give the key and VLAN")
     func sampledIPv4WithSwitch() {
         var sampled = WireBuilder()
