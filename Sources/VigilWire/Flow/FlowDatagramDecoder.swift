@@ -34,11 +34,14 @@ public struct FlowDatagramDecoder {
     /// - Parameters:
     ///   - datagram: the UDP payload; only read during the call.
     ///   - address: the datagram's source address.
+    ///   - sourcePort: its UDP source port, when known (see ``TemplateFlowDecoder``: v9/IPFIX templates are
+    ///     kept per transport session).
     ///   - arrivalNanoseconds: receive time, nanoseconds since the Unix epoch.
     ///   - consumer: receives what the datagram holds, or the error that it is not a flow datagram.
     public mutating func decode<C: FlowConsumer>(
         _ datagram: UnsafeRawBufferPointer,
         from address: IPAddress,
+        sourcePort: UInt16? = nil,
         arrivalNanoseconds: Int64,
         into consumer: inout C
     ) {
@@ -46,7 +49,13 @@ public struct FlowDatagramDecoder {
         case .netFlowV5:
             netFlowV5.decode(datagram, from: address, arrivalNanoseconds: arrivalNanoseconds, into: &consumer)
         case .netFlowV9, .ipfix:
-            templateFlows.decode(datagram, from: address, arrivalNanoseconds: arrivalNanoseconds, into: &consumer)
+            templateFlows.decode(
+                datagram,
+                from: address,
+                sourcePort: sourcePort,
+                arrivalNanoseconds: arrivalNanoseconds,
+                into: &consumer
+            )
         case .sFlowV5:
             // sFlow v5: wired when SFlowDecoder lands.
             consumer.flowError(

@@ -2,9 +2,16 @@
 /// share one template machinery; the version is read from each datagram's header.
 ///
 /// Pure: bytes in, ``FlowConsumer`` calls out, time only as the caller's arrival time. State is kept per
-/// exporter (``FlowExporterKey``: the source address with the v9 source id or IPFIX observation domain):
-/// templates, samplers learned from options data, the next expected sequence number, and data sets held
-/// for a template that has not arrived. Every table is bounded by ``FlowDecoderLimits``.
+/// exporter (``FlowExporterKey``: the source address with the v9 source id or IPFIX observation domain)
+/// and, when the caller gives it, UDP source port: templates, samplers learned from options data, the next
+/// expected sequence number, and data sets held for a template that has not arrived. Every table is
+/// bounded by ``FlowDecoderLimits`` (an exporter at a new port counts as one more exporter).
+///
+/// Why the port: RFC 7011 section 8 scopes templates to the transport session and observation domain, and
+/// a UDP session is told by its ports. An exporter that restarts sends from a new port and may reuse
+/// template ids for other layouts (pmacct's `options-map-reassignment` capture does); keyed by port, its
+/// data waits for the new session's templates instead of being misread with the old ones, and its new
+/// sequence numbers are not a gap. Callers without the port pass none and get one session per exporter.
 ///
 /// Templates are compiled to a per-field program (``_FlowTemplate``), so a data record costs one pass over
 /// its fields with no lookups and no allocation; the only dictionary lookups are one per datagram (the
@@ -27,7 +34,7 @@
 ///   length it cannot have (an IPv4 address of 3 bytes, an integer over 8) is skipped too.
 public struct TemplateFlowDecoder {
     public let limits: FlowDecoderLimits
-    @usableFromInline var _exporterIndices: [FlowExporterKey: Int] = [:]
+    @usableFromInline var _exporterIndices: [_FlowSessionKey: Int] = [:]
     /// Never shrinks: an exporter's index stays valid for the decoder's life.
     @usableFromInline var _exporters: [_FlowExporterState] = []
     /// Bytes of held set bodies across all exporters, at most `limits.maximumHeldBytes`.
@@ -53,14 +60,18 @@ public struct TemplateFlowDecoder {
     /// Bytes of data sets held for templates that have not arrived, across all exporters.
     public var heldByteCount: Int { _heldByteCount }
 
-    /// Templates and options templates `exporter` has now.
-    public func templateCount(of exporter: FlowExporterKey) -> Int {
-        _exporterIndices[exporter].map { _exporters[$0].templates.count } ?? 0
+    /// Templates and options templates `exporter` (sending from `sourcePort`) has now.
+    public func templateCount(of exporter: FlowExporterKey, sourcePort: UInt16? = nil) -> Int {
+        _exporterIndices[_FlowSessionKey(exporter: exporter, sourcePort: sourcePort)].map {
+            _exporters[$0].templates.count
+        } ?? 0
     }
 
-    /// Data sets held for `exporter`.
-    public func heldSetCount(of exporter: FlowExporterKey) -> Int {
-        _exporterIndices[exporter].map { _exporters[$0].held.count } ?? 0
+    /// Data sets held for `exporter` (sending from `sourcePort`).
+    public func heldSetCount(of exporter: FlowExporterKey, sourcePort: UInt16? = nil) -> Int {
+        _exporterIndices[_FlowSessionKey(exporter: exporter, sourcePort: sourcePort)].map {
+            _exporters[$0].held.count
+        } ?? 0
     }
 
     /// Decodes one datagram.
@@ -70,11 +81,14 @@ public struct TemplateFlowDecoder {
     /// - Parameters:
     ///   - datagram: the UDP payload; only read during the call (held data is copied).
     ///   - address: the exporter's address (the datagram's source).
+    ///   - sourcePort: the datagram's UDP source port, when known: templates and sequence numbers are kept
+    ///     per port (the transport session), so an exporter's restart starts afresh.
     ///   - arrivalNanoseconds: receive time, nanoseconds since the Unix epoch; ages held data.
     ///   - consumer: receives the header, templates, records, gaps and errors, in datagram order.
     public mutating func decode<C: FlowConsumer>(
         _ datagram: UnsafeRawBufferPointer,
         from address: IPAddress,
+        sourcePort: UInt16? = nil,
         arrivalNanoseconds: Int64,
         into consumer: inout C
     ) {
@@ -146,7 +160,8 @@ public struct TemplateFlowDecoder {
             )
         }
         let info = context.info
-        guard let exporterIndex = _exporterIndex(for: info.exporter) else {
+        guard let exporterIndex = _exporterIndex(for: _FlowSessionKey(exporter: info.exporter, sourcePort: sourcePort))
+        else {
             consumer.flowError(
                 FlowDecodeError(
                     .exporterLimit,
@@ -255,13 +270,20 @@ public struct TemplateFlowDecoder {
         return records
     }
 
-    /// The index of `exporter`'s state, created if new and the limit allows.
-    mutating func _exporterIndex(for exporter: FlowExporterKey) -> Int? {
-        if let index = _exporterIndices[exporter] { return index }
+    /// The index of a session's state, created if new and the limit allows.
+    mutating func _exporterIndex(for session: _FlowSessionKey) -> Int? {
+        if let index = _exporterIndices[session] { return index }
         guard _exporters.count < limits.maximumExporters else { return nil }
         let index = _exporters.count
         _exporters.append(_FlowExporterState())
-        _exporterIndices[exporter] = index
+        _exporterIndices[session] = index
         return index
     }
+}
+
+/// What template state is kept per: the exporter and, when known, its UDP source port.
+@usableFromInline
+struct _FlowSessionKey: Hashable, Sendable {
+    @usableFromInline var exporter: FlowExporterKey
+    @usableFromInline var sourcePort: UInt16?
 }
