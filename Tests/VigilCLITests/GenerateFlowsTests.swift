@@ -115,6 +115,58 @@ struct GenerateFlowsTests {
         )
     }
 
+    @Test("over UDP to loopback every datagram arrives, from its exporter's address, none lost or refused")
+    func udpLoopback() throws {
+        let receiver = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        #expect(receiver >= 0)
+        defer { close(receiver) }
+        var size: Int32 = 8 << 20
+        setsockopt(receiver, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(receiver, pointer, length) == 0 && getsockname(receiver, pointer, &length) == 0
+            }
+        }
+        #expect(bound)
+        let port = UInt16(bigEndian: address.sin_port)
+        let result = try CLI.run([
+            "generate", "flows", "--format", "ipfix", "--records", "2400", "--exporters", "2", "--rate", "200000",
+            "--to", "udp://127.0.0.1:\(port)",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try CLI.json(result.standardOutput)
+        #expect(summary["datagrams"] as? Int == 100)
+        #expect(summary["send_errors"] as? Int == 0)
+        #expect(summary["live_time"] as? Bool == true)
+        var sources: [UInt32: Int] = [:]
+        var buffer = [UInt8](repeating: 0, count: 9_000)
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var counts = FlowDatagramCounts()
+        while true {
+            var from = sockaddr_in()
+            var fromLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let received = withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(receiver, &buffer, buffer.count, 0, $0, &fromLength)
+                }
+            }
+            if received <= 0 { break }
+            sources[UInt32(bigEndian: from.sin_addr.s_addr), default: 0] += 1
+            counts += try FlowDatagramCounts(format: "ipfix", datagram: Array(buffer[0..<received]))
+        }
+        // At 200k records/s a batch holds 1 ms of records: 8 datagrams of 24. Exporters take the 13 batches
+        // in turn: 127.0.0.10 seven (the last of 4 datagrams), 127.0.0.11 six.
+        #expect(sources == [0x7F00_000A: 52, 0x7F00_000B: 48], "\(sources)")
+        #expect(counts.records == 2_400)
+        #expect((summary["bytes_total"] as? NSNumber)?.uint64Value == counts.octets)
+    }
+
     // MARK: - tshark
 
     static var tshark: String? {
