@@ -4,7 +4,8 @@
 // - a software prefetch hint, for hot loops that know which memory they touch next;
 // - handing malloc's free memory back to the kernel, so that a resident-size measurement counts live memory;
 // - epoll, which Swift's Glibc module does not export, for the TCP listener;
-// - batched UDP receives (recvmmsg) with the kernel's drop counter (SO_RXQ_OVFL), for flow inputs.
+// - batched UDP receives (recvmmsg) with the kernel's drop counter (SO_RXQ_OVFL), for flow inputs;
+// - sendmmsg, which it does not export either, for `vigil generate flows`.
 #ifndef VIGIL_NATIVE_H
 #define VIGIL_NATIVE_H
 #include <stddef.h>
@@ -74,5 +75,13 @@ static inline void vigil_release_free_memory(void) {
     malloc_trim(0);
 #endif
 }
+
+/// Sends up to `count` UDP datagrams (at most 1024) on `fd` with one `sendmmsg(2)` call where the system has
+/// it (one `sendto` each elsewhere): datagram i is `lengths[i]` bytes at `payloads[i]`, all to `destination`
+/// (a `struct sockaddr_in` or `sockaddr_in6` of `destination_length` bytes). Returns how many were sent
+/// (the first ones; fewer than `count` when the socket would block or failed part way), or -1 with errno
+/// set when none was.
+int vigil_send_datagrams(int fd, void *const *payloads, const uint32_t *lengths, uint32_t count,
+                         const void *destination, uint32_t destination_length);
 
 #endif
