@@ -3,8 +3,8 @@ import Dispatch
 import Logging
 import VigilAnalytics
 import VigilCore
-import VigilWire
 import VigilStore
+import VigilWire
 
 #if canImport(Glibc)
 import Glibc

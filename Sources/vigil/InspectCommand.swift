@@ -25,7 +25,9 @@ struct InspectCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("A capture (pcap, pcapng) or native recording, or - for standard input.", valueName: "path"))
+    @Argument(
+        help: ArgumentHelp("A capture (pcap, pcapng) or native recording, or - for standard input.", valueName: "path")
+    )
     var path: String
 
     @Flag(name: .long, help: "Print one JSON object instead of text.")
@@ -123,13 +125,25 @@ struct InspectCommand: ParsableCommand {
             lines.append(
                 "  \(exporter.packets) datagrams, \(exporter.dataRecords) data, \(exporter.optionRecords) options, \(exporter.templateRecords) template records; \(exporter.sequenceGaps) sequence gaps (\(exporter.sequenceMissing) missing)"
             )
-            lines.append("  traffic \(exporter.octets) bytes, \(exporter.packetsInRecords) packets (as exported, unsampled); sampling \(sampling.isEmpty ? "-" : sampling)")
+            lines.append(
+                "  traffic \(exporter.octets) bytes, \(exporter.packetsInRecords) packets (as exported, unsampled); sampling \(sampling.isEmpty ? "-" : sampling)"
+            )
             if !exporter.errors.isEmpty {
-                lines.append("  errors " + exporter.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                lines.append(
+                    "  errors "
+                        + exporter.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                            separator: ", "
+                        )
+                )
             }
         }
         if !inspection.errors.isEmpty {
-            lines.append("errors " + inspection.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            lines.append(
+                "errors "
+                    + inspection.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "
+                    )
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -130,7 +130,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("sampling-rate"),
-        parsing: .unconditional,
+        parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
             "1-in-N packet sampling of an exporter whose flow records do not say (repeatable), e.g. 192.0.2.1=1000: "
                 + "its bytes and packets are multiplied by N. Records that carry their sampling keep it.",
@@ -254,7 +254,9 @@ struct RunCommand: ParsableCommand {
         configuration.udpBufferBytes = try parseByteSize(udpBuffer, flag: "--udp-buffer")
         for rule in samplingRate {
             guard let equals = rule.lastIndex(of: "="), let rate = UInt32(rule[rule.index(after: equals)...]) else {
-                throw ValidationError("--sampling-rate '\(rule)' must look like 192.0.2.1=1000 (an address, then 1 in N)")
+                throw ValidationError(
+                    "--sampling-rate '\(rule)' must look like 192.0.2.1=1000 (an address, then 1 in N)"
+                )
             }
             configuration.samplingRates[String(rule[..<equals])] = rate
         }

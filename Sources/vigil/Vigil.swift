@@ -7,6 +7,9 @@ struct Vigil: ParsableCommand {
         abstract:
             "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, InspectCommand.self, RollupsCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [
+            RunCommand.self, InspectCommand.self, RollupsCommand.self, GenerateCommand.self, EvalCommand.self,
+            BenchCommand.self,
+        ]
     )
 }

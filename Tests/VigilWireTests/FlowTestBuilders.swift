@@ -109,7 +109,7 @@ enum Frames {
 }
 
 /// Everything a flow decoder told its consumer.
-struct RecordingFlowConsumer: FlowConsumer {
+struct SFlowRecordingConsumer: FlowConsumer {
     var datagrams: [FlowDatagramInfo] = []
     var records: [FlowRecord] = []
     var counters: [InterfaceCounterRecord] = []
@@ -167,15 +167,15 @@ struct RecordingCaptureConsumer: CapturedDatagramConsumer {
 }
 
 /// Decodes one sFlow datagram with a fresh decoder (unless one is given).
-func decodeSFlow(_ bytes: [UInt8], decoder: inout SFlowDecoder, arrival: Int64 = 1_000) -> RecordingFlowConsumer {
-    var consumer = RecordingFlowConsumer()
+func decodeSFlow(_ bytes: [UInt8], decoder: inout SFlowDecoder, arrival: Int64 = 1_000) -> SFlowRecordingConsumer {
+    var consumer = SFlowRecordingConsumer()
     bytes.withUnsafeBytes {
         decoder.decode($0, from: IPAddress(ipv4: 0x0A00_0001), arrivalNanoseconds: arrival, into: &consumer)
     }
     return consumer
 }
 
-func decodeSFlow(_ bytes: [UInt8]) -> RecordingFlowConsumer {
+func decodeSFlow(_ bytes: [UInt8]) -> SFlowRecordingConsumer {
     var decoder = SFlowDecoder()
     return decodeSFlow(bytes, decoder: &decoder)
 }

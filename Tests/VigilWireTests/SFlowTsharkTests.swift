@@ -6,7 +6,7 @@ import VigilWire
 /// Reads sFlow datagrams out of a capture and decodes them: the two pieces as `vigil` chains them.
 private struct SFlowFromCapture: CapturedDatagramConsumer {
     var decoder = SFlowDecoder()
-    var flows = RecordingFlowConsumer()
+    var flows = SFlowRecordingConsumer()
     var errors: [FlowDecodeError] = []
 
     mutating func capturedDatagram(

@@ -94,7 +94,9 @@ final class FlowExporterState {
 
     private func declare(slot: Int, interfaceIndex: UInt32, direction: Int) {
         for measure in FlowMeasure.allCases {
-            let wireID = UInt32(slot * 2 * FlowMeasure.perDirection + direction * FlowMeasure.perDirection + measure.rawValue)
+            let wireID = UInt32(
+                slot * 2 * FlowMeasure.perDirection + direction * FlowMeasure.perDirection + measure.rawValue
+            )
             let key = SeriesKey(
                 device: key.deviceLabel,
                 interface: String(interfaceIndex),

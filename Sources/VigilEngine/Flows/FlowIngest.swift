@@ -61,10 +61,21 @@ final class FlowIngest {
 
     /// Decodes one datagram from `address` that arrived at `arrivalNanoseconds` (Unix epoch; the capture's
     /// timestamp for a `pcap:` input).
-    func decode(_ datagram: UnsafeRawBufferPointer, from address: IPAddress, arrivalNanoseconds: Int64) {
+    func decode(
+        _ datagram: UnsafeRawBufferPointer,
+        from address: IPAddress,
+        sourcePort: UInt16,
+        arrivalNanoseconds: Int64
+    ) {
         datagrams += 1
         var consumer = Consumer(ingest: self)
-        decoder.decode(datagram, from: address, arrivalNanoseconds: arrivalNanoseconds, into: &consumer)
+        decoder.decode(
+            datagram,
+            from: address,
+            sourcePort: sourcePort,
+            arrivalNanoseconds: arrivalNanoseconds,
+            into: &consumer
+        )
     }
 
     /// Sets the monotonic time that quiet exporters are measured against (once per batch of datagrams).

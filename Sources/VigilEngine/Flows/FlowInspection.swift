@@ -50,7 +50,12 @@ extension FlowInspection {
     public static func inspect(_ stream: ByteStream, limits: FlowDecoderLimits = .init()) throws -> FlowInspection {
         let input = AutoDecompressingStream(stream, reportDamage: { _ in })
         let chunk = 1 << 20
-        let capacity = chunk + max(CaptureStreamDecoder.maximumRecordBytes, NativeFormat.headerByteCount + NativeFormat.defaultMaxPayloadBytes)
+        let capacity =
+            chunk
+            + max(
+                CaptureStreamDecoder.maximumRecordByteCount,
+                NativeFormat.headerByteCount + NativeFormat.defaultMaxPayloadBytes
+            )
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
         defer { buffer.deallocate() }
         var filled = 0
@@ -72,14 +77,18 @@ extension FlowInspection {
                 }
                 filled -= consumed
                 if decoder.hasFailed { break }
-                let count = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + chunk)]))
+                let count = try input.read(
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + chunk)])
+                )
                 if count == 0 {
                     decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), into: &inspector)
                     break
                 }
                 filled += count
             }
-        } else if head.count == 4 && head.withUnsafeBytes({ $0.loadUnaligned(as: UInt32.self) }) == NativeFormat.magic.littleEndian {
+        } else if head.count == 4
+            && head.withUnsafeBytes({ $0.loadUnaligned(as: UInt32.self) }) == NativeFormat.magic.littleEndian
+        {
             inspector.result.container = "native"
             var decoder = NativeStreamDecoder(maxPayloadBytes: NativeFormat.defaultMaxPayloadBytes)
             var delegate = NativeCounter()
@@ -89,7 +98,9 @@ extension FlowInspection {
                     buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + consumed, byteCount: filled - consumed)
                 }
                 filled -= consumed
-                let count = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + chunk)]))
+                let count = try input.read(
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + chunk)])
+                )
                 if count == 0 {
                     decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), delegate: &delegate)
                     break
@@ -136,7 +147,13 @@ extension FlowInspection {
             timestampNanoseconds: Int64
         ) {
             counter.result.datagrams += 1
-            decoder.decode(payload, from: source, arrivalNanoseconds: timestampNanoseconds, into: &counter)
+            decoder.decode(
+                payload,
+                from: source,
+                sourcePort: sourcePort,
+                arrivalNanoseconds: timestampNanoseconds,
+                into: &counter
+            )
         }
 
         mutating func captureError(_ error: FlowDecodeError) {

@@ -23,17 +23,20 @@ final class CaptureProducer {
     }
 
     func run() {
-        let capacity = Self.readChunkBytes + CaptureStreamDecoder.maximumRecordBytes
+        let capacity = Self.readChunkBytes + CaptureStreamDecoder.maximumRecordByteCount
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
         defer { buffer.deallocate() }
         for open in openStreams {
             if context.stopRequested.load(ordering: .relaxed) { break }
             let stream: AutoDecompressingStream
             do {
-                stream = AutoDecompressingStream(try open(), reportDamage: { [context] damage in
-                    context.counters.countDecodeError(kind: damage.counterName)
-                    context.logger.warning("\(damage)")
-                })
+                stream = AutoDecompressingStream(
+                    try open(),
+                    reportDamage: { [context] damage in
+                        context.counters.countDecodeError(kind: damage.counterName)
+                        context.logger.warning("\(damage)")
+                    }
+                )
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
@@ -47,9 +50,14 @@ final class CaptureProducer {
             var bytesReadCounted = 0
             do {
                 while !context.stopRequested.load(ordering: .relaxed) {
-                    let tail = UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + Self.readChunkBytes)])
+                    let tail = UnsafeMutableRawBufferPointer(
+                        rebasing: buffer[filled..<min(capacity, filled + Self.readChunkBytes)]
+                    )
                     let count = try stream.read(into: tail)
-                    context.counters.bytesRead.wrappingIncrement(by: stream.inputBytesRead - bytesReadCounted, ordering: .relaxed)
+                    context.counters.bytesRead.wrappingIncrement(
+                        by: stream.inputBytesRead - bytesReadCounted,
+                        ordering: .relaxed
+                    )
                     bytesReadCounted = stream.inputBytesRead
                     if count == 0 { break }
                     context.counters.bytesDecompressed.wrappingIncrement(by: count, ordering: .relaxed)
@@ -59,7 +67,10 @@ final class CaptureProducer {
                     ingest.setNow(ResourceUsage.monotonicNanoseconds())
                     let consumed = decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), into: &consumer)
                     if consumed > 0 && consumed < filled {
-                        buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + consumed, byteCount: filled - consumed)
+                        buffer.baseAddress!.copyMemory(
+                            from: buffer.baseAddress! + consumed,
+                            byteCount: filled - consumed
+                        )
                     }
                     filled -= consumed
                     ingest.publishCounts()
@@ -102,7 +113,7 @@ final class CaptureProducer {
             destinationPort: UInt16,
             timestampNanoseconds: Int64
         ) {
-            ingest.decode(payload, from: source, arrivalNanoseconds: timestampNanoseconds)
+            ingest.decode(payload, from: source, sourcePort: sourcePort, arrivalNanoseconds: timestampNanoseconds)
         }
 
         mutating func captureError(_ error: FlowDecodeError) {

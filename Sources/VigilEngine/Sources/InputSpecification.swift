@@ -33,7 +33,8 @@ public enum InputSpecification: Equatable, Sendable, CustomStringConvertible {
             case .badTCPAddress(let text):
                 return "input '\(text)' needs a host and a port from 1 to 65535, e.g. tcp://127.0.0.1:9999"
             case .badUDPAddress(let text):
-                return "input '\(text)' needs a host and a port from 0 to 65535, e.g. udp://0.0.0.0:2055 or udp://[::]:2055"
+                return
+                    "input '\(text)' needs a host and a port from 0 to 65535, e.g. udp://0.0.0.0:2055 or udp://[::]:2055"
             }
         }
     }

@@ -65,7 +65,11 @@ struct ProducerContext {
     }
 
     /// The admission path of one event-time source: a native stream's, or one flow exporter's.
-    func makeSession(streamName: String, source: ProducerClock.Source, acknowledgesFrames: Bool = false)
+    func makeSession(
+        streamName: String,
+        source: ProducerClock.Source,
+        acknowledgesFrames: Bool = false
+    )
         -> IngestSession
     {
         IngestSession(

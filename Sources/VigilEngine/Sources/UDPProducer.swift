@@ -45,7 +45,11 @@ final class UDPProducer {
         let fd = vigil_udp_bind(host, port, Int32(clamping: bufferBytes), &granted, &code, &resolution)
         guard fd >= 0 else {
             if resolution != 0 {
-                throw SourceError(source: name, operation: "resolve address", reason: String(cString: gai_strerror(resolution)))
+                throw SourceError(
+                    source: name,
+                    operation: "resolve address",
+                    reason: String(cString: gai_strerror(resolution))
+                )
             }
             throw SourceError(source: name, operation: "bind", errno: code)
         }
@@ -97,12 +101,14 @@ final class UDPProducer {
                 for index in 0..<Int(received) {
                     let info = infos[index]
                     bytes += Int(info.length)
-                    let address = withUnsafeBytes(of: info.address) { IPAddress(bytes: $0.baseAddress!, byteCount: 16)! }
+                    let address = withUnsafeBytes(of: info.address) {
+                        IPAddress(bytes: $0.baseAddress!, byteCount: 16)!
+                    }
                     let payload = UnsafeRawBufferPointer(
                         start: buffers.baseAddress! + index * slotBytes,
                         count: min(Int(info.length), slotBytes)
                     )
-                    ingest.decode(payload, from: address, arrivalNanoseconds: arrival)
+                    ingest.decode(payload, from: address, sourcePort: info.port, arrivalNanoseconds: arrival)
                 }
                 context.counters.udpDatagrams.wrappingIncrement(by: Int(received), ordering: .relaxed)
                 context.counters.bytesRead.wrappingIncrement(by: bytes, ordering: .relaxed)

@@ -21,6 +21,13 @@
 /// is `bad_capture`); pcapng blocks that are not packets and longer than that are skipped as they stream
 /// past without being held. At most ``maximumInterfaces`` interfaces per pcapng section.
 public struct CaptureStreamDecoder {
+    /// Whether `head` (a stream's first four bytes) is a pcap or pcapng magic, in either byte order.
+    public static func startsCapture(_ head: [UInt8]) -> Bool {
+        guard head.count >= 4 else { return false }
+        let magic = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
+        return [0x0A0D_0D0A, 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1].contains(magic)
+    }
+
     /// The largest packet (classic snaplen, record length, pcapng captured length): 256 KiB.
     public static let maximumPacketByteCount = 262_144
     /// The largest record or block held whole: a packet with its headers and up to 64 KiB of options.

@@ -9,10 +9,12 @@ public struct FlowDatagramDecoder {
     public var netFlowV5: NetFlowV5Decoder
     /// NetFlow v9 and IPFIX share one decoder (and one template store per exporter key).
     public var templateFlows: TemplateFlowDecoder
+    public var sFlow: SFlowDecoder
 
     public init(limits: FlowDecoderLimits = .init()) {
         netFlowV5 = NetFlowV5Decoder(limits: limits)
         templateFlows = TemplateFlowDecoder(limits: limits)
+        sFlow = SFlowDecoder(limits: limits)
     }
 
     /// The format a datagram's first bytes announce, or nil.
@@ -57,11 +59,7 @@ public struct FlowDatagramDecoder {
                 into: &consumer
             )
         case .sFlowV5:
-            // sFlow v5: wired when SFlowDecoder lands.
-            consumer.flowError(
-                FlowDecodeError(.notAFlowDatagram, offset: 0, "sFlow v5 datagram: no sFlow decoder in this build"),
-                info: nil
-            )
+            sFlow.decode(datagram, from: address, arrivalNanoseconds: arrivalNanoseconds, into: &consumer)
         case nil:
             if datagram.count >= 4,
                 datagram.loadUnaligned(as: UInt32.self) == NativeFormat.magic.littleEndian
