@@ -47,7 +47,15 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .target(name: "VigilWire", dependencies: ["VigilCore"]),
+        .target(
+            name: "VigilWire",
+            dependencies: ["VigilCore"],
+            // The flow decoders are generic over their consumer; callers in other modules (the engine,
+            // `vigil inspect`) get them specialised only when their bodies cross the module boundary.
+            // Unspecialised, every record went through witness tables and was copied: 1,200 instructions per
+            // v9 record against ~400 specialised.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
+        ),
         .target(
             name: "VigilAnalytics",
             dependencies: ["VigilCore", "CVigilNative"],

@@ -60,6 +60,8 @@ struct _FlowTemplate: Sendable {
     @usableFromInline var hasRecordSamplingInterval: Bool
     @usableFromInline var hasSamplerID: Bool
     @usableFromInline var hasSystemInitTime: Bool
+    /// Without variable-length fields: where each read field sits (the fast path of the record loop).
+    @usableFromInline var fixedLayout = _FlowFixedLayout()
 
     /// Why a layout cannot be compiled.
     enum CompileFailure: Error {
@@ -173,6 +175,7 @@ struct _FlowTemplate: Sendable {
             }
         }
         template.trailingSkip = pendingSkip
+        if !template.hasVariableLength { template.fixedLayout = _FlowFixedLayout(operations: template.operations) }
         guard template.minimumRecordLength <= maximumSetBodyLength else {
             return .failure(.recordTooLong(byteCount: template.minimumRecordLength))
         }
