@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// Flows through `vigil run` as a user gives them: packet captures (`--input pcap:`) and exporters over UDP
+/// (`--input udp://`), sent by `vigil generate flows`. What the generator says it sent is the truth.
+@Suite("Flow inputs")
+struct FlowInputTests {
+    /// Per metric and direction, the sum over series of the largest cumulative reading (`last`) in the
+    /// rollups: the traffic the engine counted, since flow series are counters.
+    static func countedTotals(rollups: String) throws -> [String: Double] {
+        let cat = try CLI.run(["rollups", "cat", rollups, "--format", "jsonl"])
+        #expect(cat.status == 0, "\(cat.standardError)")
+        var last: [String: Double] = [:]
+        for line in cat.standardOutput.split(separator: "\n") {
+            let row = try CLI.json(String(line))
+            let labels = (row["labels"] as? [String: String]) ?? [:]
+            let series = "\(row["device"]!)/\(row["interface"]!)/\(row["metric"]!)/\(labels["direction"] ?? "")"
+            last[series] = max(last[series] ?? 0, row["last"] as? Double ?? 0)
+        }
+        var totals: [String: Double] = [:]
+        for (series, value) in last {
+            let parts = series.split(separator: "/", omittingEmptySubsequences: false)
+            let key = "\(parts[parts.count - 2])/\(parts[parts.count - 1])"
+            totals[key, default: 0] += value
+        }
+        return totals
+    }
+
+    @Test(
+        "a capture of each format becomes per-interface counters whose totals equal the bytes, packets and flows sent",
+        arguments: ["v5", "v9", "ipfix", "sflow"]
+    )
+    func captureTotals(format: String) throws {
+        let directory = try CLI.temporaryDirectory("flows-\(format)")
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let capture = path("flows.pcap")
+        let generated = try CLI.run([
+            "generate", "flows", "--format", format, "--records", "3000", "--exporters", "2", "--out", capture,
+        ])
+        #expect(generated.status == 0, "\(generated.standardError)")
+        let sent = try CLI.json(generated.standardOutput)
+        let rollups = path("rollups")
+        let run = try CLI.run(["run", "--input", "pcap:\(capture)", "--rollups", rollups, "--summary-json", "-"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let summary = try CLI.json(run.standardOutput)
+        #expect(summary["flow_records"] as? Int == 3000)
+        #expect(summary["flow_records_dropped"] as? Int == 0)
+        #expect(summary["flow_exporters"] as? Int == 2)
+        #expect(summary["late_samples"] as? Int == 0)
+        let totals = try Self.countedTotals(rollups: rollups)
+        let bytes = Double(sent["bytes_total"] as! Int)
+        let packets = Double(sent["packets_total"] as! Int)
+        #expect(totals["flow_bytes/in"] == bytes)
+        #expect(totals["flow_packets/in"] == packets)
+        #expect(totals["flows/in"] == 3000)
+        // Every record names an output interface here, so out equals in.
+        #expect(totals["flow_bytes/out"] == bytes)
+    }
+
+    @Test("a UDP input takes v9 and IPFIX from two exporters at once: every record counted, none dropped")
+    func udpExporters() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let engine = Process()
+        engine.executableURL = CLI.executable
+        engine.arguments = [
+            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", "2s", "--summary-json", "-",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        engine.standardOutput = output
+        engine.standardError = errors
+        try engine.run()
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        usleep(500_000)
+        var sentRecords = 0
+        for (format, base) in [("v9", "127.0.0.20"), ("ipfix", "127.0.0.30")] {
+            let sender = try CLI.run([
+                "generate", "flows", "--format", format, "--records", "20000", "--exporters", "2",
+                "--exporter-base", base, "--rate", "200000", "--to", "udp://127.0.0.1:\(port)",
+            ])
+            #expect(sender.status == 0, "\(sender.standardError)")
+            sentRecords += try CLI.json(sender.standardOutput)["records"] as! Int
+        }
+        let (status, summary, standardError) = try TCP.waitForEngine(engine, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect(standardError.contains("listening on udp://127.0.0.1:\(port)"))
+        #expect(summary["flow_records"] as? Int == sentRecords)
+        #expect(summary["flow_exporters"] as? Int == 4)
+        #expect(summary["udp_kernel_drops"] as? Int == 0)
+        #expect(summary["flow_records_dropped"] as? Int == 0)
+        #expect((summary["udp_datagrams"] as? Int ?? 0) > 0)
+    }
+
+    @Test("native frames sent to a UDP input are named as such in the log and counted, not skipped silently")
+    func nativeOnUDP() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let engine = Process()
+        engine.executableURL = CLI.executable
+        engine.arguments = [
+            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", "1s", "--summary-json", "-",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        engine.standardOutput = output
+        engine.standardError = errors
+        try engine.run()
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        usleep(500_000)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for payload in [[UInt8]("VGIL".utf8) + [1, 2, 0, 0], [0xDE, 0xAD, 0xBE, 0xEF]] {
+            _ = payload.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+            }
+        }
+        let (status, summary, standardError) = try TCP.waitForEngine(engine, output: output, errors: errors)
+        #expect(status == 0)
+        #expect(standardError.contains("native Vigil frames"))
+        #expect(standardError.contains("not NetFlow v5/v9, IPFIX or sFlow v5"))
+        let decodeErrors = summary["decode_errors"] as? [String: Int] ?? [:]
+        #expect(decodeErrors["native_frames_on_flow_input"] == 1)
+        #expect(decodeErrors["not_a_flow_datagram"] == 1)
+    }
+}
