@@ -125,6 +125,8 @@ final class FlowIngest {
     /// At the end of the input (or the run): every pending reading handed on, every exporter's clock
     /// settled and its series released.
     func finish() {
+        var consumer = Consumer(ingest: self)
+        decoder.finish(into: &consumer)
         for state in exporters.values {
             state.flush()
             state.session.finishClock(keepingSender: false)

@@ -82,6 +82,7 @@ extension FlowInspection {
                 )
                 if count == 0 {
                     decoder.finish(remaining: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), into: &inspector)
+                    inspector.decoder.finish(into: &inspector.counter)
                     break
                 }
                 filled += count

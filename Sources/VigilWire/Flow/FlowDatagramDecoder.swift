@@ -31,6 +31,11 @@ public struct FlowDatagramDecoder {
         }
     }
 
+    /// At the end of the input: data still held for templates that never came is dropped and reported.
+    public mutating func finish<C: FlowConsumer>(into consumer: inout C) {
+        templateFlows.dropHeldData(into: &consumer)
+    }
+
     /// Decodes one datagram with the decoder its format calls for.
     ///
     /// - Parameters:

@@ -110,3 +110,19 @@ extension TemplateFlowDecoder {
         if _exporters[exporterIndex].held.isEmpty { _exportersHoldingData.remove(exporterIndex) }
     }
 }
+
+extension TemplateFlowDecoder {
+    /// At the end of the input: every set still held for a template that never came is dropped and reported
+    /// (`template_not_found`), so data that was never decoded is counted rather than forgotten.
+    public mutating func dropHeldData<C: FlowConsumer>(into consumer: inout C) {
+        for exporterIndex in _exportersHoldingData.sorted() {
+            while !_exporters[exporterIndex].held.isEmpty {
+                _dropOldestHeldSet(
+                    exporterIndex,
+                    because: "the input ended before its template came",
+                    consumer: &consumer
+                )
+            }
+        }
+    }
+}
