@@ -38,3 +38,19 @@ echo "== vigil rollups cat: the traffic surge inc-001 on edge-06/et-0/0/0 (in_oc
   --from 2026-11-03T06:54:00Z --to 2026-11-03T07:04:00Z --format csv |
   awk -F, 'NR == 1 { printf "%-22s %-28s %10s\n", "window_start", "series", "Mb/s"; next }
            { printf "%-22s %-28s %10.1f\n", $1, $2 "/" $3 "/" $4, $13 * 8 / 1e6 }'
+
+echo
+echo "== flows: vigil generate flows --format ipfix --records 300000 --rate 1000 --exporters 3 --sampling-rate 100 --out $out/flows.pcap"
+"$vigil" generate flows --format ipfix --records 300000 --rate 1000 --exporters 3 --sampling-rate 100 \
+  --out "$out/flows.pcap" > "$out/flows-sent.json"
+echo
+echo "== vigil inspect $out/flows.pcap"
+"$vigil" inspect "$out/flows.pcap"
+echo
+echo "== vigil run --input pcap:$out/flows.pcap --rollups $out/flow-rollups"
+"$vigil" run --input "pcap:$out/flows.pcap" --rollups "$out/flow-rollups" --summary-json "$out/flow-summary.json"
+echo
+echo "== flow_bytes of exporter 127.0.0.10/1, interface 1, in: Mb/s per 60 s window (sampling 1:100 applied)"
+"$vigil" rollups cat "$out/flow-rollups" --series '127.0.0.10/1/1/flow_bytes*' --format jsonl |
+  grep '"direction":"in"' | sed -E 's/.*"window_start":"([^"]*)".*"rate":([0-9.e+-]+|null).*/\1 \2/' |
+  awk '$2 != "null" { printf "%-22s %10.1f Mb/s\n", $1, $2 * 8 / 1e6 }' | sed -n '1,6p'
