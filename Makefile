@@ -6,7 +6,7 @@ APT_PACKAGES := libzstd-dev pkg-config zstd
 DEMO_DIR ?= out/demo
 SAMPLE := SampleData/fleet.vgl.zst
 
-.PHONY: deps build release demo test test-tsan bench fmt clean
+.PHONY: deps build release demo test test-tsan fuzz bench fmt clean
 
 ## deps: install the system packages the build and tests need (Debian), only those missing.
 deps:
@@ -33,6 +33,12 @@ test: deps
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread
 
+## fuzz: the seeded mutation tests of every flow decoder (NetFlow v5, v9, IPFIX, sFlow, pcap/pcapng) with
+## 10^6 inputs each (make test runs 10^5 each); a few minutes.
+fuzz: deps
+	$(SWIFT) build --build-tests
+	VIGIL_FUZZ_SCALE=10 $(SWIFT) test --skip-build --filter 'FlowMutationTests|SFlowCaptureMutationTests'
+
 ## demo: run Vigil on the SampleData recording; show alerts, their score against ground truth, rollup stats.
 demo: release
 	@./scripts/demo.sh "$(DEMO_DIR)"
@@ -47,6 +53,6 @@ bench: release
 fmt:
 	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Benchmarks/Benchmarks Benchmarks/Package.swift Package.swift
 
-## clean: remove what the targets build: .build, .build-tsan (make test), Benchmarks/.build (make bench), out/.
+## clean: remove what the targets build: .build, .build-tsan (make test), Benchmarks/.build (make bench), out/
 clean:
 	rm -rf .build .build-tsan Benchmarks/.build out

@@ -92,13 +92,15 @@ struct SFlowCaptureMutationTests {
         return bytes
     }
 
-    @Test("100,000 seeded mutations of sFlow datagrams and captures: no crash, no hang, bounded output")
+    @Test(
+        "100,000 seeded mutations each of sFlow datagrams and captures (×VIGIL_FUZZ_SCALE in make fuzz): no crash, no hang, bounded output"
+    )
     func seededMutations() {
         var random = SplitMix64(seed: 0x5F10_CA97)
         var decoder = SFlowDecoder()
         var records = 0
         var datagrams = 0
-        for iteration in 0..<100_000 {
+        for iteration in 0..<(200_000 * fuzzScale) {
             if iteration % 2 == 0 {
                 let seed = Self.sFlowSeeds[Int(random.next() % UInt64(Self.sFlowSeeds.count))]
                 let bytes = Self.mutate(seed, &random)
