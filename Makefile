@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libzstd-dev pkg-config zstd
+# tshark, softflowd, pmacct (pmacctd) and nfdump (nfcapd): the real peers of the flow conformance tests
+# (RealExporterTests, InspectRecordsTests, GenerateFlowsTests), which skip without them.
+APT_PACKAGES := libzstd-dev pkg-config zstd tshark softflowd pmacct nfdump
 DEMO_DIR ?= out/demo
 SAMPLE := SampleData/fleet.vgl.zst
 
@@ -13,7 +15,7 @@ deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 build: deps

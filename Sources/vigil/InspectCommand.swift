@@ -19,9 +19,16 @@ struct InspectCommand: ParsableCommand {
             errors (a total), errors_by_reason, and exporters (one object each, the same keys plus \
             exporter, formats, sequence_gaps, sequence_missing, sampling_intervals, octets, packets_in_records).
 
+            --records-out writes every decoded flow data record as JSON Lines, in the order decoded, in the \
+            schema `vigil generate flows --records-out` writes (docs/flows.md): format, exporter, \
+            observation_domain, sequence_number, addresses, ports, protocol, interfaces, octets, packets, \
+            sampling_interval, start_ms, end_ms... A path ending in .zst is zstd-compressed; '-' writes them to \
+            standard output, and the counts then go to standard error.
+
             Examples:
               vigil inspect capture.pcap
               tcpdump -i eth0 -w - -c 1000 'udp port 2055' | vigil inspect - --json
+              vigil inspect capture.pcap --records-out - | jq -c 'select(.protocol == 17)'
             """
     )
 
@@ -33,15 +40,41 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(
+        name: .customLong("records-out"),
+        help: ArgumentHelp(
+            "Write every decoded flow data record as JSON Lines to this file ('-': standard output).",
+            valueName: "path"
+        )
+    )
+    var recordsOut: String?
+
     func run() throws {
         let stream: ByteStream =
             path == "-"
             ? FileDescriptorStream(fd: STDIN_FILENO, name: "stdin", ownsDescriptor: false)
             : try FileDescriptorStream.open(path: path)
         defer { stream.close() }
+        var recordsWriter: CompressedFileWriter?
+        if let recordsOut {
+            do {
+                recordsWriter = try CompressedFileWriter(
+                    path: recordsOut,
+                    compression: CompressedFileWriter.compression(forPath: recordsOut, level: 3)
+                )
+            } catch {
+                throw CommandFailure(description: "cannot write \(recordsOut): \(error)")
+            }
+        }
         let inspection: FlowInspection
         do {
-            inspection = try FlowInspection.inspect(stream)
+            inspection = try FlowInspection.inspect(
+                stream,
+                recordLines: recordsWriter.map { writer in { lines in try writer.write(Array(lines.utf8)) } }
+            )
+            try recordsWriter?.close()
+        } catch let error as CompressedFileWriterError {
+            throw CommandFailure(description: "cannot write \(recordsOut ?? "-"): \(error)")
         } catch {
             throw ValidationError("\(error)")
         }
@@ -51,7 +84,12 @@ struct InspectCommand: ParsableCommand {
             )
             throw ExitCode(1)
         }
-        print(json ? Self.json(inspection) : Self.text(inspection))
+        let report = json ? Self.json(inspection) : Self.text(inspection)
+        if recordsOut == "-" {
+            FileHandle.standardError.write(Data((report + "\n").utf8))
+        } else {
+            print(report)
+        }
         try finishStandardOutput()
     }
 

@@ -1,9 +1,11 @@
 import VigilCore
+import VigilSim
 import VigilWire
 
 /// What `vigil inspect` finds in a capture (pcap or pcapng) of flow datagrams, or in a native recording:
 /// per exporter, datagrams, data, options and template records, sequence gaps, sampling, and errors by
-/// reason. Decodes with the same decoders as `vigil run`; keeps no records, only counts.
+/// reason. Decodes with the same decoders as `vigil run`; keeps no records, only counts (and, when asked,
+/// writes each data record as a JSON line, in the schema of `vigil generate flows --records-out`).
 public struct FlowInspection: Sendable {
     public struct Exporter: Sendable {
         public var key: FlowExporterKey
@@ -47,7 +49,19 @@ public struct FlowInspection: Sendable {
 
 extension FlowInspection {
     /// Reads `stream` to its end (zstd-compressed or not) and counts what it holds.
-    public static func inspect(_ stream: ByteStream, limits: FlowDecoderLimits = .init()) throws -> FlowInspection {
+    /// - Parameters:
+    ///   - stream: a pcap or pcapng capture, or a native recording.
+    ///   - limits: the flow decoders' bounds.
+    ///   - recordLines: when given, receives every decoded data record as JSON Lines
+    ///     (``FlowRecordJSONLines``: the schema `vigil generate flows --records-out` writes), in decoding
+    ///     order, in pieces of at most about 64 KiB, each ending with a newline. Its first error stops the
+    ///     inspection and is rethrown.
+    /// - Returns: the counts.
+    public static func inspect(
+        _ stream: ByteStream,
+        limits: FlowDecoderLimits = .init(),
+        recordLines: ((String) throws -> Void)? = nil
+    ) throws -> FlowInspection {
         let input = AutoDecompressingStream(stream, reportDamage: { _ in })
         let chunk = 1 << 20
         let capacity =
@@ -66,6 +80,7 @@ extension FlowInspection {
             filled += count
         }
         var inspector = Inspector(limits: limits)
+        inspector.counter.recordLines = recordLines
         let head = Array(buffer[0..<min(4, filled)])
         if CaptureStreamDecoder.startsCapture(head) {
             var decoder = CaptureStreamDecoder()
@@ -76,6 +91,7 @@ extension FlowInspection {
                     buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + consumed, byteCount: filled - consumed)
                 }
                 filled -= consumed
+                if let error = inspector.counter.recordLinesError { throw error }
                 if decoder.hasFailed { break }
                 let count = try input.read(
                     into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + chunk)])
@@ -115,6 +131,7 @@ extension FlowInspection {
         } else {
             inspector.result.errors["not_a_capture", default: 0] += 1
         }
+        try inspector.counter.flushRecordLines()
         return inspector.result
     }
 
@@ -163,7 +180,47 @@ extension FlowInspection {
     }
 
     private struct Counter: FlowConsumer {
+        /// Lines are handed on once they hold this many bytes (and at the end).
+        static let recordLinesFlushBytes = 64 * 1_024
+
         var result: FlowInspection
+        /// Where decoded records go as JSON Lines, if anywhere; the lines not yet handed on; the first error
+        /// the receiver threw (after which no more lines are built).
+        var recordLines: ((String) throws -> Void)?
+        var pendingLines = ""
+        var recordLinesError: Error?
+
+        init(result: FlowInspection) { self.result = result }
+
+        mutating func flushRecordLines() throws {
+            if let recordLinesError { throw recordLinesError }
+            guard let recordLines, !pendingLines.isEmpty else { return }
+            defer { pendingLines.removeAll(keepingCapacity: true) }
+            try recordLines(pendingLines)
+        }
+
+        /// Appends `record` to the pending lines, with the header fields the schema names: the exporter
+        /// (the datagram's source, or sFlow's agent), its observation domain and the header's sequence number.
+        private mutating func appendLine(_ record: FlowRecord, info: FlowDatagramInfo) {
+            guard recordLines != nil, recordLinesError == nil else { return }
+            let header = FlowExportHeader(
+                exportNanoseconds: info.exportNanoseconds,
+                bootMilliseconds: 0,
+                sequenceNumber: info.sequenceNumber,
+                observationDomain: info.exporter.observationDomain,
+                agentAddress: info.exporter.address
+            )
+            FlowRecordJSONLines.append(
+                record,
+                format: info.format,
+                header: header,
+                exporter: info.exporter.address,
+                to: &pendingLines
+            )
+            if pendingLines.utf8.count >= Self.recordLinesFlushBytes {
+                do { try flushRecordLines() } catch { recordLinesError = error }
+            }
+        }
 
         private mutating func withExporter(_ info: FlowDatagramInfo, _ body: (inout Exporter) -> Void) {
             body(&result.exporters[info.exporter, default: Exporter(key: info.exporter)])
@@ -179,6 +236,7 @@ extension FlowInspection {
         }
 
         mutating func flowRecord(_ record: FlowRecord, info: FlowDatagramInfo) {
+            appendLine(record, info: info)
             result.dataRecords += 1
             withExporter(info) {
                 $0.dataRecords += 1
