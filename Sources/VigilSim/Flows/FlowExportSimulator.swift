@@ -92,7 +92,9 @@ public final class FlowExportSimulator {
         model = FlowTrafficModel(
             seed: configuration.seed,
             allowIPv6: format != .netFlowV5,
-            allowWideAS: format != .netFlowV5
+            allowWideAS: format != .netFlowV5,
+            carriesDirection: format != .netFlowV5 && format != .sFlowV5,
+            carriesAS: format != .sFlowV5
         )
         let startMilliseconds = configuration.startNanoseconds / 1_000_000
         exporters = (0..<configuration.exporterCount).map { index in

@@ -27,12 +27,28 @@ public struct FlowTrafficModel: Sendable {
     ///   - seed: the random seed; the same seed gives the same pool.
     ///   - allowIPv6: whether some flows are IPv6 (not NetFlow v5).
     ///   - allowWideAS: whether 4-byte AS numbers appear (not NetFlow v5).
-    public init(seed: UInt64, allowIPv6: Bool, allowWideAS: Bool) {
+    ///   - carriesDirection, carriesAS: whether the format has a field for them (NetFlow v5 and sFlow flow
+    ///     samples have no direction, the sFlow encoder writes no AS numbers): when not, the records say
+    ///     ingress and AS 0, what a decoder reads, so `--records-out` is what went on the wire. The random
+    ///     draws are the same either way.
+    public init(
+        seed: UInt64,
+        allowIPv6: Bool,
+        allowWideAS: Bool,
+        carriesDirection: Bool = true,
+        carriesAS: Bool = true
+    ) {
         var random = SplitMix64(seed: seed ^ 0xF10E_5EED_0000_0001)
         var entries: [Entry] = []
         entries.reserveCapacity(Self.poolSize)
         for _ in 0..<Self.poolSize {
-            entries.append(Self.makeEntry(&random, allowIPv6: allowIPv6, allowWideAS: allowWideAS))
+            var entry = Self.makeEntry(&random, allowIPv6: allowIPv6, allowWideAS: allowWideAS)
+            if !carriesDirection { entry.record.direction = .ingress }
+            if !carriesAS {
+                entry.record.sourceAS = 0
+                entry.record.destinationAS = 0
+            }
+            entries.append(entry)
         }
         self.entries = entries
     }
