@@ -49,6 +49,9 @@ public enum FlowTopMerge {
         return FlowTopList(entries: entries, absentBoundBytes: bound)
     }
 
+    /// `a + b`, or `UInt64.max` when that overflows.
+    public static func saturatingSum(_ a: UInt64, _ b: UInt64) -> UInt64 { saturatingAdd(a, b) }
+
     @inline(__always)
     static func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
