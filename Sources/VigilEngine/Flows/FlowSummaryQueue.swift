@@ -7,8 +7,8 @@ import Glibc
 /// The bounded queue from flow inputs (producers, any number) to the rollup writer thread: per-(exporter,
 /// window) summaries, handed over once per window per exporter, far off the per-record path.
 ///
-/// Bounded by ``capacity`` summaries (each at most about 26 KiB with the default 20 entries a kind: the
-/// distinct-source registers of the destinations dominate). When full, a summary is dropped and counted
+/// Bounded by ``capacity`` summaries (each at most about 10 KiB with the default 20 entries a kind: 80
+/// entries of 56 bytes and 20 register sets of 256 bytes), so at most about 40 MiB. When full, a summary is dropped and counted
 /// (`flow_summaries_dropped`), never waited for: a slow disk must not stall flow decoding.
 final class FlowSummaryQueue: @unchecked Sendable {
     let capacity: Int
