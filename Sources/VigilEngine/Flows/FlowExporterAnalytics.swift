@@ -66,7 +66,12 @@ final class FlowAnalyticsPool {
 /// windows never go back in time.
 final class FlowExporterAnalytics {
     let exporter: String
-    private unowned let pool: FlowAnalyticsPool
+    // Unowned(unsafe): the pool belongs to the same FlowIngest as this exporter and outlives it; a checked
+    // reference would cost a retain per record.
+    private unowned(unsafe) let pool: FlowAnalyticsPool
+    private let windowNanoseconds: Int64
+    /// End of the window being filled: a record before it (and at or after its start, or older) stays in it.
+    private var windowEnd = Int64.min
     private var sketches: FlowWindowSketches?
     /// Start of the window being filled (`Int64.min`: none yet).
     private(set) var windowStart = Int64.min
@@ -76,6 +81,7 @@ final class FlowExporterAnalytics {
     init(exporter: String, pool: FlowAnalyticsPool) {
         self.exporter = exporter
         self.pool = pool
+        self.windowNanoseconds = pool.windowNanoseconds
     }
 
     var holdsSketches: Bool { sketches != nil }
@@ -83,12 +89,12 @@ final class FlowExporterAnalytics {
     /// Adds `record`'s bytes (times `samplingInterval`, saturating) to the window of `exportNanoseconds`.
     @inline(__always)
     func add(_ record: FlowRecord, samplingInterval: UInt32, exportNanoseconds: Int64, nowNanoseconds: Int64) {
-        let width = pool.windowNanoseconds
-        let remainder = exportNanoseconds % width
-        let start = exportNanoseconds - (remainder < 0 ? remainder + width : remainder)
-        if start > windowStart {
+        if exportNanoseconds >= windowEnd {
+            let remainder = exportNanoseconds % windowNanoseconds
+            let start = exportNanoseconds - (remainder < 0 ? remainder + windowNanoseconds : remainder)
             emit()
             windowStart = start
+            windowEnd = start &+ windowNanoseconds
         }
         lastRecordNanoseconds = nowNanoseconds
         if sketches == nil {
@@ -117,7 +123,7 @@ final class FlowExporterAnalytics {
             sketches.summary(
                 exporter: exporter,
                 windowStartNanoseconds: windowStart,
-                windowNanoseconds: pool.windowNanoseconds
+                windowNanoseconds: windowNanoseconds
             )
         )
         sketches.reset()
