@@ -6,7 +6,7 @@ import VigilCore
 /// that counter. Distinct sources are therefore kept only for the destinations the sketch holds, which are
 /// the heavy ones: a bound of `capacity` register sets, whatever the traffic.
 ///
-/// Memory is fixed at init (``byteCount(_:)``: 136 KiB with the defaults: 4 × 18 KiB of counters, 64 KiB
+/// Memory is fixed at init (``byteCount(_:)``: 140 KiB with the defaults: 4 × 19 KiB of counters, 64 KiB
 /// of registers); ``add`` allocates nothing.
 /// Pure: no clock, no I/O; the engine decides when a window ends and calls ``summary`` then ``reset()``.
 public final class FlowWindowSketches {
@@ -53,7 +53,7 @@ public final class FlowWindowSketches {
     /// object headers aside).
     public static func byteCount(_ configuration: Configuration) -> Int {
         var tableSize = 4
-        while tableSize < 2 * configuration.capacity { tableSize <<= 1 }
+        while tableSize < 4 * configuration.capacity { tableSize <<= 1 }
         let perSketch = configuration.capacity * (MemoryLayout<FlowKey>.stride + 3 * 8 + 2 * 2) + tableSize * 2
         return 4 * perSketch + configuration.capacity << configuration.distinctPrecision
     }

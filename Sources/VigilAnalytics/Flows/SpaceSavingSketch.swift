@@ -9,8 +9,8 @@ import VigilCore
 /// error: true ∈ `count - error ... count`; a key not held has at most `c_min` (0 while counters are free,
 /// so with at most `capacity` distinct keys every count is exact); and `c_min ≤ totalWeight / capacity`.
 ///
-/// Memory is fixed at init: `capacity × 60` bytes of counters plus a 2-byte open-addressing index of the
-/// next power of two ≥ 2 × capacity slots (about 64 bytes per counter). Updates allocate nothing and take
+/// Memory is fixed at init: `capacity × 68` bytes of counters plus a 2-byte open-addressing index of the
+/// next power of two ≥ 4 × capacity slots (about 76 bytes per counter). Updates allocate nothing and take
 /// O(1) expected for the lookup plus O(log capacity) to restore the min-heap of counts.
 ///
 /// Not thread-safe; one owner.
@@ -22,7 +22,9 @@ public final class SpaceSavingSketch {
     @usableFromInline let _tableMask: Int
     @usableFromInline let _keys: UnsafeMutablePointer<FlowKey>
     @usableFromInline let _hashes: UnsafeMutablePointer<UInt64>
-    @usableFromInline let _counts: UnsafeMutablePointer<UInt64>
+    /// Counts in heap order (`_heapCounts[i]` is the count of slot `_heap[i]`), so the heap repair reads
+    /// contiguous words instead of chasing slots: an eviction's sift-down was a fifth of the engine's time.
+    @usableFromInline let _heapCounts: UnsafeMutablePointer<UInt64>
     @usableFromInline let _errors: UnsafeMutablePointer<UInt64>
     /// Min-heap of counter slots by count: `_heap[0]` is the smallest.
     @usableFromInline let _heap: UnsafeMutablePointer<UInt16>
@@ -43,11 +45,11 @@ public final class SpaceSavingSketch {
         precondition((1...Self.maximumCapacity).contains(capacity), "capacity must be 1...\(Self.maximumCapacity)")
         self.capacity = capacity
         var tableSize = 4
-        while tableSize < 2 * capacity { tableSize <<= 1 }
+        while tableSize < 4 * capacity { tableSize <<= 1 }
         _tableMask = tableSize - 1
         _keys = .allocate(capacity: capacity)
         _hashes = .allocate(capacity: capacity)
-        _counts = .allocate(capacity: capacity)
+        _heapCounts = .allocate(capacity: capacity)
         _errors = .allocate(capacity: capacity)
         _heap = .allocate(capacity: capacity)
         _heapPosition = .allocate(capacity: capacity)
@@ -58,7 +60,7 @@ public final class SpaceSavingSketch {
     deinit {
         _keys.deallocate()
         _hashes.deallocate()
-        _counts.deallocate()
+        _heapCounts.deallocate()
         _errors.deallocate()
         _heap.deallocate()
         _heapPosition.deallocate()
@@ -74,7 +76,11 @@ public final class SpaceSavingSketch {
 
     /// The smallest count held when every counter is taken, else 0: the most a key not held can have had.
     @inlinable
-    public var absentBound: UInt64 { _count < capacity ? 0 : _counts[Int(_heap[0])] }
+    public var absentBound: UInt64 { _count < capacity ? 0 : _heapCounts[0] }
+
+    /// The count of counter `slot`.
+    @inlinable
+    func _countOf(_ slot: Int) -> UInt64 { _heapCounts[Int(_heapPosition[slot])] }
 
     /// The counter `add` used: its slot, and whether the key is new there (a free counter or a replaced key),
     /// so state kept per slot (a destination's distinct-source registers) can be started afresh.
@@ -109,9 +115,10 @@ public final class SpaceSavingSketch {
             if entry == 0 { break }
             let slot = entry - 1
             if _hashes[slot] == hash && _keys[slot] == key {
-                let (sum, overflow) = _counts[slot].addingReportingOverflow(weight)
-                _counts[slot] = overflow ? .max : sum
-                _siftDown(Int(_heapPosition[slot]))
+                let position = Int(_heapPosition[slot])
+                let (sum, overflow) = _heapCounts[position].addingReportingOverflow(weight)
+                _heapCounts[position] = overflow ? .max : sum
+                _siftDown(position)
                 return Placement(slot: slot, isNew: false)
             }
             index = (index + 1) & _tableMask
@@ -121,7 +128,7 @@ public final class SpaceSavingSketch {
             _count += 1
             _keys[slot] = key
             _hashes[slot] = hash
-            _counts[slot] = weight
+            _heapCounts[slot] = weight
             _errors[slot] = 0
             _table[index] = UInt16(slot + 1)
             _heap[slot] = UInt16(slot)
@@ -131,12 +138,12 @@ public final class SpaceSavingSketch {
         }
         // Replace the smallest: its count becomes the newcomer's error.
         let slot = Int(_heap[0])
-        let minimum = _counts[slot]
+        let minimum = _heapCounts[0]
         _removeFromTable(slot)
         _keys[slot] = key
         _hashes[slot] = hash
         let (sum, overflow) = minimum.addingReportingOverflow(weight)
-        _counts[slot] = overflow ? .max : sum
+        _heapCounts[0] = overflow ? .max : sum
         _errors[slot] = minimum
         _insertIntoTable(slot)
         _siftDown(0)
@@ -150,7 +157,7 @@ public final class SpaceSavingSketch {
         while _table[index] != 0 {
             let slot = Int(_table[index]) - 1
             if _hashes[slot] == hash && _keys[slot] == key {
-                return FlowTopEntry(key: key, bytes: _counts[slot], errorBytes: _errors[slot])
+                return FlowTopEntry(key: key, bytes: _countOf(slot), errorBytes: _errors[slot])
             }
             index = (index + 1) & _tableMask
         }
@@ -164,16 +171,16 @@ public final class SpaceSavingSketch {
     public func top(_ limit: Int) -> (list: FlowTopList, slots: [Int]) {
         var slots = Array(0..<count)
         slots.sort { a, b in
-            if _counts[a] != _counts[b] { return _counts[a] > _counts[b] }
+            if _countOf(a) != _countOf(b) { return _countOf(a) > _countOf(b) }
             if _errors[a] != _errors[b] { return _errors[a] < _errors[b] }
             return FlowKeyOrder.less(_keys[a], _keys[b])
         }
         var bound = absentBound
         if slots.count > limit {
-            bound = max(bound, _counts[slots[limit]])
+            bound = max(bound, _countOf(slots[limit]))
             slots.removeLast(slots.count - limit)
         }
-        let entries = slots.map { FlowTopEntry(key: _keys[$0], bytes: _counts[$0], errorBytes: _errors[$0]) }
+        let entries = slots.map { FlowTopEntry(key: _keys[$0], bytes: _countOf($0), errorBytes: _errors[$0]) }
         return (FlowTopList(entries: entries, absentBoundBytes: bound), slots)
     }
 
@@ -214,19 +221,22 @@ public final class SpaceSavingSketch {
     func _siftDown(_ start: Int) {
         var position = start
         let slot = _heap[position]
-        let value = _counts[Int(slot)]
+        let value = _heapCounts[position]
         while true {
             let left = 2 * position + 1
             guard left < _count else { break }
             var child = left
-            if left + 1 < _count && _counts[Int(_heap[left + 1])] < _counts[Int(_heap[left])] { child = left + 1 }
+            if left + 1 < _count && _heapCounts[left + 1] < _heapCounts[left] { child = left + 1 }
+            let childValue = _heapCounts[child]
+            guard childValue < value else { break }
             let childSlot = _heap[child]
-            guard _counts[Int(childSlot)] < value else { break }
             _heap[position] = childSlot
+            _heapCounts[position] = childValue
             _heapPosition[Int(childSlot)] = UInt16(position)
             position = child
         }
         _heap[position] = slot
+        _heapCounts[position] = value
         _heapPosition[Int(slot)] = UInt16(position)
     }
 
@@ -234,16 +244,19 @@ public final class SpaceSavingSketch {
     func _siftUp(_ start: Int) {
         var position = start
         let slot = _heap[position]
-        let value = _counts[Int(slot)]
+        let value = _heapCounts[position]
         while position > 0 {
             let parent = (position - 1) / 2
+            let parentValue = _heapCounts[parent]
+            guard value < parentValue else { break }
             let parentSlot = _heap[parent]
-            guard value < _counts[Int(parentSlot)] else { break }
             _heap[position] = parentSlot
+            _heapCounts[position] = parentValue
             _heapPosition[Int(parentSlot)] = UInt16(position)
             position = parent
         }
         _heap[position] = slot
+        _heapCounts[position] = value
         _heapPosition[Int(slot)] = UInt16(position)
     }
 
@@ -253,7 +266,7 @@ public final class SpaceSavingSketch {
         for position in 0..<count {
             let slot = Int(_heap[position])
             if Int(_heapPosition[slot]) != position { return false }
-            if position > 0 && _counts[Int(_heap[(position - 1) / 2])] > _counts[slot] { return false }
+            if position > 0 && _heapCounts[(position - 1) / 2] > _heapCounts[position] { return false }
             if entry(for: _keys[slot]) == nil { return false }
         }
         return true
