@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilEngine", "VigilWire", "VigilCore",
+                "VigilEngine", "VigilWire", "VigilCore", "VigilAnalytics", "VigilStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

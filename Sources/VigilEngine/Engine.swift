@@ -89,13 +89,18 @@ public final class Engine: @unchecked Sendable {
             if let address = IPAddress(parsing: exporter) { samplingRates[address] = rate }
         }
         let readingInterval = FlowIngest.readingInterval(windowNanoseconds: configuration.windowNanoseconds)
+        // Per-window flow analytics go where the rollups go: no --rollups, no sketches.
+        let flowSummaries = rollupWriter.map { _ in FlowSummaryQueue(dropped: counters.flowSummariesDropped) }
         func makeFlowIngest(context: ProducerContext, inputName: String) -> FlowIngest {
             FlowIngest(
                 context: context,
                 inputName: inputName,
                 limits: configuration.flowLimits,
                 samplingRates: samplingRates,
-                readingIntervalNanoseconds: readingInterval
+                readingIntervalNanoseconds: readingInterval,
+                analytics: flowSummaries.map {
+                    FlowAnalyticsPool(queue: $0, windowNanoseconds: configuration.windowNanoseconds)
+                }
             )
         }
         for (index, input) in configuration.inputs.enumerated() {
@@ -286,7 +291,8 @@ public final class Engine: @unchecked Sendable {
                 counters: counters,
                 logger: logger,
                 segmentAgeNanoseconds: configuration.rollupIntervalNanoseconds
-                    - configuration.rollupIntervalNanoseconds / 4
+                    - configuration.rollupIntervalNanoseconds / 4,
+                flows: flowSummaries.map { ($0, FlowSummaryWriter(directory: rollupWriter.directory)) }
             )
             let outboxes = shards.map(\.rollupOutbox)
             DispatchQueue(label: "vigil.rollups", qos: .utility).async(group: group) {

@@ -46,6 +46,9 @@ public struct RunSummary: Sendable {
     public var flowDatagrams: Int
     public var flowExporters: Int
     public var flowSequenceMissing: Int
+    /// Flow window summaries written, and the `flows-*.vgf` files holding them.
+    public var flowSummaries: Int
+    public var flowSummaryFiles: Int
     /// UDP inputs: datagrams received, and dropped by the kernel (the socket buffer was full).
     public var udpDatagrams: Int
     public var udpKernelDrops: Int
@@ -103,6 +106,8 @@ public struct RunSummary: Sendable {
             ("alert_events_dropped", value(counters.alertEventsDropped)),
             ("rollup_rows_dropped", value(counters.rollupRowsDropped)),
             ("rollup_write_errors", value(counters.rollupWriteErrors)),
+            ("flow_summaries_dropped", value(counters.flowSummariesDropped)),
+            ("flow_analytics_records_skipped", value(counters.flowAnalyticsRecordsSkipped)),
         ]
         decodeErrorsByKind = counters.decodeErrorsByKind
         counterWraps = value(counters.counterWraps)
@@ -126,6 +131,8 @@ public struct RunSummary: Sendable {
         flowDatagrams = value(counters.flowDatagrams)
         flowExporters = value(counters.flowExporters)
         flowSequenceMissing = value(counters.flowSequenceMissing)
+        flowSummaries = value(counters.flowSummariesWritten)
+        flowSummaryFiles = value(counters.flowSummaryFilesWritten)
         udpDatagrams = value(counters.udpDatagrams)
         udpKernelDrops = value(counters.udpKernelDrops)
     }
@@ -188,7 +195,8 @@ public struct RunSummary: Sendable {
             ("flow_options_records", "\(flowOptionsRecords)"), ("flow_template_records", "\(flowTemplateRecords)"),
             ("flow_datagrams", "\(flowDatagrams)"), ("flow_exporters", "\(flowExporters)"),
             ("flow_sequence_missing", "\(flowSequenceMissing)"), ("udp_datagrams", "\(udpDatagrams)"),
-            ("udp_kernel_drops", "\(udpKernelDrops)"),
+            ("udp_kernel_drops", "\(udpKernelDrops)"), ("flow_summaries", "\(flowSummaries)"),
+            ("flow_summary_files", "\(flowSummaryFiles)"),
         ]
         fields.append(
             ("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}")

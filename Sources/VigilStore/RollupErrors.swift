@@ -59,6 +59,8 @@ public enum RollupSegmentError: Error, Sendable, Equatable, CustomStringConverti
     case io(RollupIOError)
     case tooShort(byteCount: Int, minimum: Int)
     case badMagic(found: UInt32)
+    /// A file named as a flow summary file (`flows-*.vgf`) whose magic is not `VGFS`.
+    case notFlowSummary(found: UInt32)
     case unsupportedVersion(UInt16)
     case checksumMismatch(stored: UInt32, computed: UInt32)
     case lengthMismatch(field: String, declared: Int, actual: Int)
@@ -81,6 +83,8 @@ public enum RollupSegmentError: Error, Sendable, Equatable, CustomStringConverti
         case .badMagic(let found):
             return
                 "bad magic 0x\(String(found, radix: 16)), expected 0x\(String(SegmentLayout.magic, radix: 16)) (\"VGRS\")"
+        case .notFlowSummary(let found):
+            return "bad magic 0x\(String(found, radix: 16)), expected 0x53464756 (\"VGFS\", a flow summary file)"
         case .unsupportedVersion(let version):
             return "format version \(version), this reader knows \(SegmentLayout.version)"
         case .checksumMismatch(let stored, let computed):

@@ -8,7 +8,8 @@ struct Vigil: ParsableCommand {
             "Streaming telemetry analytics: windows, anomaly and failure forecasts, alerts and compressed rollups.",
         version: "0.1.0",
         subcommands: [
-            RunCommand.self, InspectCommand.self, RollupsCommand.self, GenerateCommand.self, EvalCommand.self,
+            RunCommand.self, InspectCommand.self, RollupsCommand.self, FlowsCommand.self, GenerateCommand.self,
+            EvalCommand.self,
             BenchCommand.self,
         ]
     )

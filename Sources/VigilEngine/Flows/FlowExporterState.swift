@@ -36,6 +36,8 @@ final class FlowExporterState {
     /// Wall-clock (monotonic) time of the last record added, for flushing a quiet exporter's last interval.
     private(set) var lastRecordNanoseconds: Int64 = 0
     private var readings = FlowReadings()
+    /// Per-window heavy hitters of this exporter's traffic (only with `--rollups`).
+    var analytics: FlowExporterAnalytics?
     /// Records added to the totals, and records dropped (over the interface bound or the cardinality limit).
     private var recordsDropped = 0
 
@@ -120,7 +122,14 @@ final class FlowExporterState {
     func add(_ record: FlowRecord, exportNanoseconds: Int64, nowNanoseconds: Int64) {
         advance(toIntervalOf: exportNanoseconds)
         lastRecordNanoseconds = nowNanoseconds
-        let sampling = Double(record.samplingInterval == 0 ? fallbackSamplingInterval : record.samplingInterval)
+        let samplingInterval = record.samplingInterval == 0 ? fallbackSamplingInterval : record.samplingInterval
+        analytics?.add(
+            record,
+            samplingInterval: samplingInterval,
+            exportNanoseconds: exportNanoseconds,
+            nowNanoseconds: nowNanoseconds
+        )
+        let sampling = Double(samplingInterval)
         let octets = Double(record.octets) * sampling
         let packets = Double(record.packets) * sampling
         let flows = Double(record.flows)

@@ -20,6 +20,8 @@ final class FlowIngest {
     let samplingRates: [IPAddress: UInt32]
     let readingIntervalNanoseconds: Int64
     let maximumExporters: Int
+    /// Sketches for per-window flow analytics (nil: no `--rollups`, no analytics).
+    let analytics: FlowAnalyticsPool?
     /// The monotonic time of the datagram being decoded (for flushing quiet exporters).
     private var nowNanoseconds: Int64 = 0
     private var errorLines = LogLineBudget(limit: 20)
@@ -49,8 +51,10 @@ final class FlowIngest {
         inputName: String,
         limits: FlowDecoderLimits,
         samplingRates: [IPAddress: UInt32],
-        readingIntervalNanoseconds: Int64
+        readingIntervalNanoseconds: Int64,
+        analytics: FlowAnalyticsPool? = nil
     ) {
+        self.analytics = analytics
         self.context = context
         self.inputName = inputName
         self.decoder = FlowDatagramDecoder(limits: limits)
@@ -105,6 +109,7 @@ final class FlowIngest {
             fallbackSamplingInterval: samplingRates[key.address] ?? 1,
             intervalNanoseconds: readingIntervalNanoseconds
         )
+        if let analytics { state.analytics = FlowExporterAnalytics(exporter: key.description, pool: analytics) }
         exporters[key] = state
         context.counters.flowExporters.wrappingIncrement(ordering: .relaxed)
         context.logger.info("\(name): first datagram")
@@ -120,6 +125,15 @@ final class FlowIngest {
         {
             state.flush()
         }
+        // A window of wall-clock silence: the exporter's window summary is queued and its sketches go back.
+        if let analytics {
+            for state in exporters.values {
+                guard let exporter = state.analytics, exporter.holdsSketches,
+                    nowNanoseconds - exporter.lastRecordNanoseconds >= analytics.windowNanoseconds
+                else { continue }
+                exporter.release()
+            }
+        }
     }
 
     /// At the end of the input (or the run): every pending reading handed on, every exporter's clock
@@ -129,6 +143,7 @@ final class FlowIngest {
         decoder.finish(into: &consumer)
         for state in exporters.values {
             state.flush()
+            state.analytics?.release()
             state.session.finishClock(keepingSender: false)
             state.session.releaseClaims()
         }
@@ -144,6 +159,10 @@ final class FlowIngest {
             value = 0
         }
         recordsDropped += exporters.values.reduce(0) { $0 + $1.takeRecordsDropped() }
+        if let analytics {
+            let skipped = analytics.takeSkipped()
+            if skipped != 0 { counters.flowAnalyticsRecordsSkipped.wrappingIncrement(by: skipped, ordering: .relaxed) }
+        }
         add(&records, counters.flowRecords)
         add(&recordsDropped, counters.flowRecordsDropped)
         add(&optionsRecords, counters.flowOptionsRecords)

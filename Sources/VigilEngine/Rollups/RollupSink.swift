@@ -24,14 +24,20 @@ final class RollupSink {
     private var descriptors: [SeriesDescriptor] = []
     /// The cause of the last error logged; nil when none was logged or writing has worked since.
     private var lastCauseLogged: String?
+    /// Flow window summaries from the flow inputs, and their file writer (nil: no flow analytics).
+    private let flows: (queue: FlowSummaryQueue, writer: FlowSummaryWriter)?
+    /// When the oldest summary in the flows writer's buffer arrived (monotonic ns).
+    private var flowsBufferedSince: Int64?
 
     init(
         writer: RollupSegmentWriter,
         registry: SeriesRegistry,
         counters: EngineCounters,
         logger: Logger,
-        segmentAgeNanoseconds: Int64
+        segmentAgeNanoseconds: Int64,
+        flows: (queue: FlowSummaryQueue, writer: FlowSummaryWriter)? = nil
     ) {
+        self.flows = flows
         self.writer = writer
         self.registry = registry
         self.counters = counters
@@ -48,6 +54,10 @@ final class RollupSink {
                     append(rows)
                     didWork = true
                 }
+            }
+            if drainFlowSummaries() { didWork = true }
+            if let since = flowsBufferedSince, ResourceUsage.monotonicNanoseconds() - since >= segmentAgeNanoseconds {
+                flushFlowSummaries(closing: false)
             }
             if let since = bufferedSince, ResourceUsage.monotonicNanoseconds() - since >= segmentAgeNanoseconds {
                 do {
@@ -71,7 +81,56 @@ final class RollupSink {
         } catch {
             report(error)
         }
+        // Producers (and so every flow input's last summaries) finished before the shards did.
+        _ = drainFlowSummaries()
+        flushFlowSummaries(closing: true)
         publish()
+    }
+
+    /// Moves queued flow summaries into the flows writer (which writes a file when its buffer fills).
+    /// Returns whether there were any.
+    private func drainFlowSummaries() -> Bool {
+        guard let flows else { return false }
+        let summaries = flows.queue.drain()
+        guard !summaries.isEmpty else { return false }
+        for summary in summaries {
+            do { try flows.writer.append(summary) } catch { report(error) }
+        }
+        if flows.writer.bufferedCount == 0 {
+            flowsBufferedSince = nil
+        } else if flowsBufferedSince == nil {
+            flowsBufferedSince = ResourceUsage.monotonicNanoseconds()
+        }
+        publishFlows()
+        return true
+    }
+
+    private func flushFlowSummaries(closing: Bool) {
+        guard let flows else { return }
+        do {
+            if closing { try flows.writer.close() } else { try flows.writer.flush() }
+        } catch {
+            report(error)
+        }
+        flowsBufferedSince = nil
+        publishFlows()
+    }
+
+    private var publishedFlows = (summaries: 0, files: 0, dropped: 0)
+
+    private func publishFlows() {
+        guard let flows else { return }
+        let now = (
+            summaries: flows.writer.summariesWritten, files: flows.writer.filesWritten,
+            dropped: flows.writer.droppedSummaries
+        )
+        counters.flowSummariesWritten.wrappingIncrement(
+            by: now.summaries - publishedFlows.summaries,
+            ordering: .relaxed
+        )
+        counters.flowSummaryFilesWritten.wrappingIncrement(by: now.files - publishedFlows.files, ordering: .relaxed)
+        counters.flowSummariesDropped.wrappingIncrement(by: now.dropped - publishedFlows.dropped, ordering: .relaxed)
+        publishedFlows = now
     }
 
     private func append(_ rows: [WindowAggregate]) {

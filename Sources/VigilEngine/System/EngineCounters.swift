@@ -98,6 +98,13 @@ public final class EngineCounters: Sendable {
     public let flowExporters = ManagedAtomic<Int>(0)
     /// Units the exporters' sequence numbers skipped (datagrams or records, per format): lost before Vigil.
     public let flowSequenceMissing = ManagedAtomic<Int>(0)
+    /// Per-(exporter, window) flow summaries written to `flows-*.vgf` files, the files, and summaries lost:
+    /// the writer's queue full, or a file that could not be written.
+    public let flowSummariesWritten = ManagedAtomic<Int>(0)
+    public let flowSummaryFilesWritten = ManagedAtomic<Int>(0)
+    public let flowSummariesDropped = ManagedAtomic<Int>(0)
+    /// Flow records left out of the flow analytics (every sketch lent out to other exporters).
+    public let flowAnalyticsRecordsSkipped = ManagedAtomic<Int>(0)
     /// Datagrams received by UDP inputs, and those the kernel dropped because the socket buffer was full
     /// (`SO_RXQ_OVFL`): Vigil fell behind, or `--udp-buffer` is too small for the bursts.
     public let udpDatagrams = ManagedAtomic<Int>(0)
