@@ -89,8 +89,10 @@ public final class Engine: @unchecked Sendable {
             if let address = IPAddress(parsing: exporter) { samplingRates[address] = rate }
         }
         let readingInterval = FlowIngest.readingInterval(windowNanoseconds: configuration.windowNanoseconds)
-        // Per-window flow analytics go where the rollups go: no --rollups, no sketches.
-        let flowSummaries = rollupWriter.map { _ in FlowSummaryQueue(dropped: counters.flowSummariesDropped) }
+        // Per-window flow analytics go where the rollups go: no --rollups (or --no-flow-analytics), no sketches.
+        let flowSummaries =
+            configuration.flowAnalytics
+            ? rollupWriter.map { _ in FlowSummaryQueue(dropped: counters.flowSummariesDropped) } : nil
         func makeFlowIngest(context: ProducerContext, inputName: String) -> FlowIngest {
             FlowIngest(
                 context: context,

@@ -49,6 +49,10 @@ public struct EngineConfiguration: Sendable {
     public var udpBufferBytes: Int = 32 << 20
     /// 1 in N sampling by exporter address, for flow records that do not say (`--sampling-rate ADDRESS=N`).
     public var samplingRates: [String: UInt32] = [:]
+    /// Per-window top talkers and distinct sources of flow inputs, written with the rollups
+    /// (`--no-flow-analytics` turns them off: they cost about 0.2 µs per record, a third of the decoding
+    /// rate; see docs/flows.md).
+    public var flowAnalytics = true
     /// Bounds of the flow decoders (exporters, templates, held data).
     public var flowLimits = FlowDecoderLimits()
     /// Alert events queued per shard before new ones are dropped and counted.

@@ -139,6 +139,15 @@ struct RunCommand: ParsableCommand {
     )
     var samplingRate: [String] = []
 
+    @Flag(
+        name: .customLong("no-flow-analytics"),
+        help: ArgumentHelp(
+            "Do not keep per-window top talkers and distinct sources of flow inputs in the rollups (vigil flows top); "
+                + "flow records are decoded about three times as fast without them."
+        )
+    )
+    var noFlowAnalytics = false
+
     @Option(
         name: .customLong("tcp-idle-timeout"),
         parsing: .unconditional,
@@ -252,6 +261,7 @@ struct RunCommand: ParsableCommand {
         configuration.tcpBufferLimitBytes = try parseByteSize(tcpBufferLimit, flag: "--tcp-buffer-limit")
         configuration.tcpIdleTimeoutNanoseconds = try parseDuration(tcpIdleTimeout, flag: "--tcp-idle-timeout")
         configuration.udpBufferBytes = try parseByteSize(udpBuffer, flag: "--udp-buffer")
+        configuration.flowAnalytics = !noFlowAnalytics
         for rule in samplingRate {
             guard let equals = rule.lastIndex(of: "="), let rate = UInt32(rule[rule.index(after: equals)...]) else {
                 throw ValidationError(
