@@ -54,3 +54,9 @@ echo "== flow_bytes of exporter 127.0.0.10/1, interface 1, in: Mb/s per 60 s win
 "$vigil" rollups cat "$out/flow-rollups" --series '127.0.0.10/1/1/flow_bytes*' --format jsonl |
   grep '"direction":"in"' | sed -E 's/.*"window_start":"([^"]*)".*"rate":([0-9.e+-]+|null).*/\1 \2/' |
   awk '$2 != "null" { printf "%-22s %10.1f Mb/s\n", $1, $2 * 8 / 1e6 }' | sed -n '1,6p'
+echo
+echo "== vigil flows top $out/flow-rollups --by dst -n 5 (the heaviest destinations, with distinct sources)"
+"$vigil" flows top "$out/flow-rollups" --by dst -n 5
+echo
+echo "== vigil flows top $out/flow-rollups --by dstport -n 5 --exporter 127.0.0.11"
+"$vigil" flows top "$out/flow-rollups" --by dstport -n 5 --exporter 127.0.0.11

@@ -28,7 +28,7 @@ struct FlowsCommand: ParsableCommand {
                 a HyperLogLog of its distinct sources. This command merges the windows and exporters chosen \
                 (mergeable summaries: counts add up, bounds too) and prints rank, key, bytes, share of all \
                 bytes, the error bound (the true bytes lie between bytes - error and bytes; 0: exact), and \
-                for --by dst the estimated distinct sources (±3.3 %, counted in the windows where the \
+                for --by dst the estimated distinct sources (±6.5 % standard error, counted in the windows where the \
                 destination was among the top).
 
                 --json prints one object: by, from, to, exporters, windows, total_bytes, entries \
