@@ -94,7 +94,7 @@ public final class Engine: @unchecked Sendable {
             configuration.flowAnalytics
             ? rollupWriter.map { _ in FlowSummaryQueue(dropped: counters.flowSummariesDropped) } : nil
         func makeFlowIngest(context: ProducerContext, inputName: String) -> FlowIngest {
-            FlowIngest(
+            let ingest = FlowIngest(
                 context: context,
                 inputName: inputName,
                 limits: configuration.flowLimits,
@@ -104,6 +104,8 @@ public final class Engine: @unchecked Sendable {
                     FlowAnalyticsPool(queue: $0, windowNanoseconds: configuration.windowNanoseconds)
                 }
             )
+            ingest.anonymizer = configuration.anonymizer
+            return ingest
         }
         for (index, input) in configuration.inputs.enumerated() {
             let isLive: Bool

@@ -53,6 +53,8 @@ public struct EngineConfiguration: Sendable {
     /// (`--no-flow-analytics` turns them off: they cost about 0.2 µs per record, a third of the decoding
     /// rate; see docs/flows.md).
     public var flowAnalytics = true
+    /// Hides the host part of flow records' addresses before they are counted or kept (`--anonymize-ips`).
+    public var anonymizer: IPAnonymizer?
     /// Bounds of the flow decoders (exporters, templates, held data).
     public var flowLimits = FlowDecoderLimits()
     /// Alert events queued per shard before new ones are dropped and counted.

@@ -3,6 +3,7 @@ import Logging
 import VigilCore
 import VigilEngine
 import VigilSim
+import VigilWire
 
 #if canImport(Glibc)
 import Glibc
@@ -139,6 +140,16 @@ struct RunCommand: ParsableCommand {
     )
     var samplingRate: [String] = []
 
+    @Option(
+        name: .customLong("anonymize-ips"),
+        help: ArgumentHelp(
+            "Hide the host part of flow records' addresses before anything is counted, stored or alerted: "
+                + "truncate:V4[,V6] keeps the first V4 bits of IPv4 and V6 (default 48) of IPv6 addresses, e.g. truncate:24,48.",
+            valueName: "scheme"
+        )
+    )
+    var anonymizeIPs: String?
+
     @Flag(
         name: .customLong("no-flow-analytics"),
         help: ArgumentHelp(
@@ -262,6 +273,14 @@ struct RunCommand: ParsableCommand {
         configuration.tcpIdleTimeoutNanoseconds = try parseDuration(tcpIdleTimeout, flag: "--tcp-idle-timeout")
         configuration.udpBufferBytes = try parseByteSize(udpBuffer, flag: "--udp-buffer")
         configuration.flowAnalytics = !noFlowAnalytics
+        if let anonymizeIPs {
+            guard let anonymizer = IPAnonymizer(parsing: anonymizeIPs) else {
+                throw ValidationError(
+                    "--anonymize-ips '\(anonymizeIPs)' must look like truncate:24 or truncate:24,48 (prefix bits kept: IPv4 0-32, IPv6 0-128)"
+                )
+            }
+            configuration.anonymizer = anonymizer
+        }
         for rule in samplingRate {
             guard let equals = rule.lastIndex(of: "="), let rate = UInt32(rule[rule.index(after: equals)...]) else {
                 throw ValidationError(

@@ -129,4 +129,38 @@ struct FlowInputTests {
         #expect(decodeErrors["native_frames_on_flow_input"] == 1)
         #expect(decodeErrors["not_a_flow_datagram"] == 1)
     }
+
+    @Test("--anonymize-ips truncate:24,48 leaves no host address in what is stored; totals are unchanged")
+    func anonymizedAddresses() throws {
+        let directory = try CLI.temporaryDirectory("flows-anonymized")
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let generated = try CLI.run([
+            "generate", "flows", "--format", "ipfix", "--records", "5000", "--out", path("f.pcap"),
+        ])
+        #expect(generated.status == 0, "\(generated.standardError)")
+        let run = try CLI.run([
+            "run", "--input", "pcap:\(path("f.pcap"))", "--rollups", path("r"), "--anonymize-ips", "truncate:24,48",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        var keys: [String] = []
+        for by in ["src", "dst"] {
+            let top = try CLI.run(["flows", "top", path("r"), "--by", by, "-n", "4096", "--json"])
+            #expect(top.status == 0, "\(top.standardError)")
+            let entries = try CLI.json(top.standardOutput)["entries"] as? [[String: Any]] ?? []
+            keys += entries.compactMap { $0["key"] as? String }
+        }
+        #expect(!keys.isEmpty)
+        #expect(keys.contains { $0.contains(":") }, "the capture has IPv6 flows too")
+        for key in keys {
+            if key.contains(":") {
+                // At most three 16-bit groups, then zeros: "2001:db8:ff::".
+                #expect(key.hasSuffix("::") && key.split(separator: ":").count <= 3, "\(key)")
+            } else {
+                #expect(key.hasSuffix(".0"), "\(key)")
+            }
+        }
+        let refused = try CLI.run(["run", "--input", "pcap:x", "--anonymize-ips", "truncate:33"])
+        #expect(refused.status == 64)
+        #expect(refused.standardError.contains("--anonymize-ips 'truncate:33'"))
+    }
 }

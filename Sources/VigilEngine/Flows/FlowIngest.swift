@@ -171,7 +171,20 @@ final class FlowIngest {
         add(&datagrams, counters.flowDatagrams)
     }
 
+    /// Applied to every record before it is counted or sketched (`--anonymize-ips`).
+    var anonymizer: IPAnonymizer?
+
     fileprivate func record(_ record: FlowRecord, info: FlowDatagramInfo) {
+        if let anonymizer {
+            var hidden = record
+            anonymizer.anonymize(&hidden)
+            return count(hidden, info: info)
+        }
+        count(record, info: info)
+    }
+
+    @inline(__always)
+    private func count(_ record: FlowRecord, info: FlowDatagramInfo) {
         records &+= 1
         guard let state = exporter(for: info) else {
             recordsDropped &+= 1
