@@ -26,6 +26,23 @@ struct FlowInputTests {
         return totals
     }
 
+    /// Starts `vigil run --input udp://127.0.0.1:port --stop-after-idle … --summary-json -` and gives it half
+    /// a second to bind.
+    static func startUDPEngine(port: UInt16, stopAfterIdle: String) throws -> (Process, output: Pipe, errors: Pipe) {
+        let engine = Process()
+        engine.executableURL = CLI.executable
+        engine.arguments = [
+            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", stopAfterIdle, "--summary-json", "-",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        engine.standardOutput = output
+        engine.standardError = errors
+        try engine.run()
+        usleep(500_000)
+        return (engine, output, errors)
+    }
+
     @Test(
         "a capture of each format becomes per-interface counters whose totals equal the bytes, packets and flows sent",
         arguments: ["v5", "v9", "ipfix", "sflow"]
@@ -60,18 +77,8 @@ struct FlowInputTests {
     @Test("a UDP input takes v9 and IPFIX from two exporters at once: every record counted, none dropped")
     func udpExporters() throws {
         let port = UInt16.random(in: 20_000...60_000)
-        let engine = Process()
-        engine.executableURL = CLI.executable
-        engine.arguments = [
-            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", "2s", "--summary-json", "-",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        engine.standardOutput = output
-        engine.standardError = errors
-        try engine.run()
+        let (engine, output, errors) = try Self.startUDPEngine(port: port, stopAfterIdle: "2s")
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        usleep(500_000)
         var sentRecords = 0
         for (format, base) in [("v9", "127.0.0.20"), ("ipfix", "127.0.0.30")] {
             let sender = try CLI.run([
@@ -94,18 +101,8 @@ struct FlowInputTests {
     @Test("native frames sent to a UDP input are named as such in the log and counted, not skipped silently")
     func nativeOnUDP() throws {
         let port = UInt16.random(in: 20_000...60_000)
-        let engine = Process()
-        engine.executableURL = CLI.executable
-        engine.arguments = [
-            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", "1s", "--summary-json", "-",
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        engine.standardOutput = output
-        engine.standardError = errors
-        try engine.run()
+        let (engine, output, errors) = try Self.startUDPEngine(port: port, stopAfterIdle: "1s")
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        usleep(500_000)
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
