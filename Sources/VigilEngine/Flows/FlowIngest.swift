@@ -199,27 +199,21 @@ final class FlowIngest {
 
     fileprivate func error(_ error: FlowDecodeError, info: FlowDatagramInfo?) {
         context.counters.countDecodeError(kind: error.reason.rawValue)
-        if errorLines.isOpen {
-            let exporter = info.map { "exporter \($0.exporter) (\($0.format))" } ?? "a datagram"
-            report("\(exporter): \(error)")
-        } else {
-            _ = errorLines.spend()
-        }
+        report("\(info.map { "exporter \($0.exporter) (\($0.format))" } ?? "a datagram"): \(error)")
     }
 
     fileprivate func sequenceGap(missing: UInt64, info: FlowDatagramInfo) {
         sequenceMissing &+= Int(clamping: missing)
     }
 
-    private func report(_ message: String) {
-        switch errorLines.spend() {
-        case .line:
-            context.logger.warning("\(inputName): \(message)")
-        case .closingLine:
-            context.logger.warning("\(inputName): more flow errors; no longer logging them (see the run summary)")
-        case .nothing:
-            break
-        }
+    /// Logs the first flow errors of this input (the message built only then); all are counted.
+    private func report(_ message: @autoclosure () -> String) {
+        errorLines.log(
+            context.logger,
+            .warning,
+            "\(inputName): \(message())",
+            closing: "\(inputName): more flow errors; no longer logging them (see the run summary)"
+        )
     }
 
     /// The decoders' view of this ingest: forwards to it, so the decoder (a property of the ingest) and

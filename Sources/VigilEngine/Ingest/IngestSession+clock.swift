@@ -219,13 +219,11 @@ extension IngestSession {
     }
 
     private mutating func logClock(_ message: String) {
-        switch clockLines.spend() {
-        case .line:
-            logger.notice("\(streamName): \(message)")
-        case .closingLine:
-            logger.notice("\(streamName): more clock changes; no longer logging them (counted in clock_jumps)")
-        case .nothing:
-            break
-        }
+        clockLines.log(
+            logger,
+            .notice,
+            "\(streamName): \(message)",
+            closing: "\(streamName): more clock changes; no longer logging them (counted in clock_jumps)"
+        )
     }
 }

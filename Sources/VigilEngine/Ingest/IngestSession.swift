@@ -375,27 +375,21 @@ struct IngestSession: NativeDecoderDelegate {
     /// Logs late samples with a budget of their own, so ordinary out-of-order data early in a stream does not
     /// use up the lines that later errors need.
     mutating func reportLate(_ count: Int) {
-        switch lateLines.spend() {
-        case .line:
-            logger.warning(
-                "\(streamName): \(count) late samples (their windows had closed: before this stream's newest event time minus the lateness, or the engine's watermark when it joined)"
-            )
-        case .closingLine:
-            logger.warning("\(streamName): more late samples; no longer logging them (counted in the run summary)")
-        case .nothing:
-            break
-        }
+        lateLines.log(
+            logger,
+            .warning,
+            "\(streamName): \(count) late samples (their windows had closed: before this stream's newest event time minus the lateness, or the engine's watermark when it joined)",
+            closing: "\(streamName): more late samples; no longer logging them (counted in the run summary)"
+        )
     }
 
     /// Logs the first errors of a stream, then stays quiet (they are all counted in the summary).
     mutating func report(_ message: String) {
-        switch errorLines.spend() {
-        case .line:
-            logger.warning("\(streamName): \(message)")
-        case .closingLine:
-            logger.warning("\(streamName): more errors; no longer logging them for this stream (see the run summary)")
-        case .nothing:
-            break
-        }
+        errorLines.log(
+            logger,
+            .warning,
+            "\(streamName): \(message)",
+            closing: "\(streamName): more errors; no longer logging them for this stream (see the run summary)"
+        )
     }
 }

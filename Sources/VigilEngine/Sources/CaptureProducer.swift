@@ -30,13 +30,8 @@ final class CaptureProducer {
             if context.stopRequested.load(ordering: .relaxed) { break }
             let stream: AutoDecompressingStream
             do {
-                stream = AutoDecompressingStream(
-                    try open(),
-                    reportDamage: { [context] damage in
-                        context.counters.countDecodeError(kind: damage.counterName)
-                        context.logger.warning("\(damage)")
-                    }
-                )
+                let input = try open()
+                stream = AutoDecompressingStream(input, reportDamage: context.damageReporter(streamName: input.name))
             } catch {
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
                 context.counters.unreadableInputs.wrappingIncrement(ordering: .relaxed)
@@ -120,11 +115,12 @@ final class CaptureProducer {
             context.counters.countDecodeError(kind: error.reason.rawValue)
             // Packets that are not flow datagrams (other traffic in the capture) are counted, not logged.
             guard error.reason != .notUDP else { return }
-            switch errorLines.spend() {
-            case .line: context.logger.warning("\(streamName): \(error)")
-            case .closingLine: context.logger.warning("\(streamName): more capture errors; no longer logging them")
-            case .nothing: break
-            }
+            errorLines.log(
+                context.logger,
+                .warning,
+                "\(streamName): \(error)",
+                closing: "\(streamName): more capture errors; no longer logging them"
+            )
         }
     }
 }

@@ -87,6 +87,21 @@ struct ProducerContext {
         )
     }
 
+    /// Counts and logs damage in one compressed stream (a decode error, like the native decoder's), at most
+    /// ``IngestSession/maximumErrorsLoggedPerStream`` lines of it.
+    func damageReporter(streamName: String) -> (ZstdStreamDecompressor.Damage) -> Void {
+        var lines = LogLineBudget(limit: IngestSession.maximumErrorsLoggedPerStream)
+        return { [counters, logger] damage in
+            counters.countDecodeError(kind: damage.counterName)
+            lines.log(
+                logger,
+                .warning,
+                "\(streamName): \(damage)",
+                closing: "\(streamName): more damaged zstd frames; no longer logging them"
+            )
+        }
+    }
+
     func noteInput() { lastInputNanoseconds.store(ResourceUsage.monotonicNanoseconds(), ordering: .relaxed) }
 
     /// Ends a stream; when the run is stopping, a frame still arriving is dropped and counted in
@@ -170,7 +185,7 @@ final class SequentialStreamProducer {
             let ingestor: StreamIngestor
             do {
                 let input = try open()
-                stream = AutoDecompressingStream(input, reportDamage: damageReporter(streamName: input.name))
+                stream = AutoDecompressingStream(input, reportDamage: context.damageReporter(streamName: input.name))
                 do {
                     ingestor = try context.makeIngestor(streamName: stream.name, holdsClockAtOnce: true)
                 } catch {
@@ -220,23 +235,6 @@ final class SequentialStreamProducer {
             context.finish(ingestor, stopped: stopped)
         }
         context.router.finish()
-    }
-
-    /// Counts and logs damage in one compressed stream (a decode error, like the native decoder's), at most
-    /// ``IngestSession/maximumErrorsLoggedPerStream`` lines of it.
-    private func damageReporter(streamName: String) -> (ZstdStreamDecompressor.Damage) -> Void {
-        var lines = LogLineBudget(limit: IngestSession.maximumErrorsLoggedPerStream)
-        return { [context] damage in
-            context.counters.countDecodeError(kind: damage.counterName)
-            switch lines.spend() {
-            case .line:
-                context.logger.warning("\(streamName): \(damage)")
-            case .closingLine:
-                context.logger.warning("\(streamName): more damaged zstd frames; no longer logging them")
-            case .nothing:
-                break
-            }
-        }
     }
 }
 

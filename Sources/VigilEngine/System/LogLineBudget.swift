@@ -1,3 +1,5 @@
+import Logging
+
 /// How many lines of one kind a stream may log: the first `limit`, then one closing line saying the rest are
 /// only counted (in the run summary), then nothing. One rule for every kind of line a stream logs, so that a
 /// flood of bad input cannot flood the log.
@@ -19,6 +21,21 @@ struct LogLineBudget {
     /// Whether the next line would still print something (the line, or the closing line): lets a caller skip
     /// building a message that would not print.
     var isOpen: Bool { used <= limit }
+
+    /// Takes one line from the budget and logs it at `level`, or instead the closing line, or nothing. `line`
+    /// is built only when it is printed (forged input may report an error per header).
+    mutating func log(
+        _ logger: Logger,
+        _ level: Logger.Level,
+        _ line: @autoclosure () -> String,
+        closing: @autoclosure () -> String
+    ) {
+        switch spend() {
+        case .line: logger.log(level: level, "\(line())")
+        case .closingLine: logger.log(level: level, "\(closing())")
+        case .nothing: break
+        }
+    }
 
     /// Takes one line from the budget and says what to print for it.
     mutating func spend() -> Spend {
