@@ -140,34 +140,35 @@ public final class Engine: @unchecked Sendable {
                 busyProducers: busyProducers
             )
             // A descriptor that may block (a pipe, a terminal): polled, so a stop request is seen while waiting.
-            func pollingProducer(fd: Int32, name: String) -> SequentialStreamProducer {
+            func pollingStream(fd: Int32, name: String) -> [() throws -> ByteStream] {
                 let stop = stopRequested
-                return SequentialStreamProducer(
-                    context: context,
-                    openStreams: [
-                        {
-                            PollingFileDescriptorStream(fd: fd, name: name, stopRequested: stop) {
-                                context.expireIdleSources()
-                            }
+                return [
+                    {
+                        PollingFileDescriptorStream(fd: fd, name: name, stopRequested: stop) {
+                            context.expireIdleSources()
                         }
-                    ]
-                )
+                    }
+                ]
+            }
+            func pollingProducer(fd: Int32, name: String) -> SequentialStreamProducer {
+                SequentialStreamProducer(context: context, openStreams: pollingStream(fd: fd, name: name))
+            }
+            // A glob that matches nothing is an input that cannot be opened, like a missing file: the
+            // producer counts and logs it (exit 1 after the other inputs), it does not stop the run.
+            func fileStreams(_ pattern: String) -> [() throws -> ByteStream] {
+                do {
+                    return try expandFilePattern(pattern).map { path in
+                        { try FileDescriptorStream.open(path: path) }
+                    }
+                } catch {
+                    return [{ throw error }]
+                }
             }
             switch input {
             case .standardInput:
                 producerRuns.append(pollingProducer(fd: STDIN_FILENO, name: "stdin").run)
             case .files(let pattern):
-                // A glob that matches nothing is an input that cannot be opened, like a missing file: the
-                // producer counts and logs it (exit 1 after the other inputs), it does not stop the run.
-                let openStreams: [() throws -> ByteStream]
-                do {
-                    openStreams = try expandFilePattern(pattern).map { path in
-                        { try FileDescriptorStream.open(path: path) }
-                    }
-                } catch {
-                    openStreams = [{ throw error }]
-                }
-                let producer = SequentialStreamProducer(context: context, openStreams: openStreams)
+                let producer = SequentialStreamProducer(context: context, openStreams: fileStreams(pattern))
                 producerRuns.append(producer.run)
             case .fileDescriptor(let fd):
                 producerRuns.append(pollingProducer(fd: fd, name: "fd:\(fd)").run)
@@ -185,31 +186,16 @@ public final class Engine: @unchecked Sendable {
                 try producer.bind()
                 producerRuns.append(producer.run)
             case .captures(let pattern):
-                let openStreams: [() throws -> ByteStream]
-                do {
-                    openStreams = try expandFilePattern(pattern).map { path in
-                        { try FileDescriptorStream.open(path: path) }
-                    }
-                } catch {
-                    openStreams = [{ throw error }]
-                }
                 let producer = CaptureProducer(
                     context: context,
-                    openStreams: openStreams,
+                    openStreams: fileStreams(pattern),
                     ingest: makeFlowIngest(context: context, inputName: input.description)
                 )
                 producerRuns.append(producer.run)
             case .captureStandardInput:
-                let stop = stopRequested
                 let producer = CaptureProducer(
                     context: context,
-                    openStreams: [
-                        {
-                            PollingFileDescriptorStream(fd: STDIN_FILENO, name: "stdin", stopRequested: stop) {
-                                context.expireIdleSources()
-                            }
-                        }
-                    ],
+                    openStreams: pollingStream(fd: STDIN_FILENO, name: "stdin"),
                     ingest: makeFlowIngest(context: context, inputName: input.description)
                 )
                 producerRuns.append(producer.run)

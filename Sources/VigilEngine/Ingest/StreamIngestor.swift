@@ -150,9 +150,7 @@ final class StreamIngestor {
     /// Names a packet capture given where native frames are read: the decoder would only skip its bytes as
     /// garbage (counted), and the user would not learn why nothing came in.
     private func warnIfNotNative(_ head: UnsafeRawBufferPointer) {
-        let magic = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
-        let captureMagics: Set<UInt32> = [0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0x0A0D_0D0A]
-        guard captureMagics.contains(magic) else { return }
+        guard CaptureStreamDecoder.startsCapture(Array(head)) else { return }
         session.logger.error(
             "\(session.streamName): this is a packet capture (pcap/pcapng), not native Vigil frames: give it as --input pcap:PATH (or pcap:- for standard input)"
         )

@@ -36,7 +36,7 @@ final class UDPProducer {
         self.ingest = ingest
     }
 
-    var name: String { host.contains(":") ? "udp://[\(host)]:\(port)" : "udp://\(host):\(port)" }
+    var name: String { InputSpecification.udp(host: host, port: port).description }
 
     func bind() throws {
         var granted: Int32 = 0
@@ -60,7 +60,7 @@ final class UDPProducer {
                 "\(name): the kernel granted a receive buffer of \(granted) bytes, not the \(bufferBytes) of --udp-buffer: bursts beyond it are dropped by the kernel (udp_kernel_drops). Raise the limit with: sysctl -w net.core.rmem_max=\(bufferBytes)"
             )
         }
-        let bound = host.contains(":") ? "udp://[\(host)]:\(boundPort)" : "udp://\(host):\(boundPort)"
+        let bound = InputSpecification.udp(host: host, port: boundPort)
         context.logger.notice("listening on \(bound) for NetFlow v5/v9, IPFIX and sFlow v5")
     }
 
