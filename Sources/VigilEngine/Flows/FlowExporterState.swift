@@ -51,6 +51,18 @@ final class FlowExporterState {
     static let maximumInterfaces = 4_096
     static let counterWireIDBase: UInt32 = 1 << 20
 
+    /// The wire id (and index in `totals`) of flow measure `measure` of interface slot `slot`, direction 0
+    /// (in) or 1 (out).
+    @inline(__always)
+    static func flowWireID(slot: Int, direction: Int, measure: Int = 0) -> Int {
+        (slot * 2 + direction) * FlowMeasure.perDirection + measure
+    }
+
+    /// The wire id of sFlow interface counter `measure` of counter slot `slot`.
+    static func counterWireID(slot: Int, measure: InterfaceCounterMeasure) -> UInt32 {
+        counterWireIDBase + UInt32(slot * InterfaceCounterMeasure.allCases.count + measure.rawValue)
+    }
+
     /// How far apart readings are, in export time (``FlowIngest/readingIntervalNanoseconds``).
     let intervalNanoseconds: Int64
 
@@ -96,9 +108,7 @@ final class FlowExporterState {
 
     private func declare(slot: Int, interfaceIndex: UInt32, direction: Int) {
         for measure in FlowMeasure.allCases {
-            let wireID = UInt32(
-                slot * 2 * FlowMeasure.perDirection + direction * FlowMeasure.perDirection + measure.rawValue
-            )
+            let wireID = UInt32(Self.flowWireID(slot: slot, direction: direction, measure: measure.rawValue))
             let key = SeriesKey(
                 device: key.deviceLabel,
                 interface: String(interfaceIndex),
@@ -137,7 +147,7 @@ final class FlowExporterState {
             recordsDropped += 1
             return
         }
-        let inBase = input * 2 * FlowMeasure.perDirection
+        let inBase = Self.flowWireID(slot: input, direction: 0)
         totals[inBase] += octets
         totals[inBase + 1] += packets
         totals[inBase + 2] += flows
@@ -146,7 +156,7 @@ final class FlowExporterState {
             recordsDropped += 1
             return
         }
-        let outBase = output * 2 * FlowMeasure.perDirection + FlowMeasure.perDirection
+        let outBase = Self.flowWireID(slot: output, direction: 1)
         totals[outBase] += octets
         totals[outBase + 1] += packets
         totals[outBase + 2] += flows
@@ -209,8 +219,7 @@ final class FlowExporterState {
                 )
                 session.nativeDecoder(
                     didDeclare: SchemaEntry(
-                        wireID: Self.counterWireIDBase + UInt32(slot * InterfaceCounterMeasure.allCases.count)
-                            + UInt32(measure.rawValue),
+                        wireID: Self.counterWireID(slot: slot, measure: measure),
                         descriptor: SeriesDescriptor(key: key, kind: measure.kind, unit: measure.unit)
                     )
                 )
@@ -221,8 +230,7 @@ final class FlowExporterState {
             readings.append(
                 timestamp: timestamp,
                 value: measure.value(of: record),
-                wireID: Self.counterWireIDBase + UInt32(slot * InterfaceCounterMeasure.allCases.count)
-                    + UInt32(measure.rawValue)
+                wireID: Self.counterWireID(slot: slot, measure: measure)
             )
         }
         session.admit(readings)
