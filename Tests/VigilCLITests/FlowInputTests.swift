@@ -5,23 +5,25 @@ import Testing
 /// (`--input udp://`), sent by `vigil generate flows`. What the generator says it sent is the truth.
 @Suite("Flow inputs")
 struct FlowInputTests {
-    /// Per metric and direction, the sum over series of the largest cumulative reading (`last`) in the
-    /// rollups: the traffic the engine counted, since flow series are counters.
+    /// Per metric and direction label (`flow_bytes{direction=in}`; `-` for series without one), the sum over
+    /// series of each series' largest `last` in the rollups: flow series are cumulative counters, so that is
+    /// the traffic the run counted.
     static func countedTotals(rollups: String) throws -> [String: Double] {
         let cat = try CLI.run(["rollups", "cat", rollups, "--format", "jsonl"])
         #expect(cat.status == 0, "\(cat.standardError)")
-        var last: [String: Double] = [:]
+        var largest: [String: Double] = [:]
         for line in cat.standardOutput.split(separator: "\n") {
             let row = try CLI.json(String(line))
-            let labels = (row["labels"] as? [String: String]) ?? [:]
-            let series = "\(row["device"]!)/\(row["interface"]!)/\(row["metric"]!)/\(labels["direction"] ?? "")"
-            last[series] = max(last[series] ?? 0, row["last"] as? Double ?? 0)
+            guard let metric = row["metric"] as? String, let last = (row["last"] as? NSNumber)?.doubleValue else {
+                continue
+            }
+            let direction = (row["labels"] as? [String: String])?["direction"] ?? "-"
+            let series = "\(metric){direction=\(direction)}|\(row["device"] ?? "")|\(row["interface"] ?? "")"
+            largest[series] = max(largest[series] ?? 0, last)
         }
         var totals: [String: Double] = [:]
-        for (series, value) in last {
-            let parts = series.split(separator: "/", omittingEmptySubsequences: false)
-            let key = "\(parts[parts.count - 2])/\(parts[parts.count - 1])"
-            totals[key, default: 0] += value
+        for (series, value) in largest {
+            totals[String(series.prefix { $0 != "|" }), default: 0] += value
         }
         return totals
     }
@@ -67,11 +69,11 @@ struct FlowInputTests {
         let totals = try Self.countedTotals(rollups: rollups)
         let bytes = Double(sent["bytes_total"] as! Int)
         let packets = Double(sent["packets_total"] as! Int)
-        #expect(totals["flow_bytes/in"] == bytes)
-        #expect(totals["flow_packets/in"] == packets)
-        #expect(totals["flows/in"] == 3000)
+        #expect(totals["flow_bytes{direction=in}"] == bytes)
+        #expect(totals["flow_packets{direction=in}"] == packets)
+        #expect(totals["flows{direction=in}"] == 3000)
         // Every record names an output interface here, so out equals in.
-        #expect(totals["flow_bytes/out"] == bytes)
+        #expect(totals["flow_bytes{direction=out}"] == bytes)
     }
 
     @Test("a UDP input takes v9 and IPFIX from two exporters at once: every record counted, none dropped")

@@ -576,24 +576,6 @@ final class VigilUDPRun {
         return (child.terminationStatus, try CLI.json(child.output), child.errors)
     }
 
-    /// Per metric (`flow_bytes`, `flow_packets`, `flows`) and direction label, the sum over series of each
-    /// series' largest `last`: the series are cumulative counters, so that is what the run counted.
-    func counterTotals() throws -> [String: Double] {
-        let result = try CLI.run(["rollups", "cat", rollups.path, "--format", "jsonl"])
-        #expect(result.status == 0, "\(result.standardError)")
-        var largest: [String: Double] = [:]
-        for line in result.standardOutput.split(separator: "\n") {
-            guard let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let metric = row["metric"] as? String, let last = (row["last"] as? NSNumber)?.doubleValue
-            else { continue }
-            let direction = (row["labels"] as? [String: String])?["direction"] ?? "-"
-            let series = "\(metric){direction=\(direction)}|\(row["device"] ?? "")|\(row["interface"] ?? "")"
-            largest[series] = max(largest[series] ?? 0, last)
-        }
-        var totals: [String: Double] = [:]
-        for (series, value) in largest {
-            totals[String(series.prefix { $0 != "|" }), default: 0] += value
-        }
-        return totals
-    }
+    /// Per metric and direction, what the run counted (``FlowInputTests/countedTotals(rollups:)``).
+    func counterTotals() throws -> [String: Double] { try FlowInputTests.countedTotals(rollups: rollups.path) }
 }
