@@ -88,35 +88,31 @@ extension SFlowDecoder {
                 if _readRawHeader(body, base: bodyBase, record: &record, info: info, into: &consumer) {
                     keySource = 2
                 }
-            case 3 where keySource < 2:  // Sampled IPv4.
-                guard body.count >= 32 else {
-                    _shortRecord("sampled IPv4", body.count, needed: 32, base: bodyBase, info: info, into: &consumer)
+            case 3 where keySource < 2, 4 where keySource < 2:  // Sampled IPv4, sampled IPv6.
+                let isIPv6 = format == 4
+                let addressBytes = isIPv6 ? 16 : 4
+                // octets, protocol, two addresses, then ports, TCP flags and ToS (4 bytes each).
+                let portsAt = 8 + 2 * addressBytes
+                guard body.count >= portsAt + 16 else {
+                    _shortRecord(
+                        isIPv6 ? "sampled IPv6" : "sampled IPv4",
+                        body.count,
+                        needed: portsAt + 16,
+                        base: bodyBase,
+                        info: info,
+                        into: &consumer
+                    )
                     continue
                 }
                 record.octets = UInt64(body._loadBigEndian32(at: 0))
                 record.protocolNumber = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 4))
-                record.sourceAddress = body._loadAddress(at: 8, byteCount: 4)
-                record.destinationAddress = body._loadAddress(at: 12, byteCount: 4)
-                record.sourcePort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: 16))
-                record.destinationPort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: 20))
-                record.tcpFlags = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 24))
-                record.typeOfService = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 28))
-                record.ipVersion = 4
-                keySource = 1
-            case 4 where keySource < 2:  // Sampled IPv6.
-                guard body.count >= 56 else {
-                    _shortRecord("sampled IPv6", body.count, needed: 56, base: bodyBase, info: info, into: &consumer)
-                    continue
-                }
-                record.octets = UInt64(body._loadBigEndian32(at: 0))
-                record.protocolNumber = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 4))
-                record.sourceAddress = body._loadAddress(at: 8, byteCount: 16)
-                record.destinationAddress = body._loadAddress(at: 24, byteCount: 16)
-                record.sourcePort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: 40))
-                record.destinationPort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: 44))
-                record.tcpFlags = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 48))
-                record.typeOfService = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: 52))
-                record.ipVersion = 6
+                record.sourceAddress = body._loadAddress(at: 8, byteCount: addressBytes)
+                record.destinationAddress = body._loadAddress(at: 8 + addressBytes, byteCount: addressBytes)
+                record.sourcePort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: portsAt))
+                record.destinationPort = UInt16(truncatingIfNeeded: body._loadBigEndian32(at: portsAt + 4))
+                record.tcpFlags = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: portsAt + 8))
+                record.typeOfService = UInt8(truncatingIfNeeded: body._loadBigEndian32(at: portsAt + 12))
+                record.ipVersion = isIPv6 ? 6 : 4
                 keySource = 1
             case 1001:  // Extended switch: source VLAN, priority, destination VLAN, priority.
                 guard body.count >= 16 else {
