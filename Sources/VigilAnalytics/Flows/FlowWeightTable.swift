@@ -1,29 +1,30 @@
 import VigilCore
 
-/// An exact, bounded tally of weights by ``FlowKey``: what ``FlowWindowSketches`` adds records into before
+/// An exact, bounded tally of weights by key (a ``FlowKey``, or a port and protocol as a `UInt32`): what ``FlowWindowSketches`` adds records into before
 /// the Space-Saving sketches see them. Traffic repeats keys (a window's records come from a few thousand
 /// address pairs), so a repeated key costs one probe and one add here instead of four sketch updates, and the
 /// sketches see each key once per fold with its summed weight: the same weighted stream, aggregated, so
 /// their guarantees hold as they are.
 ///
-/// Memory is fixed at init: `capacity` entries of 48 bytes (key and weight) in insertion order, plus a
+/// Memory is fixed at init: `capacity` entries (key and weight: 48 bytes for a ``FlowKey``, 16 for a
+/// `UInt32`) in insertion order, plus a
 /// 2-byte open-addressing index (linear probing) of the next power of two ≥ 2 × capacity slots, so the index
 /// is at most half full. ``add(_:hash:weight:)`` allocates nothing; when it returns false the tally is full
 /// and the caller folds it (``forEach(_:)``) and empties it (``removeAll()``).
 ///
 /// Not thread-safe; one owner.
-public final class FlowWeightTable {
+public final class FlowWeightTable<Key: Equatable> {
     /// Entries, 1...``maximumCapacity``.
     public let capacity: Int
-    public static let maximumCapacity = 32_767
+    public static var maximumCapacity: Int { 32_767 }
 
     @usableFromInline
     struct _Entry {
-        @usableFromInline var key: FlowKey
+        @usableFromInline var key: Key
         @usableFromInline var weight: UInt64
 
         @inlinable
-        init(key: FlowKey, weight: UInt64) {
+        init(key: Key, weight: UInt64) {
             self.key = key
             self.weight = weight
         }
@@ -50,11 +51,13 @@ public final class FlowWeightTable {
     }
 
     deinit {
+        _entries.deinitialize(count: _count)
         _entries.deallocate()
         _table.deallocate()
     }
 
     /// Index slots for `capacity` entries: the next power of two ≥ 2 × capacity.
+    @usableFromInline
     static func indexSlots(_ capacity: Int) -> Int {
         var slots = 4
         while slots < 2 * capacity { slots <<= 1 }
@@ -75,7 +78,8 @@ public final class FlowWeightTable {
     /// - Returns: false, adding nothing, when the key is new and the tally already holds ``capacity`` keys.
     /// Complexity: O(1) expected; allocates nothing.
     @inlinable
-    public func add(_ key: FlowKey, hash: UInt64, weight: UInt64) -> Bool {
+    @inline(__always)
+    public func add(_ key: Key, hash: UInt64, weight: UInt64) -> Bool {
         var index = Int(truncatingIfNeeded: hash) & _tableMask
         while true {
             let slot = Int(_table[index])
@@ -96,14 +100,22 @@ public final class FlowWeightTable {
 
     /// Calls `body` with every key and its summed weight, in the order the keys were first added.
     @inlinable
-    public func forEach(_ body: (FlowKey, UInt64) -> Void) {
+    public func forEach(_ body: (Key, UInt64) -> Void) {
         for position in 0..<_count { body(_entries[position].key, _entries[position].weight) }
+    }
+
+    /// Calls `body` with every key and its summed weight, in the order the keys were first added, and
+    /// keeps the weight `body` leaves (a fold marks what it has already counted).
+    @inlinable
+    public func updateEach(_ body: (Key, inout UInt64) -> Void) {
+        for position in 0..<_count { body(_entries[position].key, &_entries[position].weight) }
     }
 
     /// Forgets every key: O(index slots), a 2-byte store each.
     public func removeAll() {
         guard _count > 0 else { return }
         _table.update(repeating: 0, count: _tableMask + 1)
+        _entries.deinitialize(count: _count)
         _count = 0
     }
 }

@@ -12,8 +12,8 @@ import VigilCore
 /// (most of them evictions on evenly spread traffic); the sketches see the same bytes, aggregated, and their
 /// bounds hold as before. Counts that were exact (at most `capacity` distinct keys) stay exact.
 ///
-/// Memory is fixed at init (``byteCount(_:)``: 400 KiB with the defaults: 4 × 19 KiB of counters, 64 KiB
-/// of registers, 208 KiB of pair tally and 52 KiB of port tally); ``add`` allocates nothing.
+/// Memory is fixed at init (``byteCount(_:)``: 368 KiB with the defaults: 4 × 19 KiB of counters, 64 KiB
+/// of registers, 208 KiB of pair tally and 20 KiB of port tally); ``add`` allocates nothing.
 /// Pure: no clock, no I/O; the engine decides when a window ends and calls ``summary`` then ``reset()``.
 public final class FlowWindowSketches {
     public struct Configuration: Sendable, Equatable {
@@ -45,8 +45,9 @@ public final class FlowWindowSketches {
     public let ports: SpaceSavingSketch
     public let distinctSources: HyperLogLogBank
     /// Exact weights by address pair and by destination port since the last fold (``FlowWeightTable``).
-    @usableFromInline let pairTally: FlowWeightTable
-    @usableFromInline let portTally: FlowWeightTable
+    @usableFromInline let pairTally: FlowWeightTable<FlowKey>
+    /// Keyed by `protocol << 16 | port`, as ``FlowKey/init(destinationPort:protocolNumber:)`` keeps them.
+    @usableFromInline let portTally: FlowWeightTable<UInt32>
     /// Records and bytes added since the last reset.
     @usableFromInline var _records: UInt64 = 0
     @usableFromInline var _totalBytes: UInt64 = 0
@@ -64,8 +65,8 @@ public final class FlowWindowSketches {
         pairs = SpaceSavingSketch(capacity: configuration.capacity)
         ports = SpaceSavingSketch(capacity: configuration.capacity)
         distinctSources = HyperLogLogBank(count: configuration.capacity, precision: configuration.distinctPrecision)
-        pairTally = FlowWeightTable(capacity: configuration.pairTallyCapacity)
-        portTally = FlowWeightTable(capacity: configuration.portTallyCapacity)
+        pairTally = FlowWeightTable<FlowKey>(capacity: configuration.pairTallyCapacity)
+        portTally = FlowWeightTable<UInt32>(capacity: configuration.portTallyCapacity)
     }
 
     /// Bytes of memory a set of sketches with `configuration` holds (the counters, indexes and registers;
@@ -75,8 +76,8 @@ public final class FlowWindowSketches {
         while tableSize < 4 * configuration.capacity { tableSize <<= 1 }
         let perSketch = configuration.capacity * (MemoryLayout<FlowKey>.stride + 3 * 8 + 2 * 2) + tableSize * 2
         return 4 * perSketch + configuration.capacity << configuration.distinctPrecision
-            + FlowWeightTable.byteCount(capacity: configuration.pairTallyCapacity)
-            + FlowWeightTable.byteCount(capacity: configuration.portTallyCapacity)
+            + FlowWeightTable<FlowKey>.byteCount(capacity: configuration.pairTallyCapacity)
+            + FlowWeightTable<UInt32>.byteCount(capacity: configuration.portTallyCapacity)
     }
 
     /// Adds one record's bytes (already scaled by sampling): to the pair tally and the port tally, which
@@ -112,8 +113,9 @@ public final class FlowWindowSketches {
             foldPairs()
             _ = pairTally.add(pair, hash: pairHash, weight: bytes)
         }
-        let port = FlowKey(destinationPort: destinationPort, protocolNumber: protocolNumber)
-        let portHash = FlowKey.mix(port.port)
+        let port = UInt32(protocolNumber) << 16 | UInt32(destinationPort)
+        // Multiplicative: the high bits of the product, well spread for a 24-bit key, pick the index slot.
+        let portHash = (UInt64(port) &* 0x9E37_79B9_7F4A_7C15) >> 32
         if !portTally.add(port, hash: portHash, weight: bytes) {
             foldPorts()
             _ = portTally.add(port, hash: portHash, weight: bytes)
@@ -122,14 +124,17 @@ public final class FlowWindowSketches {
 
     /// Moves the pair tally into the source, destination and pair sketches and the distinct-source
     /// registers, and empties it. A destination that takes a counter here starts its registers afresh, then
-    /// counts the sources of its tallied pairs.
+    /// counts the sources of its tallied pairs. Sources and destinations recur across pairs, so they are
+    /// added as records were; each pair occurs once, so the pairs not held start at the bound before the
+    /// fold (``SpaceSavingSketch/addAbsent(_:hash:weight:priorBound:)``), after the held ones.
     @usableFromInline
     func foldPairs() {
         let sources = self.sources
         let destinations = self.destinations
         let pairs = self.pairs
         let distinctSources = self.distinctSources
-        pairTally.forEach { pair, bytes in
+        let pairBound = pairs.absentBound
+        pairTally.updateEach { pair, bytes in
             let source = FlowKey(addressHigh: pair.addressHigh, addressLow: pair.addressLow)
             let destination = FlowKey(addressHigh: pair.secondHigh, addressLow: pair.secondLow)
             let sourceHash = source.hash64
@@ -138,16 +143,38 @@ public final class FlowWindowSketches {
             let placement = destinations.add(destination, hash: destinationHash, weight: bytes)
             if placement.isNew { distinctSources.reset(placement.slot) }
             distinctSources.add(sourceHash, to: placement.slot)
-            pairs.add(pair, hash: FlowKey.pairHash(sourceHash, destinationHash), weight: bytes)
+            // Zero marks a pair counted (a zero-byte pair adds nothing either way).
+            if pairs.addIfHeld(pair, hash: FlowKey.pairHash(sourceHash, destinationHash), weight: bytes) { bytes = 0 }
+        }
+        pairTally.forEach { pair, bytes in
+            guard bytes > 0 else { return }
+            let sourceHash = FlowKey(addressHigh: pair.addressHigh, addressLow: pair.addressLow).hash64
+            let destinationHash = FlowKey(addressHigh: pair.secondHigh, addressLow: pair.secondLow).hash64
+            pairs.addAbsent(
+                pair,
+                hash: FlowKey.pairHash(sourceHash, destinationHash),
+                weight: bytes,
+                priorBound: pairBound
+            )
         }
         pairTally.removeAll()
     }
 
-    /// Moves the port tally into the port sketch and empties it.
+    /// Moves the port tally into the port sketch (held ports first, then the others from the bound before
+    /// the fold, as for pairs) and empties it.
     @usableFromInline
     func foldPorts() {
         let ports = self.ports
-        portTally.forEach { port, bytes in ports.add(port, hash: port.hash64, weight: bytes) }
+        let priorBound = ports.absentBound
+        portTally.updateEach { port, bytes in
+            let key = FlowKey(port: UInt64(port))
+            if ports.addIfHeld(key, hash: key.hash64, weight: bytes) { bytes = 0 }
+        }
+        portTally.forEach { port, bytes in
+            guard bytes > 0 else { return }
+            let key = FlowKey(port: UInt64(port))
+            ports.addAbsent(key, hash: key.hash64, weight: bytes, priorBound: priorBound)
+        }
         portTally.removeAll()
     }
 

@@ -107,61 +107,125 @@ public final class SpaceSavingSketch {
     @inlinable
     @discardableResult
     public func add(_ key: FlowKey, hash: UInt64, weight: UInt64) -> Placement {
-        let (total, totalOverflow) = _totalWeight.addingReportingOverflow(weight)
-        _totalWeight = totalOverflow ? .max : total
+        _addTotal(weight)
+        let index: Int
+        switch _find(key, hash: hash) {
+        case .held(let slot):
+            _addToCount(slot, weight)
+            return Placement(slot: slot, isNew: false)
+        case .absent(let free): index = free
+        }
+        if _count < capacity { return Placement(slot: _take(key, hash: hash, weight: weight, at: index), isNew: true) }
+        // Replace the smallest: its count becomes the newcomer's error.
+        return Placement(slot: _replaceSmallest(key, hash: hash, count: _heapCounts[0], weight: weight), isNew: true)
+    }
+
+    /// Adds `weight` to `key` if a counter holds it; otherwise changes nothing. The first pass of a batch of
+    /// keys summed exactly (a tally's fold): it evicts nothing, so the keys it leaves were absent before the
+    /// batch, which ``addAbsent(_:hash:weight:priorBound:)`` relies on.
+    /// - Returns: whether `key` was held (and `weight` added).
+    @inlinable
+    public func addIfHeld(_ key: FlowKey, hash: UInt64, weight: UInt64) -> Bool {
+        guard case .held(let slot) = _find(key, hash: hash) else { return false }
+        _addTotal(weight)
+        _addToCount(slot, weight)
+        return true
+    }
+
+    /// Adds `weight` to `key`, the second pass of a batch: `key` was not held when `priorBound` (the
+    /// ``absentBound`` then) was read, before the batch's ``addIfHeld(_:hash:weight:)`` pass, and occurs
+    /// once in the batch.
+    ///
+    /// Such a key had at most `priorBound` before the batch. So, when every counter is taken, it starts at
+    /// `priorBound + weight` with error `priorBound` (no more than Space-Saving's smallest count, and as
+    /// honest), and only if that exceeds the smallest count; otherwise it is left out, its total at most
+    /// the smallest count, as for a key replaced. Every replaced count is at least `priorBound`, so the
+    /// counts still sum to at most ``totalWeight`` and the smallest stays ≤ total / capacity. A key evicted
+    /// in this pass is never passed again (the batch's keys are distinct), so its count stays its bound.
+    ///
+    /// Complexity: O(1) expected lookup, O(log capacity) heap repair when it takes a counter.
+    @inlinable
+    public func addAbsent(_ key: FlowKey, hash: UInt64, weight: UInt64, priorBound: UInt64) {
+        _addTotal(weight)
+        switch _find(key, hash: hash) {
+        case .held(let slot): _addToCount(slot, weight)  // Not the contract's case; counted as `add` would.
+        case .absent(let index):
+            if _count < capacity {
+                _ = _take(key, hash: hash, weight: weight, at: index)
+            } else if priorBound &+ weight > _heapCounts[0] || priorBound &+ weight < priorBound {
+                _ = _replaceSmallest(key, hash: hash, count: priorBound, weight: weight)
+            }
+        }
+    }
+
+    @usableFromInline
+    enum _Lookup {
+        /// The key's counter slot.
+        case held(Int)
+        /// The index slot where the key would go.
+        case absent(Int)
+    }
+
+    @inlinable
+    func _find(_ key: FlowKey, hash: UInt64) -> _Lookup {
         var index = Int(truncatingIfNeeded: hash) & _tableMask
         while true {
             let entry = Int(_table[index])
-            if entry == 0 { break }
-            let slot = entry - 1
-            if _hashes[slot] == hash && _keys[slot] == key {
-                let position = Int(_heapPosition[slot])
-                let (sum, overflow) = _heapCounts[position].addingReportingOverflow(weight)
-                _heapCounts[position] = overflow ? .max : sum
-                _siftDown(position)
-                return Placement(slot: slot, isNew: false)
-            }
+            if entry == 0 { return .absent(index) }
+            if _hashes[entry - 1] == hash && _keys[entry - 1] == key { return .held(entry - 1) }
             index = (index + 1) & _tableMask
         }
-        if _count < capacity {
-            let slot = _count
-            _count += 1
-            _keys[slot] = key
-            _hashes[slot] = hash
-            _heapCounts[slot] = weight
-            _errors[slot] = 0
-            _table[index] = UInt16(slot + 1)
-            _heap[slot] = UInt16(slot)
-            _heapPosition[slot] = UInt16(slot)
-            _siftUp(slot)
-            return Placement(slot: slot, isNew: true)
-        }
-        // Replace the smallest: its count becomes the newcomer's error.
+    }
+
+    @inlinable
+    func _addTotal(_ weight: UInt64) {
+        let (total, totalOverflow) = _totalWeight.addingReportingOverflow(weight)
+        _totalWeight = totalOverflow ? .max : total
+    }
+
+    @inlinable
+    func _addToCount(_ slot: Int, _ weight: UInt64) {
+        let position = Int(_heapPosition[slot])
+        let (sum, overflow) = _heapCounts[position].addingReportingOverflow(weight)
+        _heapCounts[position] = overflow ? .max : sum
+        _siftDown(position)
+    }
+
+    /// Puts `key` in the next free counter, at index slot `index`; returns the counter's slot.
+    @inlinable
+    func _take(_ key: FlowKey, hash: UInt64, weight: UInt64, at index: Int) -> Int {
+        let slot = _count
+        _count += 1
+        _keys[slot] = key
+        _hashes[slot] = hash
+        _heapCounts[slot] = weight
+        _errors[slot] = 0
+        _table[index] = UInt16(slot + 1)
+        _heap[slot] = UInt16(slot)
+        _heapPosition[slot] = UInt16(slot)
+        _siftUp(slot)
+        return slot
+    }
+
+    /// Gives the smallest counter to `key` at `count + weight` (saturating) with error `count`; returns its slot.
+    @inlinable
+    func _replaceSmallest(_ key: FlowKey, hash: UInt64, count: UInt64, weight: UInt64) -> Int {
         let slot = Int(_heap[0])
-        let minimum = _heapCounts[0]
         _removeFromTable(slot)
         _keys[slot] = key
         _hashes[slot] = hash
-        let (sum, overflow) = minimum.addingReportingOverflow(weight)
+        let (sum, overflow) = count.addingReportingOverflow(weight)
         _heapCounts[0] = overflow ? .max : sum
-        _errors[slot] = minimum
+        _errors[slot] = count
         _insertIntoTable(slot)
         _siftDown(0)
-        return Placement(slot: slot, isNew: true)
+        return slot
     }
 
     /// The counter of `key`, if held.
     public func entry(for key: FlowKey) -> FlowTopEntry? {
-        let hash = key.hash64
-        var index = Int(truncatingIfNeeded: hash) & _tableMask
-        while _table[index] != 0 {
-            let slot = Int(_table[index]) - 1
-            if _hashes[slot] == hash && _keys[slot] == key {
-                return FlowTopEntry(key: key, bytes: _countOf(slot), errorBytes: _errors[slot])
-            }
-            index = (index + 1) & _tableMask
-        }
-        return nil
+        guard case .held(let slot) = _find(key, hash: key.hash64) else { return nil }
+        return FlowTopEntry(key: key, bytes: _countOf(slot), errorBytes: _errors[slot])
     }
 
     /// The counters as a list, largest first (ties by smaller error, then key words), at most `limit`
