@@ -36,8 +36,9 @@ final class FlowExporterState {
     /// Wall-clock (monotonic) time of the last record added, for flushing a quiet exporter's last interval.
     private(set) var lastRecordNanoseconds: Int64 = 0
     private var readings = FlowReadings()
-    /// Per-window heavy hitters of this exporter's traffic (only with `--rollups`).
-    var analytics: FlowExporterAnalytics?
+    /// Per-window heavy hitters of this exporter's traffic (only with `--rollups`). A constant: a `var`
+    /// cost a retain and release of it per record.
+    let analytics: FlowExporterAnalytics?
     /// Records added to the totals, and records dropped (over the interface bound or the cardinality limit).
     private var recordsDropped = 0
 
@@ -66,8 +67,15 @@ final class FlowExporterState {
     /// How far apart readings are, in export time (``FlowIngest/readingIntervalNanoseconds``).
     let intervalNanoseconds: Int64
 
-    init(key: FlowExporterKey, session: IngestSession, fallbackSamplingInterval: UInt32, intervalNanoseconds: Int64) {
+    init(
+        key: FlowExporterKey,
+        session: IngestSession,
+        fallbackSamplingInterval: UInt32,
+        intervalNanoseconds: Int64,
+        analytics: FlowExporterAnalytics? = nil
+    ) {
         self.key = key
+        self.analytics = analytics
         self.intervalNanoseconds = intervalNanoseconds
         self.session = session
         self.fallbackSamplingInterval = max(1, fallbackSamplingInterval)

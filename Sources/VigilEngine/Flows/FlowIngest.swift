@@ -107,9 +107,9 @@ final class FlowIngest {
             key: key,
             session: session,
             fallbackSamplingInterval: samplingRates[key.address] ?? 1,
-            intervalNanoseconds: readingIntervalNanoseconds
+            intervalNanoseconds: readingIntervalNanoseconds,
+            analytics: analytics.map { FlowExporterAnalytics(exporter: key.description, pool: $0) }
         )
-        if let analytics { state.analytics = FlowExporterAnalytics(exporter: key.description, pool: analytics) }
         exporters[key] = state
         context.counters.flowExporters.wrappingIncrement(ordering: .relaxed)
         context.logger.info("\(name): first datagram")
