@@ -263,6 +263,6 @@ struct FlowSketchTests {
         #expect(summary.list(.pair).entries.count == 4, "capacity 4 of 2,001 pairs")
         sketches.reset()
         #expect(sketches.summary(exporter: "x/0", windowStartNanoseconds: 60, windowNanoseconds: 60).records == 0)
-        #expect(FlowWindowSketches.byteCount(FlowWindowSketches.Configuration()) == 376_832)
+        #expect(FlowWindowSketches.byteCount(FlowWindowSketches.Configuration()) == 397_312)
     }
 }
