@@ -49,6 +49,20 @@ struct FlowTallyTests {
         }
     }
 
+    /// Adds `records` and returns the window's summary (its records and bytes checked: every one), their
+    /// total bytes and the exact bytes by key of each kind.
+    static func summarize(
+        _ records: [Record],
+        with sketches: FlowWindowSketches
+    ) -> (FlowWindowSummary, UInt64, [FlowKeyKind: [FlowKey: UInt64]]) {
+        add(records, to: sketches)
+        let summary = sketches.summary(exporter: "x/0", windowStartNanoseconds: 0, windowNanoseconds: 60)
+        let total = records.reduce(0) { $0 + $1.bytes }
+        #expect(summary.records == UInt64(records.count))
+        #expect(summary.totalBytes == total)
+        return (summary, total, truth(records))
+    }
+
     /// Exact bytes by key for each kind.
     static func truth(_ records: [Record]) -> [FlowKeyKind: [FlowKey: UInt64]] {
         var totals: [FlowKeyKind: [FlowKey: UInt64]] = [:]
@@ -59,6 +73,16 @@ struct FlowTallyTests {
             totals[.destinationPort, default: [:]][record.portKey, default: 0] += record.bytes
         }
         return totals
+    }
+
+    /// Window sketches of `capacity` counters that list them all, with tallies of the sizes given.
+    static func sketches(capacity: Int, pairTally: Int, portTally: Int) -> FlowWindowSketches {
+        var configuration = FlowWindowSketches.Configuration()
+        configuration.capacity = capacity
+        configuration.reportedEntries = capacity
+        configuration.pairTallyCapacity = pairTally
+        configuration.portTallyCapacity = portTally
+        return FlowWindowSketches(configuration: configuration)
     }
 
     static let kinds: [FlowKeyKind] = [.source, .destination, .pair, .destinationPort]
@@ -119,20 +143,10 @@ struct FlowTallyTests {
         arguments: [(4_096, 1_024), (3, 2), (1, 1)]
     )
     func exactThroughFolds(pairTally: Int, portTally: Int) {
-        var configuration = FlowWindowSketches.Configuration()
-        configuration.capacity = 1_024
-        configuration.reportedEntries = 1_024
-        configuration.pairTallyCapacity = pairTally
-        configuration.portTallyCapacity = portTally
-        let sketches = FlowWindowSketches(configuration: configuration)
+        let sketches = Self.sketches(capacity: 1_024, pairTally: pairTally, portTally: portTally)
         // 30 values of each field: at most 900 pairs, fewer than 1,024 counters of every kind.
         let records = Self.stream(count: 20_000, keys: 30, seed: 7)
-        Self.add(records, to: sketches)
-        let summary = sketches.summary(exporter: "x/0", windowStartNanoseconds: 0, windowNanoseconds: 60)
-        let total = records.reduce(0) { $0 + $1.bytes }
-        #expect(summary.records == 20_000)
-        #expect(summary.totalBytes == total)
-        let truth = Self.truth(records)
+        let (summary, total, truth) = Self.summarize(records, with: sketches)
         for kind in Self.kinds {
             let list = summary.list(kind)
             #expect(list.absentBoundBytes == 0, "\(kind): every key listed")
@@ -159,18 +173,9 @@ struct FlowTallyTests {
         arguments: [(4_096, 1_024), (64, 16)]
     )
     func skewedTopBrackets(pairTally: Int, portTally: Int) {
-        var configuration = FlowWindowSketches.Configuration()
-        configuration.capacity = 64
-        configuration.reportedEntries = 64
-        configuration.pairTallyCapacity = pairTally
-        configuration.portTallyCapacity = portTally
-        let sketches = FlowWindowSketches(configuration: configuration)
+        let sketches = Self.sketches(capacity: 64, pairTally: pairTally, portTally: portTally)
         let records = Self.stream(count: 50_000, keys: 2_000, seed: 11)
-        Self.add(records, to: sketches)
-        let summary = sketches.summary(exporter: "x/0", windowStartNanoseconds: 0, windowNanoseconds: 60)
-        let total = records.reduce(0) { $0 + $1.bytes }
-        #expect(summary.totalBytes == total)
-        let truth = Self.truth(records)
+        let (summary, total, truth) = Self.summarize(records, with: sketches)
         for kind in Self.kinds {
             let list = summary.list(kind)
             let exact = truth[kind]!
