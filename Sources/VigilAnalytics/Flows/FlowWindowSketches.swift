@@ -86,6 +86,7 @@ public final class FlowWindowSketches {
     /// four sketch updates (O(log capacity) each) and a register update per tallied pair, one sketch update
     /// per tallied port.
     @inlinable
+    @inline(__always)
     public func add(
         sourceHigh: UInt64,
         sourceLow: UInt64,
