@@ -154,7 +154,8 @@ struct RunCommand: ParsableCommand {
         name: .customLong("no-flow-analytics"),
         help: ArgumentHelp(
             "Do not keep per-window top talkers and distinct sources of flow inputs in the rollups (vigil flows top); "
-                + "flow records are decoded about three times as fast without them."
+                + "they cost about 40 ns of CPU per flow record (a v9 capture: 6.9M records per CPU-second with them, "
+                + "9.8M without)."
         )
     )
     var noFlowAnalytics = false

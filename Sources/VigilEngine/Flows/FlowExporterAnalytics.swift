@@ -3,8 +3,8 @@ import VigilCore
 import VigilWire
 
 /// Sketches lent to exporters while they send: at most ``maximumLive`` at once per flow input, so memory is
-/// bounded however many exporters there are (`maximumLive × FlowWindowSketches.byteCount`, 2,048 × 140 KiB
-/// = 280 MiB at most with the defaults; an exporter holds one only while it sends, and gives it back a
+/// bounded however many exporters there are (`maximumLive × FlowWindowSketches.byteCount`, 2,048 × 388 KiB
+/// = 776 MiB at most with the defaults; an exporter holds one only while it sends, and gives it back a
 /// window after its last record). Records of an exporter that finds none free are counted
 /// (`flow_analytics_records_skipped`) and still feed its series.
 final class FlowAnalyticsPool {
