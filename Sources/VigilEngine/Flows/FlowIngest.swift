@@ -25,6 +25,8 @@ final class FlowIngest {
     /// The monotonic time of the datagram being decoded (for flushing quiet exporters).
     private var nowNanoseconds: Int64 = 0
     private var errorLines = LogLineBudget(limit: 20)
+    /// Whether the analytics' pool ran out (logged once per input; every skipped record is counted).
+    private var loggedAnalyticsFull = false
     // Counted here, added to the engine's counters once per batch of datagrams (``publishCounts()``).
     private var records = 0
     private var recordsDropped = 0
@@ -161,7 +163,19 @@ final class FlowIngest {
         recordsDropped += exporters.values.reduce(0) { $0 + $1.takeRecordsDropped() }
         if let analytics {
             let skipped = analytics.takeSkipped()
-            if skipped != 0 { counters.flowAnalyticsRecordsSkipped.wrappingIncrement(by: skipped, ordering: .relaxed) }
+            if skipped != 0 {
+                counters.flowAnalyticsRecordsSkipped.wrappingIncrement(by: skipped, ordering: .relaxed)
+                if !loggedAnalyticsFull {
+                    loggedAnalyticsFull = true
+                    context.logger.warning(
+                        """
+                        \(inputName): flow analytics full: \(analytics.maximumLive) exporters hold sketches; records \
+                        of further exporters feed their series but not the analytics \
+                        (counted in flow_analytics_records_skipped)
+                        """
+                    )
+                }
+            }
         }
         add(&records, counters.flowRecords)
         add(&recordsDropped, counters.flowRecordsDropped)
