@@ -53,12 +53,11 @@ struct FlowGarbageInputTests {
     func refusedSeriesLogBounded() throws {
         let directory = try CLI.temporaryDirectory("flow-max-series")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pcap = directory.appendingPathComponent("many.pcap").path
-        let made = try CLI.run([
-            "generate", "flows", "--format", "v9", "--records", "3200", "--records-per-datagram", "1",
-            "--exporters", "100", "--out", pcap,
-        ])
-        #expect(made.status == 0, "\(made.standardError)")
+        let pcap = try GenerateFlowsTests.generate(
+            "v9",
+            in: directory,
+            ["--records", "3200", "--records-per-datagram", "1", "--exporters", "100"]
+        ).pcap
         let run = try CLI.run(["run", "--input", "pcap:\(pcap)", "--max-series", "480", "--summary-json", "-"])
         #expect(run.status == 0, "\(run.standardError)")
         let summary = try CLI.json(run.standardOutput)

@@ -166,13 +166,12 @@ struct FlowsTopTests {
     func analyticsPoolFull() throws {
         let directory = try CLI.temporaryDirectory("flows-pool")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pcap = directory.appendingPathComponent("f.pcap").path
         // 2,100 exporters, each sending 32 one-record datagrams within one window: all want sketches at once.
-        let generated = try CLI.run([
-            "generate", "flows", "--format", "v9", "--out", pcap, "--exporters", "2100", "--records-per-datagram",
-            "1", "--records", "67200",
-        ])
-        #expect(generated.status == 0, "\(generated.standardError)")
+        let pcap = try GenerateFlowsTests.generate(
+            "v9",
+            in: directory,
+            ["--exporters", "2100", "--records-per-datagram", "1", "--records", "67200"]
+        ).pcap
         let rollups = directory.appendingPathComponent("r").path
         let run = try CLI.run(["run", "--input", "pcap:\(pcap)", "--rollups", rollups, "--summary-json", "-"])
         #expect(run.status == 0, "\(run.standardError)")
