@@ -81,11 +81,11 @@ struct IngestSession: NativeDecoderDelegate {
     /// (2 MiB, allocated only when a stream passes the bound), so their samples count as over the limit.
     private var overLimitWireIDs: [UInt64] = []
     private var errorLines = LogLineBudget(limit: Self.maximumErrorsLoggedPerStream)
+    static let maximumErrorsLoggedPerStream = 20
+    private var lateLines = LogLineBudget(limit: 3)
     /// When set, this stream's error lines come from a budget shared with other streams (a flow input's
     /// exporters) instead of `errorLines`.
     let sharedErrorLines: SharedLogLineBudget?
-    static let maximumErrorsLoggedPerStream = 20
-    private var lateLines = LogLineBudget(limit: 3)
     /// Samples ahead whose translation entry the decode loop prefetches.
     static let translationPrefetchDistance = 16
 
