@@ -183,7 +183,7 @@ struct FlowSendLoop {
                     let frame = PcapFraming.writeHeaders(
                         before: UnsafeMutableRawBufferPointer(start: payloads[index], count: Int(lengths[index])),
                         source: source,
-                        sourcePort: UInt16(50_000 + exporter),
+                        sourcePort: UInt16(50_000 + exporter % 15_536),
                         destination: plan.destination,
                         destinationPort: plan.destinationPort,
                         timestampNanoseconds: times[index],

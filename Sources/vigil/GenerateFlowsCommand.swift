@@ -14,11 +14,14 @@ struct GenerateFlowsCommand: ParsableCommand {
         discussion: """
             Records are drawn from a seeded pool of plausible flows (a Zipf-like mix of talkers and services; TCP, \
             UDP and ICMP; IPv4 and, except in v5, some IPv6; interfaces 1 to 8) and end 1 to 34 s before their \
-            datagram's export time. Each exporter k (0-based) sends from --exporter-base + k (127.0.0.10, \
-            127.0.0.11, ...) with observation domain (v9 source id, v5 engine id, sFlow sub-agent) k + 1 and its \
-            own sequence numbers: v5 flows, v9 datagrams, IPFIX data records (options data included), sFlow \
-            datagrams. Its first datagram and every --template-refresh-th carry the templates and the sampler \
-            options (v9, IPFIX) or a counter sample (sFlow).
+            datagram's export time. With --distinct-flows N the 5-tuples come from N distinct keys instead, \
+            taken in turn (each a pool flow with a client address of its own in 10.0.0.0/8 or \
+            2001:db8:2::/104, mixed from the key's index: no table). Each exporter k (0-based) sends from \
+            --exporter-base + k (127.0.0.10, 127.0.0.11, ...; UDP source port 50000 + k mod 15536) with \
+            observation domain (v9 source id, v5 engine id, sFlow sub-agent) k + 1 and its own sequence \
+            numbers: v5 flows, v9 datagrams, IPFIX data records (options data included), sFlow datagrams. Its \
+            first datagram and every --template-refresh-th carry the templates (all \
+            --templates-per-exporter of them) and the sampler options (v9, IPFIX) or a counter sample (sFlow).
 
             Time: with --live-time (the default for --to) export times are the wall clock, as a collector that \
             caps exporters' clocks at its own expects; with --no-live-time (the default for --out) they are --start \
@@ -27,7 +30,8 @@ struct GenerateFlowsCommand: ParsableCommand {
 
             Prints a JSON summary on standard output: records (flow data records only), datagrams, bytes_total \
             and packets_total (the records' counts as sent, before sampling), send_errors (datagrams the kernel \
-            refused for good; ENOBUFS and EAGAIN are retried), seconds, records_per_second, and more.
+            refused for good; ENOBUFS and EAGAIN are retried), seconds, records_per_second, and more (the \
+            options it ran with: exporters, templates_per_exporter, distinct_flows).
 
             Examples:
               vigil generate flows --format v9 --records 1000000 --to udp://127.0.0.1:2055
@@ -35,6 +39,9 @@ struct GenerateFlowsCommand: ParsableCommand {
                 --to udp://[::1]:4739
               vigil generate flows --format sflow --records 20000 --sampling-rate 1000 --out sflow.pcap \\
                 --records-out sflow.jsonl
+              vigil generate flows --format v9 --records 10000000 --exporters 10000 \\
+                --templates-per-exporter 10 --out exporters.pcap
+              vigil generate flows --format ipfix --records 10000000 --distinct-flows 10000000 --out keys.pcap
             """
     )
 
@@ -66,8 +73,32 @@ struct GenerateFlowsCommand: ParsableCommand {
     var records = 100_000
     @Option(parsing: .unconditional, help: "Records per second, paced per batch; 0 sends flat out.")
     var rate: Double = 0
-    @Option(parsing: .unconditional, help: "Simulated exporters (1-4096), each with its own address and domain.")
+    @Option(
+        parsing: .unconditional,
+        help: """
+            Simulated exporters (1-131072), each with its own address (--exporter-base + k) and domain (k + 1). \
+            With --to, one socket each when bound (the open-file limit applies).
+            """
+    )
     var exporters = 1
+    @Option(
+        name: .customLong("templates-per-exporter"),
+        parsing: .unconditional,
+        help: """
+            Templates each exporter announces (v9, ipfix; 3-33): ids 256 up, the sampler options template and \
+            IPv4 and IPv6 flow templates of different layouts; data goes round the layouts, one per datagram.
+            """
+    )
+    var templatesPerExporter = FlowTemplateLayout.defaultTemplateCount
+    @Option(
+        name: .customLong("distinct-flows"),
+        parsing: .unconditional,
+        help: """
+            Draw records from N distinct 5-tuples (1-16777216), taken in turn in send order: R records hold \
+            min(R, N) distinct ones. Default: a pool of 4,096 flows with varied client ports.
+            """
+    )
+    var distinctFlows: Int?
     @Option(
         name: .customLong("records-per-datagram"),
         parsing: .unconditional,
@@ -167,15 +198,17 @@ struct GenerateFlowsCommand: ParsableCommand {
         configuration.templateRefreshDatagrams = templateRefresh
         configuration.seed = seed
         configuration.exporterBase = base
+        configuration.templateCount = templatesPerExporter
+        configuration.distinctFlows = distinctFlows
         if let problem = configuration.problem() {
-            let flag =
-                problem.hasPrefix("exporters")
-                ? "--exporters \(exporters)"
-                : problem.hasPrefix("records per")
-                    ? "--records-per-datagram \(recordsPerDatagram)"
-                    : problem.hasPrefix("sampling")
-                        ? "--sampling-rate \(samplingRate)"
-                        : "--template-refresh \(templateRefresh)"
+            let flags = [
+                ("exporters", "--exporters \(exporters)"),
+                ("records per", "--records-per-datagram \(recordsPerDatagram)"),
+                ("sampling", "--sampling-rate \(samplingRate)"),
+                ("templates per", "--templates-per-exporter \(templatesPerExporter)"),
+                ("distinct flows", "--distinct-flows \(distinctFlows ?? 0)"),
+            ]
+            let flag = flags.first { problem.hasPrefix($0.0) }?.1 ?? "--template-refresh \(templateRefresh)"
             throw ValidationError("\(flag): \(problem.drop { $0 != ":" }.dropFirst(2))")
         }
         if let to {
@@ -329,6 +362,7 @@ struct GenerateFlowsCommand: ParsableCommand {
         }
         let line =
             "{\"format\":\"\(format.rawValue)\",\(target),\"exporters\":\(exporters),"
+            + "\"templates_per_exporter\":\(templatesPerExporter),\"distinct_flows\":\(distinctFlows.map(String.init) ?? "null"),"
             + "\"records\":\(summary.records),\"datagrams\":\(summary.datagrams),"
             + "\"bytes_total\":\(summary.octets),\"packets_total\":\(summary.packets),"
             + "\"template_records\":\(summary.templateRecords),\"options_records\":\(summary.optionsRecords),"

@@ -17,7 +17,8 @@ struct InspectCommand: ParsableCommand {
 
             --json prints one object: packets, datagrams, data_records, option_records, template_records, \
             errors (a total), errors_by_reason, and exporters (one object each, the same keys plus \
-            exporter, formats, sequence_gaps, sequence_missing, sampling_intervals, octets, packets_in_records).
+            exporter, formats, templates (held at the end: defined, not withdrawn), sequence_gaps, \
+            sequence_missing, sampling_intervals, octets, packets_in_records).
 
             --records-out writes every decoded flow data record as JSON Lines, in the order decoded, in the \
             schema `vigil generate flows --records-out` writes (docs/flows.md): format, exporter, \
@@ -131,6 +132,7 @@ struct InspectCommand: ParsableCommand {
                 ("data_records", "\(exporter.dataRecords)"),
                 ("option_records", "\(exporter.optionRecords)"),
                 ("template_records", "\(exporter.templateRecords)"),
+                ("templates", "\(exporter.templates.count)"),
                 ("sequence_gaps", "\(exporter.sequenceGaps)"),
                 ("sequence_missing", "\(exporter.sequenceMissing)"),
                 ("sampling_intervals", "{\(sampling)}"),
@@ -161,7 +163,7 @@ struct InspectCommand: ParsableCommand {
                 .map { $0.key == 0 ? "unsaid ×\($0.value)" : "1:\($0.key) ×\($0.value)" }.joined(separator: ", ")
             lines.append("exporter \(exporter.key) (\(exporter.formats.sorted().joined(separator: ", ")))")
             lines.append(
-                "  \(exporter.packets) datagrams, \(exporter.dataRecords) data, \(exporter.optionRecords) options, \(exporter.templateRecords) template records; \(exporter.sequenceGaps) sequence gaps (\(exporter.sequenceMissing) missing)"
+                "  \(exporter.packets) datagrams, \(exporter.dataRecords) data, \(exporter.optionRecords) options, \(exporter.templateRecords) template records (\(exporter.templates.count) templates held); \(exporter.sequenceGaps) sequence gaps (\(exporter.sequenceMissing) missing)"
             )
             lines.append(
                 "  traffic \(exporter.octets) bytes, \(exporter.packetsInRecords) packets (as exported, unsampled); sampling \(sampling.isEmpty ? "-" : sampling)"

@@ -46,4 +46,27 @@ struct FlowGarbageInputTests {
         #expect(log.contains("not a flow datagram") || log.contains("not_a_flow_datagram"), "\(result.standardError)")
         #expect(log.contains("native"), "\(result.standardError)")
     }
+
+    @Test(
+        "past --max-series the exporters' refused series are counted, and logged in one budget per input, not per exporter"
+    )
+    func refusedSeriesLogBounded() throws {
+        let directory = try CLI.temporaryDirectory("flow-max-series")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pcap = try GenerateFlowsTests.generate(
+            "v9",
+            in: directory,
+            ["--records", "3200", "--records-per-datagram", "1", "--exporters", "100"]
+        ).pcap
+        let run = try CLI.run(["run", "--input", "pcap:\(pcap)", "--max-series", "480", "--summary-json", "-"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let summary = try CLI.json(run.standardOutput)
+        #expect(summary["series"] as? Int == 480)
+        #expect(summary["flow_exporters"] as? Int == 100)
+        #expect((summary["rejects"] as? [String: Int])?["series_over_cardinality_limit"] ?? 0 > 1_000)
+        // Every exporter over the limit refuses series; one budget of 20 lines and a closing line for all.
+        let lines = run.standardError.split(separator: "\n")
+        #expect(lines.filter { $0.contains("rejected") }.count <= 20, "\(run.standardError.suffix(3_000))")
+        #expect(lines.filter { $0.contains("exporters: more errors; no longer logging them") }.count == 1)
+    }
 }

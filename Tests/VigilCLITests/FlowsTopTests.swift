@@ -161,4 +161,26 @@ struct FlowsTopTests {
         let help = try CLI.run(["flows", "top", "--help"])
         #expect(help.standardOutput.contains("vigil flows top rollups/ --by src"))
     }
+
+    @Test("past 2,048 exporters with sketches the others' records are counted as skipped and logged once, not silent")
+    func analyticsPoolFull() throws {
+        let directory = try CLI.temporaryDirectory("flows-pool")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 2,100 exporters, each sending 32 one-record datagrams within one window: all want sketches at once.
+        let pcap = try GenerateFlowsTests.generate(
+            "v9",
+            in: directory,
+            ["--exporters", "2100", "--records-per-datagram", "1", "--records", "67200"]
+        ).pcap
+        let rollups = directory.appendingPathComponent("r").path
+        let run = try CLI.run(["run", "--input", "pcap:\(pcap)", "--rollups", rollups, "--summary-json", "-"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let summary = try CLI.json(run.standardOutput)
+        #expect(summary["flow_exporters"] as? Int == 2_100)
+        #expect(summary["flow_summaries"] as? Int == 2_048)
+        #expect((summary["rejects"] as? [String: Int])?["flow_analytics_records_skipped"] == 52 * 32)
+        let lines = run.standardError.split(separator: "\n").filter { $0.contains("flow analytics full") }
+        #expect(lines.count == 1, "\(run.standardError.suffix(2_000))")
+        #expect(lines.first?.contains("2048 exporters hold sketches") == true)
+    }
 }

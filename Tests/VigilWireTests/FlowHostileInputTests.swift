@@ -148,6 +148,34 @@ struct FlowHostileInputTests {
         )
     }
 
+    @Test("templates past maximumTemplates across all exporters are refused; a withdrawal gives the room back")
+    func decoderWideTemplateLimit() {
+        var limits = FlowDecoderLimits()
+        limits.maximumTemplates = 3
+        var decoder = TemplateFlowDecoder(limits: limits)
+        let two = flowSet(2, templateRecord(256, [(8, 4), (1, 8)]) + templateRecord(257, [(12, 4), (1, 8)]))
+        let first = FlowExporterKey(address: exporterAddress, observationDomain: 1)
+        let second = FlowExporterKey(address: exporterAddress, observationDomain: 2)
+        var consumer = decoder.run([
+            ipfixMessage(sequence: 0, domain: 1, sets: [two]),
+            ipfixMessage(sequence: 0, domain: 2, sets: [two]),
+        ])
+        #expect(consumer.reasons == [.templateLimit], "the second exporter's 257 is the fourth template")
+        #expect(decoder.templateCount == 3)
+        #expect(decoder.templateCount(of: second) == 1)
+        decoder.run(
+            [
+                ipfixMessage(sequence: 0, domain: 1, sets: [flowSet(2, templateRecord(257, [] as [(UInt16, UInt16)]))]),
+                ipfixMessage(sequence: 0, domain: 2, sets: [two]),
+            ],
+            into: &consumer
+        )
+        #expect(consumer.reasons == [.templateLimit])
+        #expect(decoder.templateCount == 3)
+        #expect(decoder.templateCount(of: first) == 1)
+        #expect(decoder.templateCount(of: second) == 2)
+    }
+
     @Test("a rejected redefinition removes the old layout: the data after it is held, not misread")
     func rejectedRedefinition() {
         var decoder = TemplateFlowDecoder()
@@ -181,7 +209,9 @@ struct FlowHostileInputTests {
         #expect(decoder.templateCount(of: exporter, sourcePort: 5000) == 1)
     }
 
-    @Test("the dispatcher routes v5, v9, IPFIX and sFlow (a cut sFlow header is short_header); names native frames and garbage")
+    @Test(
+        "the dispatcher routes v5, v9, IPFIX and sFlow (a cut sFlow header is short_header); names native frames and garbage"
+    )
     func dispatch() {
         var decoder = FlowDatagramDecoder()
         var consumer = RecordingFlowConsumer()

@@ -25,6 +25,11 @@ final class FlowIngest {
     /// The monotonic time of the datagram being decoded (for flushing quiet exporters).
     private var nowNanoseconds: Int64 = 0
     private var errorLines = LogLineBudget(limit: 20)
+    /// The error lines of all this input's exporter sessions (series refused past `--max-series`, …): one
+    /// budget, so the log does not grow with the exporters.
+    private let sessionErrorLines: SharedLogLineBudget
+    /// Whether the analytics' pool ran out (logged once per input; every skipped record is counted).
+    private var loggedAnalyticsFull = false
     // Counted here, added to the engine's counters once per batch of datagrams (``publishCounts()``).
     private var records = 0
     private var recordsDropped = 0
@@ -61,6 +66,10 @@ final class FlowIngest {
         self.samplingRates = samplingRates
         self.readingIntervalNanoseconds = readingIntervalNanoseconds
         self.maximumExporters = limits.maximumExporters
+        self.sessionErrorLines = SharedLogLineBudget(
+            limit: IngestSession.maximumErrorsLoggedPerStream,
+            scope: "\(inputName) exporters"
+        )
     }
 
     /// Decodes one datagram from `address` that arrived at `arrivalNanoseconds` (Unix epoch; the capture's
@@ -102,7 +111,7 @@ final class FlowIngest {
         }
         let name = "\(inputName) exporter \(key)"
         let source = ProducerClock.Source(name: name)
-        let session = context.makeSession(streamName: name, source: source)
+        let session = context.makeSession(streamName: name, source: source, sharedErrorLines: sessionErrorLines)
         let state = FlowExporterState(
             key: key,
             session: session,
@@ -161,7 +170,19 @@ final class FlowIngest {
         recordsDropped += exporters.values.reduce(0) { $0 + $1.takeRecordsDropped() }
         if let analytics {
             let skipped = analytics.takeSkipped()
-            if skipped != 0 { counters.flowAnalyticsRecordsSkipped.wrappingIncrement(by: skipped, ordering: .relaxed) }
+            if skipped != 0 {
+                counters.flowAnalyticsRecordsSkipped.wrappingIncrement(by: skipped, ordering: .relaxed)
+                if !loggedAnalyticsFull {
+                    loggedAnalyticsFull = true
+                    context.logger.warning(
+                        """
+                        \(inputName): flow analytics full: \(analytics.maximumLive) exporters hold sketches; records \
+                        of further exporters feed their series but not the analytics \
+                        (counted in flow_analytics_records_skipped)
+                        """
+                    )
+                }
+            }
         }
         add(&records, counters.flowRecords)
         add(&recordsDropped, counters.flowRecordsDropped)

@@ -14,6 +14,9 @@ public struct FlowInspection: Sendable {
         public var dataRecords = 0
         public var optionRecords = 0
         public var templateRecords = 0
+        /// Templates the exporter defined and has not withdrawn, by id (whether each is an options
+        /// template): what a collector holds for it at the end.
+        public var templates: [UInt16: Bool] = [:]
         /// Sequence gaps seen, and the units they skipped in all (datagrams or records, by format).
         public var sequenceGaps = 0
         public var sequenceMissing: UInt64 = 0
@@ -253,7 +256,17 @@ extension FlowInspection {
 
         mutating func flowTemplate(_ event: FlowTemplateEvent, info: FlowDatagramInfo) {
             result.templateRecords += 1
-            withExporter(info) { $0.templateRecords += 1 }
+            withExporter(info) { exporter in
+                exporter.templateRecords += 1
+                switch event {
+                case .learned(let id, _, let isOptions), .redefined(let id, _, let isOptions):
+                    exporter.templates[id] = isOptions
+                case .withdrawn(let id) where id == 2 || id == 3:
+                    // IPFIX: all templates (2) or all options templates (3) of the domain.
+                    exporter.templates = exporter.templates.filter { $0.value != (id == 3) }
+                case .withdrawn(let id): exporter.templates[id] = nil
+                }
+            }
         }
 
         mutating func flowSequenceGap(missing: UInt64, info: FlowDatagramInfo) {

@@ -83,6 +83,9 @@ struct IngestSession: NativeDecoderDelegate {
     private var errorLines = LogLineBudget(limit: Self.maximumErrorsLoggedPerStream)
     static let maximumErrorsLoggedPerStream = 20
     private var lateLines = LogLineBudget(limit: 3)
+    /// When set, this stream's error lines come from a budget shared with other streams (a flow input's
+    /// exporters) instead of `errorLines`.
+    let sharedErrorLines: SharedLogLineBudget?
     /// Samples ahead whose translation entry the decode loop prefetches.
     static let translationPrefetchDistance = 16
 
@@ -97,8 +100,10 @@ struct IngestSession: NativeDecoderDelegate {
         senderSequences: SenderSequences,
         disconnectedSenders: DisconnectedSenders,
         claims: SeriesClaims,
-        acknowledgesFrames: Bool
+        acknowledgesFrames: Bool,
+        sharedErrorLines: SharedLogLineBudget? = nil
     ) {
+        self.sharedErrorLines = sharedErrorLines
         self.disconnectedSenders = disconnectedSenders
         self.claims = claims
         self.senderSequences = senderSequences
@@ -359,8 +364,10 @@ struct IngestSession: NativeDecoderDelegate {
     mutating func nativeDecoder(didFail error: NativeDecodeError) {
         counters.countDecodeError(kind: error.counterName)
         // The message is built only while lines are still logged: forged headers report one error each.
-        if errorLines.isOpen {
+        if sharedErrorLines?.budget.isOpen ?? errorLines.isOpen {
             report(error.description)
+        } else if let sharedErrorLines {
+            _ = sharedErrorLines.budget.spend()
         } else {
             _ = errorLines.spend()
         }
@@ -385,6 +392,15 @@ struct IngestSession: NativeDecoderDelegate {
 
     /// Logs the first errors of a stream, then stays quiet (they are all counted in the summary).
     mutating func report(_ message: String) {
+        if let sharedErrorLines {
+            sharedErrorLines.budget.log(
+                logger,
+                .warning,
+                "\(streamName): \(message)",
+                closing: "\(sharedErrorLines.scope): more errors; no longer logging them (see the run summary)"
+            )
+            return
+        }
         errorLines.log(
             logger,
             .warning,

@@ -68,7 +68,8 @@ struct ProducerContext {
     func makeSession(
         streamName: String,
         source: ProducerClock.Source,
-        acknowledgesFrames: Bool = false
+        acknowledgesFrames: Bool = false,
+        sharedErrorLines: SharedLogLineBudget? = nil
     )
         -> IngestSession
     {
@@ -83,7 +84,8 @@ struct ProducerContext {
             senderSequences: senderSequences,
             disconnectedSenders: disconnectedSenders,
             claims: claims,
-            acknowledgesFrames: acknowledgesFrames
+            acknowledgesFrames: acknowledgesFrames,
+            sharedErrorLines: sharedErrorLines
         )
     }
 

@@ -44,3 +44,16 @@ struct LogLineBudget {
         return used == limit + 1 ? .closingLine : .nothing
     }
 }
+
+/// One budget for the error lines of many streams: the exporters of one flow input, each a stream of its own,
+/// so that past `--max-series` (or any other reject) the log does not grow with how many exporters there are.
+final class SharedLogLineBudget {
+    var budget: LogLineBudget
+    /// What the closing line names: the streams sharing the budget.
+    let scope: String
+
+    init(limit: Int, scope: String) {
+        budget = LogLineBudget(limit: limit)
+        self.scope = scope
+    }
+}

@@ -17,10 +17,20 @@ public struct FlowExportConfiguration: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Exporter 0's address (127.0.0.10 by default); IPv4 or IPv6.
     public var exporterBase = IPAddress(ipv4: 0x7F00_000A)
+    /// Templates each exporter announces (NetFlow v9, IPFIX): 3 (IPv4 and IPv6 flows, sampler options) up
+    /// to ``FlowTemplateLayout/maximumTemplateCount``, ids 256 up; data goes round the flow layouts, one per
+    /// datagram and address family (``FlowTemplateLayout``).
+    public var templateCount = FlowTemplateLayout.defaultTemplateCount
+    /// Draw records from this many distinct 5-tuples (``FlowTrafficModel/distinctFlow(_:)``), in turn over
+    /// the run's records in send order, so R records hold min(R, N) distinct 5-tuples; nil: the pool with
+    /// varied client ports, as before.
+    public var distinctFlows: Int?
     /// The first export time (the exporters booted before it), nanoseconds since the Unix epoch.
     public var startNanoseconds: Int64
 
-    public static let maximumExporters = 4_096
+    /// Twice a collector's default exporter limit (``FlowDecoderLimits/maximumExporters``), so what happens
+    /// past it can be tried. A simulated exporter costs about 1 KiB here.
+    public static let maximumExporters = 131_072
 
     public init(format: FlowFormat, startNanoseconds: Int64) {
         self.format = format
@@ -31,6 +41,21 @@ public struct FlowExportConfiguration: Sendable, Equatable {
     public func problem() -> String? {
         if !(1...Self.maximumExporters).contains(exporterCount) {
             return "exporters \(exporterCount): expected 1...\(Self.maximumExporters)"
+        }
+        if exporterAddress(exporterCount - 1).isIPv4 != exporterBase.isIPv4 {
+            return "exporters \(exporterCount): the last address, \(exporterBase) + \(exporterCount - 1), leaves IPv4"
+        }
+        if !(FlowTemplateLayout.defaultTemplateCount...FlowTemplateLayout.maximumTemplateCount).contains(templateCount)
+        {
+            return
+                "templates per exporter \(templateCount): expected \(FlowTemplateLayout.defaultTemplateCount)..."
+                + "\(FlowTemplateLayout.maximumTemplateCount)"
+        }
+        if templateCount != FlowTemplateLayout.defaultTemplateCount && format != .netFlowV9 && format != .ipfix {
+            return "templates per exporter \(templateCount): only NetFlow v9 and IPFIX have templates"
+        }
+        if let distinctFlows, !(1...FlowTrafficModel.maximumDistinctFlows).contains(distinctFlows) {
+            return "distinct flows \(distinctFlows): expected 1...\(FlowTrafficModel.maximumDistinctFlows)"
         }
         if !(1...FlowEncodingLimits.maximumRecordsPerDatagram).contains(recordsPerDatagram) {
             return
@@ -60,8 +85,9 @@ public struct FlowExportConfiguration: Sendable, Equatable {
 /// sFlow counter samples when due.
 ///
 /// Deterministic: every exporter has its own seeded random stream, so an exporter's datagrams depend only on
-/// the configuration, the record counts asked for and the export times given. Storage is allocated once;
-/// a datagram allocates nothing.
+/// the configuration, the record counts asked for and the export times given (with
+/// ``FlowExportConfiguration/distinctFlows``, also on the records sent before, by all exporters: the keys
+/// are taken in turn). Storage is allocated once; a datagram allocates nothing.
 public final class FlowExportSimulator {
     public let configuration: FlowExportConfiguration
     public let model: FlowTrafficModel
@@ -84,6 +110,8 @@ public final class FlowExportSimulator {
     public private(set) var lastRecordCount = 0
     /// The header of the last datagram.
     public private(set) var lastHeader: FlowExportHeader
+    /// With ``FlowExportConfiguration/distinctFlows``: the key index of the next record.
+    var nextDistinctFlow = 0
 
     public init(configuration: FlowExportConfiguration) {
         precondition(configuration.problem() == nil, configuration.problem() ?? "")
@@ -163,17 +191,28 @@ public final class FlowExportSimulator {
         // IPv4 records from the front, IPv6 from the back: the order the encoders write them in.
         var front = 0
         var back = recordCount
+        let distinctFlows = configuration.distinctFlows ?? 0
         model.entries.withUnsafeBufferPointer { pool in
             let mask = UInt64(FlowTrafficModel.poolSize - 1)
             for _ in 0..<recordCount {
                 let bits = random.next()
-                let entry = pool[Int(truncatingIfNeeded: bits & mask)]
-                var record = entry.record
-                if record.sourcePort >= 32_768 && record.protocolNumber != 1 {
-                    record.sourcePort = 32_768 | (record.sourcePort &+ UInt16(truncatingIfNeeded: bits >> 40)) & 0x3FFF
-                } else if record.destinationPort >= 32_768 {
-                    record.destinationPort =
-                        32_768 | (record.destinationPort &+ UInt16(truncatingIfNeeded: bits >> 40)) & 0x3FFF
+                let entry: FlowTrafficModel.Entry
+                var record: FlowRecord
+                if distinctFlows > 0 {
+                    // The next key: its 5-tuple fixed by its index, the counts and times varied as below.
+                    entry = model.distinctFlow(nextDistinctFlow)
+                    nextDistinctFlow = nextDistinctFlow + 1 == distinctFlows ? 0 : nextDistinctFlow + 1
+                    record = entry.record
+                } else {
+                    entry = pool[Int(truncatingIfNeeded: bits & mask)]
+                    record = entry.record
+                    if record.sourcePort >= 32_768 && record.protocolNumber != 1 {
+                        record.sourcePort =
+                            32_768 | (record.sourcePort &+ UInt16(truncatingIfNeeded: bits >> 40)) & 0x3FFF
+                    } else if record.destinationPort >= 32_768 {
+                        record.destinationPort =
+                            32_768 | (record.destinationPort &+ UInt16(truncatingIfNeeded: bits >> 40)) & 0x3FFF
+                    }
                 }
                 record.samplingInterval = recordSampling
                 if sFlow {
@@ -238,6 +277,8 @@ public final class FlowExportSimulator {
                 header: header,
                 includeTemplates: refresh,
                 samplingInterval: sampling,
+                templateCount: configuration.templateCount,
+                layoutTurn: Int(datagram),
                 into: &cursor
             )
         case .ipfix:
@@ -247,6 +288,8 @@ public final class FlowExportSimulator {
                 header: header,
                 includeTemplates: refresh,
                 samplingInterval: sampling,
+                templateCount: configuration.templateCount,
+                layoutTurn: Int(datagram),
                 into: &cursor
             )
             exporters[index].recordSequence &+= UInt32(result.flowRecords + result.optionsRecords)

@@ -8,12 +8,18 @@ import VigilWire
 ///
 /// Built once (``poolSize`` entries, O(poolSize)); drawing a record is a table lookup and a few integer
 /// operations, no allocation.
+///
+/// A wider key space, for sketches and memory at scale: ``distinctFlow(_:)`` gives flow `index` of up to
+/// ``maximumDistinctFlows`` distinct 5-tuples, a pool entry whose client address is a bijective mix of the
+/// index: no per-flow table, and two indices never share a 5-tuple.
 public struct FlowTrafficModel: Sendable {
     /// One pool entry: a record (times unset) with what its variations need.
     public struct Entry: Sendable {
         public var record: FlowRecord
         public var bytesPerPacket: UInt32
         public var durationMilliseconds: Int64
+        /// Whether the client (the side with the ephemeral port) is the source; else the destination.
+        public var clientIsSource: Bool
     }
 
     /// Entries in the pool: a power of two, so a draw is a mask.
@@ -22,6 +28,12 @@ public struct FlowTrafficModel: Sendable {
     public static let interfaceCount: UInt32 = 8
 
     public let entries: [Entry]
+    /// Mixed into ``distinctFlow(_:)``'s client addresses: another seed, other clients.
+    let seed: UInt64
+
+    /// The most distinct flows ``distinctFlow(_:)`` gives: one client address each, 2^24 (10.0.0.0/8, and
+    /// 2001:db8:2::/104 for IPv6 flows).
+    public static let maximumDistinctFlows = 1 << 24
 
     /// - Parameters:
     ///   - seed: the random seed; the same seed gives the same pool.
@@ -51,6 +63,41 @@ public struct FlowTrafficModel: Sendable {
             entries.append(entry)
         }
         self.entries = entries
+        self.seed = seed
+    }
+
+    /// Flow `index` (0..<``maximumDistinctFlows``) of the key space: the pool entry a hash of the index picks
+    /// (so the mix of services, servers, sizes and interfaces is the pool's), with its client address
+    /// replaced by a bijective mix of the index and its client port taken from the hash. The same index
+    /// always gives the same 5-tuple, and two indices never give the same one (their client addresses
+    /// differ). O(1), no table.
+    public func distinctFlow(_ index: Int) -> Entry {
+        precondition(index >= 0 && index < Self.maximumDistinctFlows)
+        var mixer = SplitMix64(seed: UInt64(index) ^ seed)
+        var hash = mixer.next()
+        var entry = entries[Int(truncatingIfNeeded: hash) & (Self.poolSize - 1)]
+        // A bijection of 0..<2^24: xor with the seed, then odd multiplications and xor-shifts modulo 2^24.
+        let mask: UInt64 = (1 << 24) - 1
+        var client = (UInt64(index) ^ seed) & mask
+        client = (client &* 0x9E_3779) & mask
+        client ^= client >> 13
+        client = (client &* 0x85_EBCB) & mask
+        client ^= client >> 11
+        let address: IPAddress =
+            entry.record.ipVersion == 6
+            ? IPAddress(high: 0x2001_0DB8_0002_0000, low: client)
+            : IPAddress(ipv4: 0x0A00_0000 | UInt32(truncatingIfNeeded: client))
+        hash >>= 40
+        let port = 32_768 | UInt16(truncatingIfNeeded: hash) & 0x3FFF
+        let hasPorts = entry.record.protocolNumber == 6 || entry.record.protocolNumber == 17
+        if entry.clientIsSource {
+            entry.record.sourceAddress = address
+            if hasPorts { entry.record.sourcePort = port }
+        } else {
+            entry.record.destinationAddress = address
+            if hasPorts { entry.record.destinationPort = port }
+        }
+        return entry
     }
 
     static let tcpServices: [UInt16] = [443, 80, 22, 8080, 993, 25, 3306, 5432, 179, 8443]
@@ -136,6 +183,11 @@ public struct FlowTrafficModel: Sendable {
         record.packets = packets
         record.octets = packets * UInt64(bytesPerPacket)
         let duration = packets == 1 ? 0 : min(120_000, Int64(packets) * Int64(1 + random.next() % 50))
-        return Entry(record: record, bytesPerPacket: bytesPerPacket, durationMilliseconds: duration)
+        return Entry(
+            record: record,
+            bytesPerPacket: bytesPerPacket,
+            durationMilliseconds: duration,
+            clientIsSource: toServer
+        )
     }
 }

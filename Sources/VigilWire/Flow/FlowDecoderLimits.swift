@@ -5,6 +5,10 @@ public struct FlowDecoderLimits: Sendable, Equatable {
     public var maximumExporters = 65_536
     /// Templates and options templates one exporter may hold at once.
     public var maximumTemplatesPerExporter = 1_024
+    /// Templates all exporters may hold at once. The per-exporter bound times the exporter bound would be
+    /// 64M templates (about 1.4 KiB each, compiled), so the decoder has a bound of its own: 262,144, about
+    /// 360 MiB (10,000 exporters of 26 templates each).
+    public var maximumTemplates = 1 << 18
     /// Fields in one template (real ones have up to ~100).
     public var maximumFieldsPerTemplate = 512
     /// Data sets held, per exporter, while their template has not arrived (a collector restarted before the

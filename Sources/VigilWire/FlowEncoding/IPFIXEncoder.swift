@@ -1,6 +1,7 @@
 /// IPFIX messages (RFC 7011): a 16-byte header, then, when templates are due, a template set (id 2:
-/// templates 256 and 257), an options template set (id 3: the selector template 258, one scope field) and
-/// its options data; then a data set of IPv4 records (256) and one of IPv6 records (257). Records carry
+/// templates 256 and 257, and the further layouts' when more than 3 templates are asked for), an options
+/// template set (id 3: the selector template 258, one scope field) and its options data; then a data set of
+/// IPv4 records (256, or another IPv4 layout) and one of IPv6 records (257, or another). Records carry
 /// `applicationName` (96) as a variable-length field and one enterprise-specific field (PEN 32473); sets
 /// are not padded. See ``FlowTemplateLayout``.
 ///
@@ -16,6 +17,9 @@ public enum IPFIXEncoder {
     ///   - includeTemplates: whether to send the templates and the selector options (first message, refresh).
     ///   - samplingInterval: 1 in N packets: options data `samplingPacketInterval` 1, `samplingPacketSpace`
     ///     N − 1.
+    ///   - templateCount: templates announced, 3 to ``FlowTemplateLayout/maximumTemplateCount`` (ids 256 up).
+    ///   - layoutTurn: which layouts the data uses: IPv4 records layout `layoutTurn` modulo
+    ///     ``FlowTemplateLayout/ipv4LayoutCount(templateCount:)``, IPv6 records likewise.
     ///   - cursor: where to write.
     /// - Returns: what was written (``FlowEncodedDatagram/optionsRecords`` counts toward the next sequence
     ///   number).
@@ -24,10 +28,21 @@ public enum IPFIXEncoder {
         header: FlowExportHeader,
         includeTemplates: Bool,
         samplingInterval: UInt32,
+        templateCount: Int = FlowTemplateLayout.defaultTemplateCount,
+        layoutTurn: Int = 0,
         into cursor: inout FlowWriteCursor
     ) -> FlowEncodedDatagram {
         precondition(records.count <= FlowEncodingLimits.maximumRecordsPerDatagram)
-        cursor.require(1_024 + records.count * 128)
+        precondition(
+            (FlowTemplateLayout.defaultTemplateCount...FlowTemplateLayout.maximumTemplateCount).contains(templateCount)
+        )
+        precondition(layoutTurn >= 0)
+        cursor.require(
+            128 + (includeTemplates ? templateCount * FlowTemplateLayout.maximumFlowTemplateByteCount : 0)
+                + records.count * (128 + 16)
+        )
+        let ipv4Layout = layoutTurn % FlowTemplateLayout.ipv4LayoutCount(templateCount: templateCount)
+        let ipv6Layout = layoutTurn % FlowTemplateLayout.ipv6LayoutCount(templateCount: templateCount)
         var result = FlowEncodedDatagram()
         let start = cursor.offset
         cursor.put(UInt16(10))
@@ -36,8 +51,8 @@ public enum IPFIXEncoder {
         cursor.put(header.sequenceNumber)
         cursor.put(header.observationDomain)
         if includeTemplates {
-            writeTemplates(into: &cursor)
-            result.templateRecords = 3
+            writeTemplates(templateCount: templateCount, into: &cursor)
+            result.templateRecords = templateCount
             let set = cursor.offset
             cursor.put(FlowTemplateLayout.samplerOptionsTemplateID)
             cursor.put(UInt16(16))
@@ -51,13 +66,14 @@ public enum IPFIXEncoder {
         for index in records.indices where records[index].sourceAddress.isIPv4 {
             if set < 0 {
                 set = cursor.offset
-                cursor.put(FlowTemplateLayout.ipv4TemplateID)
+                cursor.put(FlowTemplateLayout.flowTemplateID(layout: ipv4Layout, ipv6: false))
                 cursor.put(UInt16(0))
             }
             let record = records[index]
             cursor.put4Bytes(record.sourceAddress)
             cursor.put4Bytes(record.destinationAddress)
             writeCommon(record, into: &cursor)
+            FlowTemplateLayout.writeVariantValues(record, layout: ipv4Layout, into: &cursor)
             result.flowRecords += 1
         }
         if set >= 0 { cursor.patch(UInt16(cursor.offset - set), at: set + 2) }
@@ -65,13 +81,14 @@ public enum IPFIXEncoder {
         for index in records.indices where !records[index].sourceAddress.isIPv4 {
             if set < 0 {
                 set = cursor.offset
-                cursor.put(FlowTemplateLayout.ipv6TemplateID)
+                cursor.put(FlowTemplateLayout.flowTemplateID(layout: ipv6Layout, ipv6: true))
                 cursor.put(UInt16(0))
             }
             let record = records[index]
             cursor.put16Bytes(record.sourceAddress)
             cursor.put16Bytes(record.destinationAddress)
             writeCommon(record, into: &cursor)
+            FlowTemplateLayout.writeVariantValues(record, layout: ipv6Layout, into: &cursor)
             result.flowRecords += 1
         }
         if set >= 0 { cursor.patch(UInt16(cursor.offset - set), at: set + 2) }
@@ -107,17 +124,13 @@ public enum IPFIXEncoder {
         cursor.put(FlowTemplateLayout.exampleEnterpriseValue(record))
     }
 
-    /// The template set (256, 257) and the options template set (258). Static field tables: no allocation.
-    static func writeTemplates(into cursor: inout FlowWriteCursor) {
+    /// The template set (256, 257, and the further layouts' in id order) and the options template set
+    /// (258). Static field tables: no allocation.
+    static func writeTemplates(templateCount: Int, into cursor: inout FlowWriteCursor) {
         var set = cursor.offset
         cursor.put(UInt16(2))
         cursor.put(UInt16(0))
-        cursor.put(FlowTemplateLayout.ipv4TemplateID)
-        cursor.put(UInt16(FlowTemplateLayout.ipfixIPv4Fields.count))
-        writeFields(FlowTemplateLayout.ipfixIPv4Fields, into: &cursor)
-        cursor.put(FlowTemplateLayout.ipv6TemplateID)
-        cursor.put(UInt16(FlowTemplateLayout.ipfixIPv6Fields.count))
-        writeFields(FlowTemplateLayout.ipfixIPv6Fields, into: &cursor)
+        FlowTemplateLayout.writeFlowTemplates(templateCount: templateCount, ipfix: true, into: &cursor)
         cursor.patch(UInt16(cursor.offset - set), at: set + 2)
         set = cursor.offset
         cursor.put(UInt16(3))
@@ -125,20 +138,7 @@ public enum IPFIXEncoder {
         cursor.put(FlowTemplateLayout.samplerOptionsTemplateID)
         cursor.put(UInt16(FlowTemplateLayout.ipfixSamplerFields.count))
         cursor.put(UInt16(1))  // scope field count: selectorId
-        writeFields(FlowTemplateLayout.ipfixSamplerFields, into: &cursor)
+        FlowTemplateLayout.writeSpecifiers(FlowTemplateLayout.ipfixSamplerFields, into: &cursor)
         cursor.patch(UInt16(cursor.offset - set), at: set + 2)
-    }
-
-    static func writeFields(_ fields: [FlowTemplateLayout.Field], into cursor: inout FlowWriteCursor) {
-        for field in fields {
-            if field.enterpriseNumber != 0 {
-                cursor.put(field.id | 0x8000)
-                cursor.put(field.length)
-                cursor.put(field.enterpriseNumber)
-            } else {
-                cursor.put(field.id)
-                cursor.put(field.length)
-            }
-        }
     }
 }

@@ -1,7 +1,8 @@
 /// NetFlow v9 datagrams (RFC 3954): a 20-byte header, then, when templates are due, a template flowset
-/// (id 0: templates 256 and 257), an options template flowset (id 1: the sampler template 258) and its
-/// options data; then a data flowset of IPv4 records (256) and one of IPv6 records (257), each padded to 4
-/// bytes. See ``FlowTemplateLayout`` for the fields.
+/// (id 0: templates 256 and 257, and the further layouts' when more than 3 templates are asked for), an
+/// options template flowset (id 1: the sampler template 258) and its options data; then a data flowset of
+/// IPv4 records (256, or another IPv4 layout) and one of IPv6 records (257, or another IPv6 layout), each
+/// padded to 4 bytes. See ``FlowTemplateLayout`` for the fields.
 ///
 /// `sysUptime` is taken at the whole second of the export time (v9 carries no sub-second export time), so a
 /// decoder's `unix_secs·1000 − sysUptime + FIRST_SWITCHED` is each record's start exactly.
@@ -18,6 +19,9 @@ public enum NetFlowV9Encoder {
     ///   - includeTemplates: whether to send the templates and the sampler options (the first datagram and
     ///     every refresh).
     ///   - samplingInterval: the sampler's 1-in-N interval announced in the options data.
+    ///   - templateCount: templates announced, 3 to ``FlowTemplateLayout/maximumTemplateCount`` (ids 256 up).
+    ///   - layoutTurn: which layouts the data uses: IPv4 records layout `layoutTurn` modulo
+    ///     ``FlowTemplateLayout/ipv4LayoutCount(templateCount:)``, IPv6 records likewise.
     ///   - cursor: where to write.
     /// - Returns: what was written.
     public static func encode(
@@ -25,10 +29,21 @@ public enum NetFlowV9Encoder {
         header: FlowExportHeader,
         includeTemplates: Bool,
         samplingInterval: UInt32,
+        templateCount: Int = FlowTemplateLayout.defaultTemplateCount,
+        layoutTurn: Int = 0,
         into cursor: inout FlowWriteCursor
     ) -> FlowEncodedDatagram {
         precondition(records.count <= FlowEncodingLimits.maximumRecordsPerDatagram)
-        cursor.require(1_024 + records.count * (ipv6RecordByteCount + 4))
+        precondition(
+            (FlowTemplateLayout.defaultTemplateCount...FlowTemplateLayout.maximumTemplateCount).contains(templateCount)
+        )
+        precondition(layoutTurn >= 0)
+        cursor.require(
+            128 + (includeTemplates ? templateCount * FlowTemplateLayout.maximumFlowTemplateByteCount : 0)
+                + records.count * (ipv6RecordByteCount + 16 + 4)
+        )
+        let ipv4Layout = layoutTurn % FlowTemplateLayout.ipv4LayoutCount(templateCount: templateCount)
+        let ipv6Layout = layoutTurn % FlowTemplateLayout.ipv6LayoutCount(templateCount: templateCount)
         var result = FlowEncodedDatagram()
         let start = cursor.offset
         let exportSeconds = header.exportSeconds
@@ -40,8 +55,8 @@ public enum NetFlowV9Encoder {
         cursor.put(header.sequenceNumber)
         cursor.put(header.observationDomain)
         if includeTemplates {
-            writeTemplates(into: &cursor)
-            result.templateRecords = 3
+            writeTemplates(templateCount: templateCount, into: &cursor)
+            result.templateRecords = templateCount
             // Options data: the system scope (the exporter's IPv4 address), sampler 1, random, 1 in N.
             let set = cursor.offset
             cursor.put(FlowTemplateLayout.samplerOptionsTemplateID)
@@ -58,13 +73,14 @@ public enum NetFlowV9Encoder {
         for index in records.indices where records[index].sourceAddress.isIPv4 {
             if set < 0 {
                 set = cursor.offset
-                cursor.put(FlowTemplateLayout.ipv4TemplateID)
+                cursor.put(FlowTemplateLayout.flowTemplateID(layout: ipv4Layout, ipv6: false))
                 cursor.put(UInt16(0))
             }
             let record = records[index]
             cursor.put4Bytes(record.sourceAddress)
             cursor.put4Bytes(record.destinationAddress)
             writeCommon(record, header: header, into: &cursor)
+            FlowTemplateLayout.writeVariantValues(record, layout: ipv4Layout, into: &cursor)
             result.flowRecords += 1
         }
         if set >= 0 {
@@ -75,13 +91,14 @@ public enum NetFlowV9Encoder {
         for index in records.indices where !records[index].sourceAddress.isIPv4 {
             if set < 0 {
                 set = cursor.offset
-                cursor.put(FlowTemplateLayout.ipv6TemplateID)
+                cursor.put(FlowTemplateLayout.flowTemplateID(layout: ipv6Layout, ipv6: true))
                 cursor.put(UInt16(0))
             }
             let record = records[index]
             cursor.put16Bytes(record.sourceAddress)
             cursor.put16Bytes(record.destinationAddress)
             writeCommon(record, header: header, into: &cursor)
+            FlowTemplateLayout.writeVariantValues(record, layout: ipv6Layout, into: &cursor)
             result.flowRecords += 1
         }
         if set >= 0 {
@@ -114,18 +131,13 @@ public enum NetFlowV9Encoder {
         cursor.put(FlowTemplateLayout.samplerID)
     }
 
-    /// The template flowset (256, 257) and the options template flowset (258). Static field tables: no
-    /// allocation.
-    static func writeTemplates(into cursor: inout FlowWriteCursor) {
+    /// The template flowset (256, 257, and the further layouts' in id order) and the options template
+    /// flowset (258). Static field tables: no allocation.
+    static func writeTemplates(templateCount: Int, into cursor: inout FlowWriteCursor) {
         var set = cursor.offset
         cursor.put(UInt16(0))
         cursor.put(UInt16(0))
-        cursor.put(FlowTemplateLayout.ipv4TemplateID)
-        cursor.put(UInt16(FlowTemplateLayout.v9IPv4Fields.count))
-        writeFields(FlowTemplateLayout.v9IPv4Fields, into: &cursor)
-        cursor.put(FlowTemplateLayout.ipv6TemplateID)
-        cursor.put(UInt16(FlowTemplateLayout.v9IPv6Fields.count))
-        writeFields(FlowTemplateLayout.v9IPv6Fields, into: &cursor)
+        FlowTemplateLayout.writeFlowTemplates(templateCount: templateCount, ipfix: false, into: &cursor)
         cursor.patch(UInt16(cursor.offset - set), at: set + 2)
         set = cursor.offset
         cursor.put(UInt16(1))
@@ -133,16 +145,9 @@ public enum NetFlowV9Encoder {
         cursor.put(FlowTemplateLayout.samplerOptionsTemplateID)
         cursor.put(UInt16(FlowTemplateLayout.v9SamplerScopeFields.count * 4))
         cursor.put(UInt16(FlowTemplateLayout.v9SamplerOptionFields.count * 4))
-        writeFields(FlowTemplateLayout.v9SamplerScopeFields, into: &cursor)
-        writeFields(FlowTemplateLayout.v9SamplerOptionFields, into: &cursor)
+        FlowTemplateLayout.writeSpecifiers(FlowTemplateLayout.v9SamplerScopeFields, into: &cursor)
+        FlowTemplateLayout.writeSpecifiers(FlowTemplateLayout.v9SamplerOptionFields, into: &cursor)
         cursor.padToFourBytes(from: set)
         cursor.patch(UInt16(cursor.offset - set), at: set + 2)
-    }
-
-    static func writeFields(_ fields: [FlowTemplateLayout.Field], into cursor: inout FlowWriteCursor) {
-        for field in fields {
-            cursor.put(field.id)
-            cursor.put(field.length)
-        }
     }
 }

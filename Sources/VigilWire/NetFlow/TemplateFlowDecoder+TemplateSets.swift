@@ -36,7 +36,7 @@ extension TemplateFlowDecoder {
                     fail(.badTemplate, at: offset, "withdrawal of template id \(templateID) (must be ≥ 256, or 2/3)")
                     return
                 }
-                _exporters[exporterIndex].withdraw(templateID: templateID)
+                _templateCount -= _exporters[exporterIndex].withdraw(templateID: templateID)
                 consumer.flowTemplate(.withdrawn(templateID: templateID), info: info)
                 offset += 4
                 continue
@@ -112,6 +112,16 @@ extension TemplateFlowDecoder {
                     offset = recordEnd
                     continue
                 }
+                guard existing != nil || _templateCount < limits.maximumTemplates else {
+                    fail(
+                        .templateLimit,
+                        at: offset,
+                        "template \(templateID) of exporter \(info.exporter) refused: \(limits.maximumTemplates) "
+                            + "templates held across all exporters"
+                    )
+                    offset = recordEnd
+                    continue
+                }
                 switch _FlowTemplate.compile(
                     fields: _scratchFields,
                     scopeFieldCount: scopeCount,
@@ -128,6 +138,7 @@ extension TemplateFlowDecoder {
                     return
                 case .success(let template):
                     _exporters[exporterIndex].templates[templateID] = template
+                    if existing == nil { _templateCount += 1 }
                 }
                 event =
                     existing == nil
@@ -171,7 +182,7 @@ extension TemplateFlowDecoder {
     /// describes its data, so it is removed.
     mutating func _rejectTemplate(_ templateID: UInt16, _ exporterIndex: Int) {
         guard templateID >= 256 else { return }
-        _exporters[exporterIndex].templates[templateID] = nil
+        if _exporters[exporterIndex].templates.removeValue(forKey: templateID) != nil { _templateCount -= 1 }
     }
 
     /// Whether `base[start..<end]` is all zero bytes (set padding).

@@ -26,8 +26,9 @@
 ///   If its id was known, that template is removed too: the data that follows was encoded for the new
 ///   layout, which the decoder cannot read, so it is held (and dropped as `template_not_found`) rather than
 ///   misread with the old one. Other exporters' templates are never touched.
-/// - A template id new to an exporter at `maximumTemplatesPerExporter`: `template_limit`, that record is
-///   skipped and the set goes on. A new exporter at `maximumExporters`: `exporter_limit`, datagram dropped.
+/// - A template id new to an exporter at `maximumTemplatesPerExporter`, or new to the decoder when all
+///   exporters hold `maximumTemplates`: `template_limit`, that record is skipped and the set goes on (data
+///   for it is held, then dropped as `template_not_found`). A new exporter at `maximumExporters`: `exporter_limit`, datagram dropped.
 /// - Bytes at the end of a set too few for a record (or for a template record), padding, are ignored.
 /// - A variable-length record that runs past its set: `truncated`, the rest of the set is dropped.
 /// - Fields Vigil does not read, enterprise-specific ones included, are skipped; a known field with a
@@ -37,6 +38,8 @@ public struct TemplateFlowDecoder {
     @usableFromInline var _exporterIndices: [_FlowSessionKey: Int] = [:]
     /// Never shrinks: an exporter's index stays valid for the decoder's life.
     @usableFromInline var _exporters: [_FlowExporterState] = []
+    /// Templates held across all exporters, at most `limits.maximumTemplates`.
+    @usableFromInline var _templateCount = 0
     /// Bytes of held set bodies across all exporters, at most `limits.maximumHeldBytes`.
     @usableFromInline var _heldByteCount = 0
     /// Exporters holding data, so a full hold finds the oldest without visiting every exporter.
@@ -56,6 +59,9 @@ public struct TemplateFlowDecoder {
 
     /// Exporters with state.
     public var exporterCount: Int { _exporters.count }
+
+    /// Templates and options templates held across all exporters.
+    public var templateCount: Int { _templateCount }
 
     /// Bytes of data sets held for templates that have not arrived, across all exporters.
     public var heldByteCount: Int { _heldByteCount }
