@@ -9,9 +9,11 @@ import Atomics
 ///
 /// Invariant: `0 <= tail - head <= capacity`. Checked in debug builds.
 ///
-/// Blocking is layered on top (``push(_:while:)``, ``pop(while:)``): spin briefly, then yield, then
-/// sleep in short steps. A sleeping side costs no CPU and never holds a lock; waits are per batch
-/// (thousands of samples), so the sleep granularity does not show in throughput.
+/// Blocking is layered on top (``push(_:while:)``, ``pop(while:)``): spin briefly, then yield, then park
+/// on the waiting side's ``Parker``, which the other side wakes: every push wakes ``consumerParker`` and
+/// every pop ``producerParker`` if that thread sleeps (one fence and one load per push or pop when it does
+/// not; the engine pushes and pops batches, never samples). A thread that waits on several rings (a shard
+/// on its lanes, a writer on every shard's ring) passes its one parker to all of them.
 public final class SPSCRing<Element>: @unchecked Sendable {
     @usableFromInline let _slots: UnsafeMutablePointer<Element?>
     @usableFromInline let _mask: Int
@@ -21,9 +23,21 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     @usableFromInline let _counters: UnsafeMutableRawPointer
     @usableFromInline let _head: UnsafeAtomic<Int>
     @usableFromInline let _tail: UnsafeAtomic<Int>
+    /// Where the consumer sleeps while the ring is empty; woken by every push.
+    public let consumerParker: Parker
+    /// Where the producer sleeps while the ring is full; woken by every pop.
+    public let producerParker: Parker
+    /// Longest a blocking push or pop sleeps before it looks at its stop condition again (100 ms): a wake
+    /// comes with the other side's pop or push; a stop condition that turns false wakes nobody.
+    public static var stopCheckNanoseconds: Int64 { 100_000_000 }
 
-    /// - Parameter capacity: rounded up to a power of two, at least 2.
-    public init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: rounded up to a power of two, at least 2.
+    ///   - consumerParker: the consuming thread's parker (its own if nil).
+    ///   - producerParker: the producing thread's parker (its own if nil).
+    public init(capacity: Int, consumerParker: Parker? = nil, producerParker: Parker? = nil) {
+        self.consumerParker = consumerParker ?? Parker()
+        self.producerParker = producerParker ?? Parker()
         precondition(capacity >= 1 && capacity <= 1 << 20, "SPSCRing capacity must be in 1...1_048_576")
         var size = 2
         while size < capacity { size <<= 1 }
@@ -55,6 +69,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         if tail - head == capacity { return false }
         _slots[tail & _mask] = element
         _tail.store(tail &+ 1, ordering: .releasing)
+        consumerParker.unpark()
         return true
     }
 
@@ -67,11 +82,16 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         if head == tail { return nil }
         let element = _slots[head & _mask].take()
         _head.store(head &+ 1, ordering: .releasing)
+        producerParker.unpark()
         return element
     }
 
     /// Elements waiting; exact when called by either side, approximate from a third thread.
     public var count: Int { _tail.load(ordering: .acquiring) - _head.load(ordering: .acquiring) }
+
+    /// Whether the ring holds nothing; exact for the consumer, a snapshot for anyone else.
+    @inlinable
+    public var isEmpty: Bool { _tail.load(ordering: .acquiring) == _head.load(ordering: .acquiring) }
 
     /// Producer side: pushes, waiting while the ring is full (backpressure) as long as `keepWaiting()`
     /// is true. Returns false if it gave up because `keepWaiting()` turned false.
@@ -80,7 +100,9 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         var backoff = Backoff()
         while !tryPush(element) {
             if !keepWaiting() { return false }
-            backoff.wait()
+            if !backoff.spin() {
+                producerParker.park(timeoutNanoseconds: Self.stopCheckNanoseconds) { count < capacity }
+            }
         }
         return true
     }
@@ -92,34 +114,11 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         while true {
             if let element = tryPop() { return element }
             if !keepWaiting() { return tryPop() }
-            backoff.wait()
+            if !backoff.spin() {
+                consumerParker.park(timeoutNanoseconds: Self.stopCheckNanoseconds) { !isEmpty }
+            }
         }
     }
-}
-
-/// Spin, then yield, then sleep in growing steps up to 200 µs: the wait used by every blocking queue
-/// operation in the engine. Bounded: it never sleeps longer than `maximumSleepMicroseconds` at a time.
-public struct Backoff {
-    @usableFromInline var _step = 0
-    public static let maximumSleepMicroseconds: UInt32 = 200
-
-    @inlinable public init() {}
-
-    @inlinable
-    public mutating func wait() {
-        _step &+= 1
-        if _step <= 64 {
-            // A short spin catches the common case of the other side being mid-batch.
-            return
-        } else if _step <= 96 {
-            _ = sched_yield()
-        } else {
-            let microseconds = min(UInt32(_step - 96) * 10, Backoff.maximumSleepMicroseconds)
-            _ = usleep(microseconds)
-        }
-    }
-
-    @inlinable public mutating func reset() { _step = 0 }
 }
 
 #if canImport(Glibc)

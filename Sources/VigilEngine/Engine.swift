@@ -55,11 +55,20 @@ public final class Engine: @unchecked Sendable {
         )
         // A gap in a counter's readings is what a clock jump is: longer than one sample may move a clock.
         windowConfiguration.counterGapNanoseconds = configuration.limits.maximumFutureSkewNanoseconds
+        let shardCount = configuration.shardCount
+        let producerCount = configuration.inputs.count
+        // One parker per thread that sleeps for want of work, woken by the stages that feed it (the Threads
+        // table of docs/architecture.md): a producer waits for emptied batches, a shard for batches or a
+        // watermark, the writers for rows and events.
+        let producerParkers = (0..<producerCount).map { _ in Parker() }
+        let shardParkers = (0..<shardCount).map { _ in Parker() }
+        let alertParker = Parker()
+        let rollupParker = Parker()
         let clock = EventClock(
             latenessNanoseconds: configuration.latenessNanoseconds,
-            producerCount: configuration.inputs.count
+            producerCount: producerCount,
+            wakesOnRaise: shardParkers
         )
-        let shardCount = configuration.shardCount
 
         // Sinks first: a destination that cannot be written stops the run before any input is read.
         let alertLog = try configuration.alertsPath.map {
@@ -71,14 +80,15 @@ public final class Engine: @unchecked Sendable {
         }
 
         // One lane per (producer, shard).
-        let producerCount = configuration.inputs.count
         let lanes = (0..<producerCount).map { producer in
             (0..<shardCount).map { shard in
                 ShardLane(
                     producerIndex: producer,
                     shardIndex: shard,
                     batchesPerLane: configuration.batchesPerLane,
-                    batchCapacity: configuration.batchCapacity
+                    batchCapacity: configuration.batchCapacity,
+                    producerParker: producerParkers[producer],
+                    shardParker: shardParkers[shard]
                 )
             }
         }
@@ -92,7 +102,9 @@ public final class Engine: @unchecked Sendable {
         // Per-window flow analytics go where the rollups go: no --rollups (or --no-flow-analytics), no sketches.
         let flowSummaries =
             configuration.flowAnalytics
-            ? rollupWriter.map { _ in FlowSummaryQueue(dropped: counters.flowSummariesDropped) } : nil
+            ? rollupWriter.map { _ in
+                FlowSummaryQueue(dropped: counters.flowSummariesDropped, consumerParker: rollupParker)
+            } : nil
         func makeFlowIngest(context: ProducerContext, inputName: String) -> FlowIngest {
             let ingest = FlowIngest(
                 context: context,
@@ -212,8 +224,12 @@ public final class Engine: @unchecked Sendable {
             }
         }
 
-        let alertInboxes = (0..<shardCount).map { _ in
-            SPSCRing<DecidedAlert>(capacity: configuration.alertQueueCapacity)
+        let alertInboxes = (0..<shardCount).map {
+            SPSCRing<DecidedAlert>(
+                capacity: configuration.alertQueueCapacity,
+                consumerParker: alertParker,
+                producerParker: shardParkers[$0]
+            )
         }
         let shards = try (0..<shardCount).map { shard in
             ShardWorker(
@@ -233,7 +249,11 @@ public final class Engine: @unchecked Sendable {
                 counters: counters,
                 clock: clock,
                 rollupsEnabled: rollupWriter != nil,
-                rollupHoldNanoseconds: configuration.rollupIntervalNanoseconds / 4
+                rollupHoldNanoseconds: configuration.rollupIntervalNanoseconds / 4,
+                parker: shardParkers[shard],
+                alertWriterParker: alertParker,
+                rollupWriterParker: rollupParker,
+                idleParkLimitNanoseconds: configuration.idleParkLimitNanoseconds
             )
         }
 
@@ -246,6 +266,8 @@ public final class Engine: @unchecked Sendable {
             DispatchQueue(label: "vigil.producer.\(index)", qos: .userInitiated).async(group: group) {
                 run()
                 producersDone.wrappingIncrement(ordering: .releasing)
+                // The shards' stop condition turned (perhaps) true: let them see it.
+                for parker in shardParkers { parker.unpark() }
             }
         }
         for shard in shards {
@@ -259,6 +281,7 @@ public final class Engine: @unchecked Sendable {
                 alertLog.run(
                     inboxes: alertInboxes,
                     decidedThrough: shards.map(\.alertsDecidedThrough),
+                    parker: alertParker,
                     shardsFinished: shardsFinished
                 )
             }
@@ -266,10 +289,16 @@ public final class Engine: @unchecked Sendable {
             // No alert log: still drain the rings so shards never see them full.
             DispatchQueue(label: "vigil.alerts", qos: .utility).async(group: group) {
                 var backoff = Backoff()
-                while !(shardsFinished() && alertInboxes.allSatisfy({ $0.count == 0 })) {
+                while !(shardsFinished() && alertInboxes.allSatisfy({ $0.isEmpty })) {
                     var any = false
                     for inbox in alertInboxes { while inbox.tryPop() != nil { any = true } }
-                    if any { backoff.reset() } else { backoff.wait() }
+                    if any {
+                        backoff.reset()
+                    } else if !backoff.spin() {
+                        alertParker.park(timeoutNanoseconds: nil) {
+                            alertInboxes.contains { !$0.isEmpty } || shardsFinished()
+                        }
+                    }
                 }
             }
         }
@@ -286,7 +315,7 @@ public final class Engine: @unchecked Sendable {
             )
             let outboxes = shards.map(\.rollupOutbox)
             DispatchQueue(label: "vigil.rollups", qos: .utility).async(group: group) {
-                sink.run(outboxes: outboxes, shardsFinished: shardsFinished)
+                sink.run(outboxes: outboxes, parker: rollupParker, shardsFinished: shardsFinished)
             }
         }
 

@@ -65,6 +65,9 @@ public struct EngineConfiguration: Sendable {
     public var stopAfterIdleNanoseconds: Int64?
     /// Print a progress line on standard error every few seconds.
     public var reportsProgress = false
+    /// Longest an idle shard sleeps when no duty is due; its feeders wake it, so this bounds only what a
+    /// wake nobody sent would cost (nil: no bound, for tests that must see such a wake lost, as a hang).
+    public var idleParkLimitNanoseconds: Int64? = EventTime.nanosecondsPerSecond
 
     public init() {}
 

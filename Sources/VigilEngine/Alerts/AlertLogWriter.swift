@@ -49,20 +49,27 @@ final class AlertLogWriter {
     }
 
     /// Drains every shard's alert ring and writes the events in release order (`AlertReleaseQueue`): an event
-    /// is written once every shard's `decidedThrough` bound has reached its decision time.
+    /// is written once every shard's `decidedThrough` bound has reached its decision time. With nothing to do
+    /// it parks on `parker` (the inboxes' consumer parker), which a shard wakes when it pushes an event, moves
+    /// its bound, or finishes.
     func run(
         inboxes: [SPSCRing<DecidedAlert>],
         decidedThrough: [ManagedAtomic<Int64>],
+        parker: Parker,
         shardsFinished: () -> Bool
     ) {
+        func lowestBound() -> Int64 {
+            var bound = Int64.max
+            for shardBound in decidedThrough { bound = min(bound, shardBound.load(ordering: .acquiring)) }
+            return bound
+        }
         var queue = AlertReleaseQueue()
         var backoff = Backoff()
         var overflowReported = false
         while true {
             // Bounds before events: an event decided at or before a shard's bound was pushed before the
             // shard published that bound, so the pops below see it.
-            var bound = Int64.max
-            for shardBound in decidedThrough { bound = min(bound, shardBound.load(ordering: .acquiring)) }
+            let bound = lowestBound()
             var didWork = false
             for inbox in inboxes {
                 while let alert = inbox.tryPop() {
@@ -83,10 +90,13 @@ final class AlertLogWriter {
             }
             if didWork || !released.isEmpty {
                 backoff.reset()
-            } else if shardsFinished() && inboxes.allSatisfy({ $0.count == 0 }) {
+            } else if shardsFinished() && inboxes.allSatisfy({ $0.isEmpty }) {
                 break
-            } else {
-                backoff.wait()
+            } else if !backoff.spin() {
+                // Only wakes end this sleep: nothing here is due by the clock.
+                parker.park(timeoutNanoseconds: nil) {
+                    inboxes.contains { !$0.isEmpty } || (queue.count > 0 && lowestBound() != bound) || shardsFinished()
+                }
             }
         }
         // Every shard has finished (its bound is Int64.max): what still waits goes out, in order.

@@ -15,11 +15,15 @@ final class FlowSummaryQueue: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var items: [FlowWindowSummary] = []
     private let dropped: ManagedAtomicInt
+    /// The rollup writer's parker, woken by each summary queued.
+    private let consumerParker: Parker
 
     /// - Parameters:
     ///   - capacity: summaries held at most, ≥ 1.
     ///   - dropped: counts summaries refused because the queue was full.
-    init(capacity: Int = 4_096, dropped: ManagedAtomicInt) {
+    ///   - consumerParker: where the rollup writer sleeps; woken after each summary queued.
+    init(capacity: Int = 4_096, dropped: ManagedAtomicInt, consumerParker: Parker = Parker()) {
+        self.consumerParker = consumerParker
         precondition(capacity >= 1, "capacity must be ≥ 1")
         self.capacity = capacity
         self.dropped = dropped
@@ -35,8 +39,15 @@ final class FlowSummaryQueue: @unchecked Sendable {
         let accepted = items.count < capacity
         if accepted { items.append(summary) }
         pthread_mutex_unlock(&mutex)
-        if !accepted { dropped.wrappingIncrement(ordering: .relaxed) }
+        if accepted { consumerParker.unpark() } else { dropped.wrappingIncrement(ordering: .relaxed) }
         return accepted
+    }
+
+    /// Whether no summary waits (the rollup writer's second look before it sleeps).
+    var isEmpty: Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return items.isEmpty
     }
 
     /// Takes every queued summary, oldest first.

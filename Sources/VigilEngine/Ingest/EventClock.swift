@@ -1,4 +1,5 @@
 import Atomics
+import VigilCore
 
 /// The engine-wide event-time clock: the engine's watermark, the lowest of what its producers publish.
 ///
@@ -14,11 +15,16 @@ public final class EventClock: Sendable {
     private let watermark = ManagedAtomic<Int64>(.min)
     private let producerWatermarks: [ManagedAtomic<Int64>]
     public let latenessNanoseconds: Int64
+    /// Woken when the watermark rises: the shards, which close windows on it while no batch comes.
+    private let wakesOnRaise: [Parker]
 
     /// - Parameters:
     ///   - latenessNanoseconds: how far behind its newest event time a source's watermark is.
     ///   - producerCount: producers that publish (one slot each), each starting at ``nothingHeld``.
-    public init(latenessNanoseconds: Int64, producerCount: Int = 1) {
+    ///   - wakesOnRaise: parkers to wake each time the watermark rises (a fence and a load each while their
+    ///     threads are awake).
+    public init(latenessNanoseconds: Int64, producerCount: Int = 1, wakesOnRaise: [Parker] = []) {
+        self.wakesOnRaise = wakesOnRaise
         precondition(producerCount >= 1, "producerCount must be >= 1")
         self.latenessNanoseconds = latenessNanoseconds
         producerWatermarks = (0..<producerCount).map { _ in ManagedAtomic(Self.nothingHeld) }
@@ -53,7 +59,10 @@ public final class EventClock: Sendable {
                 desired: candidate,
                 ordering: .sequentiallyConsistent
             )
-            if exchanged { return candidate }
+            if exchanged {
+                for parker in wakesOnRaise { parker.unpark() }
+                return candidate
+            }
             current = original
         }
         return current

@@ -19,11 +19,28 @@ public final class ShardLane: @unchecked Sendable {
     /// still judged by the watermark of its arrival. Sequentially consistent, written once per batch.
     public let pendingStamp = ManagedAtomic<Int64>(.max)
 
-    public init(producerIndex: Int, shardIndex: Int, batchesPerLane: Int, batchCapacity: Int) {
+    /// - Parameters:
+    ///   - producerParker: where the producer sleeps waiting for an emptied batch (its own if nil); shared
+    ///     by all its lanes.
+    ///   - shardParker: where the shard sleeps while its lanes are empty (its own if nil); shared by all its
+    ///     lanes, so a push into any of them wakes it.
+    public init(
+        producerIndex: Int,
+        shardIndex: Int,
+        batchesPerLane: Int,
+        batchCapacity: Int,
+        producerParker: Parker? = nil,
+        shardParker: Parker? = nil
+    ) {
         self.producerIndex = producerIndex
         self.shardIndex = shardIndex
-        forward = SPSCRing(capacity: batchesPerLane)
-        recycle = SPSCRing(capacity: batchesPerLane)
+        let producerParker = producerParker ?? Parker()
+        let shardParker = shardParker ?? Parker()
+        forward = SPSCRing(capacity: batchesPerLane, consumerParker: shardParker, producerParker: producerParker)
+        // The shard never waits to push into `recycle` (it holds every batch of the lane), so the producer's
+        // pops there wake nobody: the ring's own producer parker, not the shard's, which a pop per batch
+        // would wake for nothing.
+        recycle = SPSCRing(capacity: batchesPerLane, consumerParker: producerParker)
         for _ in 0..<batchesPerLane { _ = recycle.tryPush(SampleBatch(capacity: batchCapacity)) }
     }
 }

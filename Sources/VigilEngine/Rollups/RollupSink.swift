@@ -45,7 +45,11 @@ final class RollupSink {
         self.segmentAgeNanoseconds = segmentAgeNanoseconds
     }
 
-    func run(outboxes: [SPSCRing<[WindowAggregate]>], shardsFinished: () -> Bool) {
+    /// Writes the shards' rows and the flow summaries until every shard has finished and its outbox is empty.
+    /// With nothing to do it parks on `parker` (the outboxes' and the flow summary queue's consumer parker),
+    /// woken by a shard's push or its end, or a flow input's summary, and at the latest when a buffer is due
+    /// to be flushed (`segmentAgeNanoseconds` after its oldest row).
+    func run(outboxes: [SPSCRing<[WindowAggregate]>], parker: Parker, shardsFinished: () -> Bool) {
         var backoff = Backoff()
         while true {
             var didWork = false
@@ -70,10 +74,12 @@ final class RollupSink {
             }
             if didWork {
                 backoff.reset()
-            } else if shardsFinished() && outboxes.allSatisfy({ $0.count == 0 }) {
+            } else if shardsFinished() && outboxes.allSatisfy({ $0.isEmpty }) {
                 break
-            } else {
-                backoff.wait()
+            } else if !backoff.spin() {
+                parker.park(timeoutNanoseconds: nanosecondsUntilFlush()) {
+                    outboxes.contains { !$0.isEmpty } || flows?.queue.isEmpty == false || shardsFinished()
+                }
             }
         }
         do {
@@ -85,6 +91,12 @@ final class RollupSink {
         _ = drainFlowSummaries()
         flushFlowSummaries(closing: true)
         publish()
+    }
+
+    /// Until the older of the two buffers is due for writing; nil when both are empty (nothing is due).
+    private func nanosecondsUntilFlush() -> Int64? {
+        let oldest = [bufferedSince, flowsBufferedSince].compactMap { $0 }.min()
+        return oldest.map { max(0, $0 + segmentAgeNanoseconds - ResourceUsage.monotonicNanoseconds()) }
     }
 
     /// Moves queued flow summaries into the flows writer (which writes a file when its buffer fills).

@@ -8,7 +8,9 @@ import VigilCore
 /// Loop: pop batches from every producer's lane (round robin), aggregate their samples, hand the batches
 /// back, close the windows the watermark has passed, score them, and pass closed windows to the rollup
 /// writer and alert events to the alert writer. When every producer is done and the lanes are empty, it
-/// closes all open windows (the shutdown flush) and stops.
+/// closes all open windows (the shutdown flush) and stops. With nothing to do it spins briefly, then parks
+/// on ``parker``, which a push into any of its lanes, a raise of the engine's watermark, the end of a
+/// producer, and the writers' pops (when it waits on a full alert or rollup ring) wake.
 final class ShardWorker {
     let shardIndex: Int
     private let lanes: [ShardLane]
@@ -34,6 +36,14 @@ final class ShardWorker {
     /// alert writer releases events decided up to the lowest of the shards' bounds (`AlertReleaseQueue`).
     /// Published after each close pass (releasing, after the events' pushes); `Int64.max` once finished.
     let alertsDecidedThrough = ManagedAtomic<Int64>(.min)
+    /// Where this shard sleeps: the consumer parker of its lanes' forward rings.
+    let parker: Parker
+    /// The alert writer's parker: woken when `alertsDecidedThrough` moves (it may release events) and at
+    /// the end.
+    private let alertWriterParker: Parker
+    /// Longest an idle shard sleeps with no duty due (its feeders wake it; this only bounds the cost of a
+    /// wake nobody sent).
+    private let idleParkLimitNanoseconds: Int64?
 
     init(
         shardIndex: Int,
@@ -46,8 +56,15 @@ final class ShardWorker {
         clock: EventClock,
         rollupsEnabled: Bool,
         rollupHoldNanoseconds: Int64 = 1_000_000_000,
-        rollupChunkRows: Int = 4096
+        rollupChunkRows: Int = 4096,
+        parker: Parker = Parker(),
+        alertWriterParker: Parker = Parker(),
+        rollupWriterParker: Parker = Parker(),
+        idleParkLimitNanoseconds: Int64? = 1_000_000_000
     ) {
+        self.parker = parker
+        self.alertWriterParker = alertWriterParker
+        self.idleParkLimitNanoseconds = idleParkLimitNanoseconds
         self.shardIndex = shardIndex
         self.lanes = lanes
         self.windows = ShardWindowTable(
@@ -63,11 +80,12 @@ final class ShardWorker {
         self.rollupsEnabled = rollupsEnabled
         self.rollupChunkRows = rollupChunkRows
         self.rollupHoldNanoseconds = rollupHoldNanoseconds
-        self.rollupOutbox = SPSCRing(capacity: 64)
+        self.rollupOutbox = SPSCRing(capacity: 64, consumerParker: rollupWriterParker, producerParker: parker)
         pendingRollups.reserveCapacity(rollupChunkRows)
     }
 
-    /// Runs until `producersFinished()` is true and every lane is drained.
+    /// Runs until `producersFinished()` is true and every lane is drained. Whoever makes
+    /// `producersFinished()` true must then wake ``parker``.
     func run(producersFinished: () -> Bool) {
         var backoff = Backoff()
         while true {
@@ -88,14 +106,23 @@ final class ShardWorker {
             }
             if didWork {
                 backoff.reset()
-            } else if producersFinished() && lanes.allSatisfy({ $0.forward.count == 0 }) {
+            } else if producersFinished() && lanes.allSatisfy({ $0.forward.isEmpty }) {
                 break
             } else {
                 // Idle (a slow input, or none of it for this shard): windows the engine's watermark has
-                // passed still close, and rows held here still reach the writer in time.
+                // passed still close, and rows held here still reach the writer in time. The clock is read
+                // before that pass, so a raise after it is seen by the second look below, or wakes the park.
+                let engineWatermark = clock.currentWatermark
                 closeOnEngineWatermark()
                 sendRollups(force: false)
-                backoff.wait()
+                if !backoff.spin() {
+                    // Not reset after a wake: a wake with nothing in the lanes (the clock moved) parks again
+                    // at once; the spin is for work arriving mid-batch.
+                    parker.park(timeoutNanoseconds: idleParkNanoseconds()) {
+                        clock.currentWatermark != engineWatermark || lanes.contains { !$0.forward.isEmpty }
+                            || producersFinished()
+                    }
+                }
             }
         }
         windows.closeAll { self.handleClosed($0) }
@@ -103,6 +130,15 @@ final class ShardWorker {
         sendRollups(force: true)
         publishStatistics()
         finished.store(true, ordering: .releasing)
+        alertWriterParker.unpark()
+        rollupOutbox.consumerParker.unpark()
+    }
+
+    /// How long an idle shard may sleep: until its oldest held rollup row is due, else the idle limit.
+    private func idleParkNanoseconds() -> Int64? {
+        guard let since = pendingRollupsSince else { return idleParkLimitNanoseconds }
+        let due = max(0, since + rollupHoldNanoseconds - ResourceUsage.monotonicNanoseconds())
+        return min(due, idleParkLimitNanoseconds ?? due)
     }
 
     /// Aggregates a batch through the table's batch API, which stops at the first series this shard has
@@ -154,7 +190,7 @@ final class ShardWorker {
     private func closeOnEngineWatermark() {
         var bound = clock.currentWatermark
         for lane in lanes { bound = min(bound, lane.pendingStamp.load(ordering: .sequentiallyConsistent)) }
-        guard bound > watermark, lanes.allSatisfy({ $0.forward.count == 0 }) else { return }
+        guard bound > watermark, lanes.allSatisfy({ $0.forward.isEmpty }) else { return }
         watermark = bound
         closeDueWindows()
     }
@@ -163,7 +199,13 @@ final class ShardWorker {
         windows.closeWindows(watermark: watermark) { self.handleClosed($0) }
         // Every window still open ends after the table's watermark, so no later event is decided at or
         // before it.
-        alertsDecidedThrough.store(windows.watermarkNanoseconds, ordering: .releasing)
+        let decidedThrough = windows.watermarkNanoseconds
+        if decidedThrough != alertsDecidedThrough.load(ordering: .relaxed) {
+            alertsDecidedThrough.store(decidedThrough, ordering: .releasing)
+            // The writer may hold events up to the new bound (no wake while the bound stands still: one
+            // would come with every batch).
+            alertWriterParker.unpark()
+        }
         sendRollups(force: false)
     }
 
