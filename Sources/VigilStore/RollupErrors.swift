@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// A failed system call on a rollup file or directory: which path, which operation, and why.
+/// A failed system call on a rollup or state file or directory: which path, which operation, and why.
 public struct RollupIOError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Operation: String, Sendable {
         case createTemporary = "create temporary file"
@@ -18,6 +18,8 @@ public struct RollupIOError: Error, Sendable, Equatable, CustomStringConvertible
         case open
         case stat
         case read
+        case createDirectory = "create directory"
+        case lock
     }
 
     public var path: String
