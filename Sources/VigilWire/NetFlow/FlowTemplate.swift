@@ -46,6 +46,8 @@ struct _FlowTemplate: Sendable {
     @usableFromInline var fields: [_FlowFieldSpecifier]
     @usableFromInline var scopeFieldCount: Int
     @usableFromInline var isOptions: Bool
+    /// Whether the layout came in IPFIX (65535 is variable length, scope fields are elements) or v9.
+    @usableFromInline var isIPFIX: Bool
     @usableFromInline var operations: [_FlowFieldOperation]
     /// Bytes of unread fixed fields after the last operation.
     @usableFromInline var trailingSkip: Int
@@ -112,6 +114,7 @@ struct _FlowTemplate: Sendable {
             fields: fields,
             scopeFieldCount: scopeFieldCount,
             isOptions: isOptions,
+            isIPFIX: isIPFIX,
             operations: [],
             trailingSkip: 0,
             minimumRecordLength: 0,

@@ -156,18 +156,27 @@ extension TemplateFlowDecoder {
             let interval = scratch.recordSamplingInterval
             if interval > 0 {
                 if template.hasSamplerID {
-                    _ = _exporters[exporterIndex].learnSampler(
-                        id: scratch.samplerID,
-                        interval: interval,
-                        limit: limits.maximumSamplersPerExporter
-                    )
-                } else {
+                    let samplerID = scratch.samplerID
+                    if _exporters[exporterIndex].samplingInterval(ofSampler: samplerID) != interval,
+                        _exporters[exporterIndex].learnSampler(
+                            id: samplerID,
+                            interval: interval,
+                            limit: limits.maximumSamplersPerExporter
+                        )
+                    {
+                        _stateGeneration &+= 1
+                    }
+                } else if _exporters[exporterIndex].defaultSamplingInterval != interval {
                     _exporters[exporterIndex].defaultSamplingInterval = interval
+                    _stateGeneration &+= 1
                 }
             }
         }
-        if template.hasSystemInitTime && scratch.systemInitMilliseconds != 0 {
+        if template.hasSystemInitTime && scratch.systemInitMilliseconds != 0
+            && _exporters[exporterIndex].systemInitMilliseconds != scratch.systemInitMilliseconds
+        {
             _exporters[exporterIndex].systemInitMilliseconds = scratch.systemInitMilliseconds
+            _stateGeneration &+= 1
         }
     }
 }

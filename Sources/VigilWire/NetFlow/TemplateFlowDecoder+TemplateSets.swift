@@ -36,7 +36,11 @@ extension TemplateFlowDecoder {
                     fail(.badTemplate, at: offset, "withdrawal of template id \(templateID) (must be ≥ 256, or 2/3)")
                     return
                 }
-                _templateCount -= _exporters[exporterIndex].withdraw(templateID: templateID)
+                let withdrawn = _exporters[exporterIndex].withdraw(templateID: templateID)
+                if withdrawn > 0 {
+                    _templateCount -= withdrawn
+                    _stateGeneration &+= 1
+                }
                 consumer.flowTemplate(.withdrawn(templateID: templateID), info: info)
                 offset += 4
                 continue
@@ -97,7 +101,7 @@ extension TemplateFlowDecoder {
             let existing = _exporters[exporterIndex].templates[templateID]
             let event: FlowTemplateEvent
             if let existing, existing.isOptions == isOptions, existing.scopeFieldCount == scopeCount,
-                existing.fields == _scratchFields
+                existing.isIPFIX == isIPFIX, existing.fields == _scratchFields
             {
                 event = .learned(templateID: templateID, fieldCount: fieldCount, isOptions: isOptions)
             } else {
@@ -139,6 +143,7 @@ extension TemplateFlowDecoder {
                 case .success(let template):
                     _exporters[exporterIndex].templates[templateID] = template
                     if existing == nil { _templateCount += 1 }
+                    _stateGeneration &+= 1
                 }
                 event =
                     existing == nil
@@ -181,8 +186,11 @@ extension TemplateFlowDecoder {
     /// A template record for `templateID` was bad: the exporter's old layout for that id, if any, no longer
     /// describes its data, so it is removed.
     mutating func _rejectTemplate(_ templateID: UInt16, _ exporterIndex: Int) {
-        guard templateID >= 256 else { return }
-        if _exporters[exporterIndex].templates.removeValue(forKey: templateID) != nil { _templateCount -= 1 }
+        guard templateID >= 256, _exporters[exporterIndex].templates.removeValue(forKey: templateID) != nil else {
+            return
+        }
+        _templateCount -= 1
+        _stateGeneration &+= 1
     }
 
     /// Whether `base[start..<end]` is all zero bytes (set padding).

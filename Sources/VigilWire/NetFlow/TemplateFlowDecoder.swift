@@ -46,6 +46,9 @@ public struct TemplateFlowDecoder {
     @usableFromInline var _exportersHoldingData: Set<Int> = []
     /// Reused for parsing template records, so a template refresh allocates nothing.
     @usableFromInline var _scratchFields: [_FlowFieldSpecifier] = []
+    /// Moves whenever what ``stateSnapshot()`` would hold changes (a template learned, redefined, withdrawn
+    /// or removed; a sampler, default interval or system init time changed), never on a refresh.
+    @usableFromInline var _stateGeneration: UInt64 = 0
 
     /// NetFlow v9 header bytes.
     public static let v9HeaderByteCount = 20
