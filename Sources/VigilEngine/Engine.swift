@@ -79,6 +79,11 @@ public final class Engine: @unchecked Sendable {
             return RollupSegmentWriter(directory: directory, windowNanoseconds: configuration.windowNanoseconds)
         }
 
+        // --state: read before any input, so every flow input starts with the templates it had.
+        let checkpointer = try configuration.stateDirectory.map {
+            try StateCheckpointer(path: $0, counters: counters, logger: logger)
+        }
+
         // One lane per (producer, shard).
         let lanes = (0..<producerCount).map { producer in
             (0..<shardCount).map { shard in
@@ -114,7 +119,8 @@ public final class Engine: @unchecked Sendable {
                 readingIntervalNanoseconds: readingInterval,
                 analytics: flowSummaries.map {
                     FlowAnalyticsPool(queue: $0, windowNanoseconds: configuration.windowNanoseconds)
-                }
+                },
+                checkpointer: checkpointer
             )
             ingest.anonymizer = configuration.anonymizer
             return ingest
@@ -325,8 +331,13 @@ public final class Engine: @unchecked Sendable {
         // The calling thread supervises: progress lines, the idle timer, and waiting for the drain.
         var nextProgress = started + 5_000_000_000
         var lastProgressSamples = 0
+        var nextCheckpoint = started + configuration.checkpointIntervalNanoseconds
         while group.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
             let now = ResourceUsage.monotonicNanoseconds()
+            if let checkpointer, now >= nextCheckpoint {
+                checkpointer.publishIfChanged()
+                nextCheckpoint = now + configuration.checkpointIntervalNanoseconds
+            }
             // Idle means the inputs had nothing for us, not that we were busy with what they gave. Busy is
             // read first: a producer notes its input before it stops being busy, so once it is seen idle its
             // last note is seen too.
@@ -348,6 +359,8 @@ public final class Engine: @unchecked Sendable {
                 nextProgress = now + 5_000_000_000
             }
         }
+        // Every input has finished and posted what it keeps: the checkpoint a restart resumes from.
+        checkpointer?.publishIfChanged()
         let elapsed = ResourceUsage.monotonicNanoseconds() - started
         return RunSummary(
             counters: counters,

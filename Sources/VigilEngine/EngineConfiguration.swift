@@ -55,6 +55,12 @@ public struct EngineConfiguration: Sendable {
     public var flowAnalytics = true
     /// Hides the host part of flow records' addresses before they are counted or kept (`--anonymize-ips`).
     public var anonymizer: IPAnonymizer?
+    /// `--state DIR`: versioned, checksummed checkpoints of what a restart should not forget (today flow
+    /// templates and samplers; docs/state-format.md), read at start and written every
+    /// ``checkpointIntervalNanoseconds`` and at the end of the run.
+    public var stateDirectory: String?
+    /// `--checkpoint-interval` (default 1 min): how often a changed state is checkpointed.
+    public var checkpointIntervalNanoseconds: Int64 = 60 * EventTime.nanosecondsPerSecond
     /// Bounds of the flow decoders (exporters, templates, held data).
     public var flowLimits = FlowDecoderLimits()
     /// Alert events queued per shard before new ones are dropped and counted.
@@ -141,6 +147,9 @@ public struct EngineConfiguration: Sendable {
         }
         if standardInputs.count > 1 { try fail("standard input can be given only once") }
         try requireRange(udpBufferBytes, 4096...(1 << 30), "--udp-buffer")
+        if checkpointIntervalNanoseconds < EventTime.nanosecondsPerSecond {
+            try fail("--checkpoint-interval must be at least 1s")
+        }
         for (exporter, rate) in samplingRates {
             guard IPAddress(parsing: exporter) != nil else {
                 try fail("--sampling-rate \(exporter)=\(rate): '\(exporter)' is not an IPv4 or IPv6 address")

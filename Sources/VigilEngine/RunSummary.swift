@@ -52,6 +52,12 @@ public struct RunSummary: Sendable {
     /// UDP inputs: datagrams received, and dropped by the kernel (the socket buffer was full).
     public var udpDatagrams: Int
     public var udpKernelDrops: Int
+    /// `--state`: checkpoints published, not written (errors), and skipped at start; flow templates
+    /// restored from the checkpoint.
+    public var stateCheckpoints: Int
+    public var stateCheckpointErrors: Int
+    public var stateCheckpointsSkipped: Int
+    public var flowTemplatesRestored: Int
 
     init(
         counters: EngineCounters,
@@ -135,6 +141,10 @@ public struct RunSummary: Sendable {
         flowSummaryFiles = value(counters.flowSummaryFilesWritten)
         udpDatagrams = value(counters.udpDatagrams)
         udpKernelDrops = value(counters.udpKernelDrops)
+        stateCheckpoints = value(counters.stateCheckpoints)
+        stateCheckpointErrors = value(counters.stateCheckpointErrors)
+        stateCheckpointsSkipped = value(counters.stateCheckpointsSkipped)
+        flowTemplatesRestored = value(counters.flowTemplatesRestored)
     }
 
     public var samplesPerSecond: Double {
@@ -156,6 +166,9 @@ public struct RunSummary: Sendable {
             "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets, \(counterGaps) gaps",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
             "  rollups    \(rollupRows) rows in \(rollupSegments) segment(s), \(rollupBytes) bytes",
+            stateCheckpoints + stateCheckpointErrors + stateCheckpointsSkipped + flowTemplatesRestored > 0
+                ? "  state      \(stateCheckpoints) checkpoint(s) written, \(stateCheckpointErrors) failed, \(stateCheckpointsSkipped) skipped at start; \(flowTemplatesRestored) flow template(s) restored"
+                : nil,
             "  speed      \(formatRate(samplesPerSecond)) samples/s over \(String(format1: seconds)) s, CPU \(String(format1: Double(cpuNanoseconds) / 1e9)) s, peak RSS \(peakResidentBytes >> 20) MiB",
         ].compactMap { $0 }
         let losses = rejects.filter { $0.count > 0 }
@@ -196,7 +209,10 @@ public struct RunSummary: Sendable {
             ("flow_datagrams", "\(flowDatagrams)"), ("flow_exporters", "\(flowExporters)"),
             ("flow_sequence_missing", "\(flowSequenceMissing)"), ("udp_datagrams", "\(udpDatagrams)"),
             ("udp_kernel_drops", "\(udpKernelDrops)"), ("flow_summaries", "\(flowSummaries)"),
-            ("flow_summary_files", "\(flowSummaryFiles)"),
+            ("flow_summary_files", "\(flowSummaryFiles)"), ("state_checkpoints", "\(stateCheckpoints)"),
+            ("state_checkpoint_errors", "\(stateCheckpointErrors)"),
+            ("state_checkpoints_skipped", "\(stateCheckpointsSkipped)"),
+            ("flow_templates_restored", "\(flowTemplatesRestored)"),
         ]
         fields.append(
             ("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}")

@@ -222,6 +222,24 @@ struct RunCommand: ParsableCommand {
     var sourceIdleTimeout: String = "2m"
 
     @Option(
+        name: .customLong("state"),
+        help: ArgumentHelp(
+            "Directory of checkpoints of what a restart should not forget (created if missing; one vigil at a time): "
+                + "flow templates, options templates and samplers, so a restarted collector decodes the first data it "
+                + "receives. Read at start, written every --checkpoint-interval and at the end of the run.",
+            valueName: "dir"
+        )
+    )
+    var state: String?
+
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        parsing: .unconditional,
+        help: "How often a changed state is checkpointed to --state (at least 1s)."
+    )
+    var checkpointInterval: String = "1m"
+
+    @Option(
         name: .customLong("stop-after-idle"),
         parsing: .unconditional,
         help: "Stop (and drain) when no input arrived for this long, e.g. 5s."
@@ -315,6 +333,11 @@ struct RunCommand: ParsableCommand {
         configuration.stopAfterIdleNanoseconds = try stopAfterIdle.map {
             try parseDuration($0, flag: "--stop-after-idle")
         }
+        configuration.stateDirectory = state
+        configuration.checkpointIntervalNanoseconds = try parseDuration(
+            checkpointInterval,
+            flag: "--checkpoint-interval"
+        )
         configuration.reportsProgress = progress
         do { try configuration.validate() } catch { throw ValidationError("\(error)") }
         return configuration

@@ -1,5 +1,6 @@
 import Logging
 import VigilCore
+import VigilStore
 import VigilWire
 
 /// One flow input's decoding and translation (a UDP listener, or the captures of a `pcap:` input): the
@@ -37,6 +38,13 @@ final class FlowIngest {
     private var templateRecords = 0
     private var sequenceMissing = 0
     private var datagrams = 0
+    /// `--state`: where this input's templates are posted, and the decoder generation last posted.
+    private let checkpointer: StateCheckpointer?
+    private var postedStateGeneration: UInt64?
+    private var nextStatePostNanoseconds: Int64 = 0
+
+    /// The checkpoint section kind of a flow input's templates; its key is the input (`udp://…`).
+    static let templateSectionKind = "flow-templates"
 
     /// Readings every 10 s of export time by default: six per default window.
     static let defaultReadingIntervalNanoseconds: Int64 = 10_000_000_000
@@ -57,7 +65,8 @@ final class FlowIngest {
         limits: FlowDecoderLimits,
         samplingRates: [IPAddress: UInt32],
         readingIntervalNanoseconds: Int64,
-        analytics: FlowAnalyticsPool? = nil
+        analytics: FlowAnalyticsPool? = nil,
+        checkpointer: StateCheckpointer? = nil
     ) {
         self.analytics = analytics
         self.context = context
@@ -70,6 +79,55 @@ final class FlowIngest {
             limit: IngestSession.maximumErrorsLoggedPerStream,
             scope: "\(inputName) exporters"
         )
+        self.checkpointer = checkpointer
+        if let section = checkpointer?.restoredSection(kind: Self.templateSectionKind, key: inputName) {
+            restoreTemplates(from: section)
+        }
+    }
+
+    /// Gives the decoder the templates, samplers and sampling state an earlier run of this input kept, so
+    /// the first data after a restart is decoded instead of held for the router's next template refresh.
+    private func restoreTemplates(from section: StateSection) {
+        guard section.version == FlowTemplateState.version else {
+            context.logger.warning(
+                "\(inputName): saved flow templates not restored: layout version \(section.version), this build reads \(FlowTemplateState.version)"
+            )
+            return
+        }
+        do {
+            let report = try section.payload.withUnsafeBytes { try decoder.templateFlows.restoreState(from: $0) }
+            context.counters.flowTemplatesRestored.wrappingIncrement(by: report.templates, ordering: .relaxed)
+            context.logger.notice(
+                "\(inputName): restored \(report.templates) template(s) and \(report.samplers) sampler(s) of \(report.sessions) exporter session(s) from the state directory"
+            )
+            if report.refused > 0 {
+                context.logger.warning(
+                    "\(inputName): \(report.refused) saved template(s) or sampler(s) not restored: \(report.reasons.joined(separator: "; "))"
+                )
+            }
+            postedStateGeneration = decoder.templateFlows.stateGeneration
+        } catch {
+            context.logger.warning("\(inputName): saved flow templates not restored: \(error)")
+        }
+    }
+
+    /// Posts the decoder's template state for the next checkpoint when it changed since the last post; at
+    /// most once a second (an exporter redefining templates in every datagram costs one snapshot a second),
+    /// unless `force` (the end of the input).
+    private func postTemplatesIfChanged(force: Bool) {
+        guard let checkpointer else { return }
+        let generation = decoder.templateFlows.stateGeneration
+        guard generation != postedStateGeneration, force || nowNanoseconds >= nextStatePostNanoseconds else { return }
+        checkpointer.post(
+            StateSection(
+                kind: Self.templateSectionKind,
+                key: inputName,
+                version: FlowTemplateState.version,
+                payload: decoder.templateFlows.stateSnapshot()
+            )
+        )
+        postedStateGeneration = generation
+        nextStatePostNanoseconds = nowNanoseconds + 1_000_000_000
     }
 
     /// Decodes one datagram from `address` that arrived at `arrivalNanoseconds` (Unix epoch; the capture's
@@ -150,6 +208,7 @@ final class FlowIngest {
     func finish() {
         var consumer = Consumer(ingest: self)
         decoder.finish(into: &consumer)
+        postTemplatesIfChanged(force: true)
         for state in exporters.values {
             state.flush()
             state.analytics?.release()
@@ -160,8 +219,10 @@ final class FlowIngest {
         context.router.flush()
     }
 
-    /// Adds what was counted since the last call to the engine's counters.
+    /// Adds what was counted since the last call to the engine's counters, and posts the templates for
+    /// the next checkpoint when they changed.
     func publishCounts() {
+        postTemplatesIfChanged(force: false)
         let counters = context.counters
         func add(_ value: inout Int, _ counter: ManagedAtomicInt) {
             if value != 0 { counter.wrappingIncrement(by: value, ordering: .relaxed) }

@@ -124,21 +124,21 @@ final class UDPProducer {
                 context.logger.error("\(name): receive failed: \(String(cString: strerror(-received)))")
                 context.counters.sourceErrors.wrappingIncrement(ordering: .relaxed)
             }
-            if received < Int32(Self.batchCount) {
-                // Caught up: hand on what waits in partly filled batches and quiet exporters' last readings,
-                // then wait for datagrams (at most 100 ms, to see a stop request).
-                if now >= nextMaintenance {
-                    ingest.setNow(now)
-                    ingest.flushQuietExporters()
-                    ingest.publishCounts()
-                    context.router.flush()
-                    context.expireIdleSources()
-                    nextMaintenance = now + 100_000_000
-                }
-                if received <= 0 {
-                    descriptor.revents = 0
-                    _ = poll(&descriptor, 1, 100)
-                }
+            // Every 100 ms, caught up or not (a sender that never lets up must still see its counts, its
+            // quiet exporters' readings and its templates' checkpoint): hand on what waits in partly filled
+            // batches and quiet exporters' last readings.
+            if now >= nextMaintenance {
+                ingest.setNow(now)
+                ingest.flushQuietExporters()
+                ingest.publishCounts()
+                context.router.flush()
+                context.expireIdleSources()
+                nextMaintenance = now + 100_000_000
+            }
+            if received <= 0 {
+                // Caught up: wait for datagrams (at most 100 ms, to see a stop request).
+                descriptor.revents = 0
+                _ = poll(&descriptor, 1, 100)
             }
         }
     }

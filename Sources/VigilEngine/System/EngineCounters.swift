@@ -105,6 +105,13 @@ public final class EngineCounters: Sendable {
     public let flowSummariesDropped = ManagedAtomic<Int>(0)
     /// Flow records left out of the flow analytics (every sketch lent out to other exporters).
     public let flowAnalyticsRecordsSkipped = ManagedAtomic<Int>(0)
+    /// `--state`: checkpoints published, those that could not be written, and checkpoint files skipped
+    /// at start (damaged, cut short, another format version). Flow templates and options templates
+    /// restored from the checkpoint.
+    public let stateCheckpoints = ManagedAtomic<Int>(0)
+    public let stateCheckpointErrors = ManagedAtomic<Int>(0)
+    public let stateCheckpointsSkipped = ManagedAtomic<Int>(0)
+    public let flowTemplatesRestored = ManagedAtomic<Int>(0)
     /// Datagrams received by UDP inputs, and those the kernel dropped because the socket buffer was full
     /// (`SO_RXQ_OVFL`): Vigil fell behind, or `--udp-buffer` is too small for the bursts.
     public let udpDatagrams = ManagedAtomic<Int>(0)
