@@ -41,6 +41,7 @@ public struct RunSummary: Sendable {
     /// the way.
     public var flowRecords: Int
     public var flowRecordsDropped: Int
+    public var flowCounterSamplesDropped: Int
     public var flowOptionsRecords: Int
     public var flowTemplateRecords: Int
     public var flowDatagrams: Int
@@ -102,6 +103,7 @@ public struct RunSummary: Sendable {
             ("tcp_buffer_evictions", value(counters.tcpBufferEvictions)),
             ("partial_frames_at_stop", value(counters.partialFramesAtStop)),
             ("flow_records_dropped", value(counters.flowRecordsDropped)),
+            ("flow_counter_samples_dropped", value(counters.flowCounterSamplesDropped)),
             ("udp_kernel_drops", value(counters.udpKernelDrops)),
             ("stale_frames", value(counters.staleFrames)),
             ("acknowledgements_dropped", value(counters.acknowledgementsDropped)),
@@ -132,6 +134,7 @@ public struct RunSummary: Sendable {
         bytesDecompressed = value(counters.bytesDecompressed)
         flowRecords = value(counters.flowRecords)
         flowRecordsDropped = value(counters.flowRecordsDropped)
+        flowCounterSamplesDropped = value(counters.flowCounterSamplesDropped)
         flowOptionsRecords = value(counters.flowOptionsRecords)
         flowTemplateRecords = value(counters.flowTemplateRecords)
         flowDatagrams = value(counters.flowDatagrams)
@@ -205,6 +208,7 @@ public struct RunSummary: Sendable {
             ("samples_per_second", jsonNumber(samplesPerSecond.rounded())),
             ("peak_rss_bytes", "\(peakResidentBytes)"), ("stopped_by_signal", stoppedBySignal ? "true" : "false"),
             ("flow_records", "\(flowRecords)"), ("flow_records_dropped", "\(flowRecordsDropped)"),
+            ("flow_counter_samples_dropped", "\(flowCounterSamplesDropped)"),
             ("flow_options_records", "\(flowOptionsRecords)"), ("flow_template_records", "\(flowTemplateRecords)"),
             ("flow_datagrams", "\(flowDatagrams)"), ("flow_exporters", "\(flowExporters)"),
             ("flow_sequence_missing", "\(flowSequenceMissing)"), ("udp_datagrams", "\(udpDatagrams)"),

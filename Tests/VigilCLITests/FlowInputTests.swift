@@ -163,3 +163,74 @@ struct FlowInputTests {
         #expect(refused.standardError.contains("--anonymize-ips 'truncate:33'"))
     }
 }
+
+/// An exporter's bound on interfaces, met by sFlow counter samples.
+@Suite("Flow inputs: interface bound")
+struct FlowInterfaceBoundTests {
+    /// An sFlow v5 datagram from agent 127.0.0.1 with one counter sample (generic interface counters) of
+    /// `interfaceIndex`, written here from the sFlow v5 specification rather than by Vigil's encoder.
+    static func counterSampleDatagram(interfaceIndex: UInt32, sequence: UInt32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func put(_ value: UInt32) { bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) } }
+        func put64(_ value: UInt64) {
+            put(UInt32(truncatingIfNeeded: value >> 32))
+            put(UInt32(truncatingIfNeeded: value))
+        }
+        put(5)  // version
+        put(1)  // agent address type IPv4
+        bytes += [127, 0, 0, 1]
+        put(0)  // sub-agent
+        put(sequence)
+        put(60_000)  // uptime ms
+        put(1)  // samples
+        put(2)  // counter sample
+        put(4 + 4 + 4 + 8 + 88)
+        put(sequence)  // sample sequence
+        put(interfaceIndex)  // source id: type 0, index
+        put(1)  // counter records
+        put(1)  // generic interface counters
+        put(88)
+        put(interfaceIndex)
+        put(6)  // ifType
+        put64(10_000_000_000)  // ifSpeed
+        put(1)  // ifDirection
+        put(3)  // ifStatus: up, up
+        put64(1_000)  // ifInOctets
+        for _ in 0..<6 { put(0) }  // in unicast, multicast, broadcast, discards, errors, unknown protocols
+        put64(2_000)  // ifOutOctets
+        for _ in 0..<6 { put(0) }  // out unicast, multicast, broadcast, discards, errors, promiscuous mode
+        return bytes
+    }
+
+    @Test("counter samples of interfaces past an exporter's 4,096 are dropped, counted and logged once")
+    func counterSamplesPastTheInterfaceBound() throws {
+        let port = UInt16.random(in: 20_000...60_000)
+        let (engine, output, errors) = try FlowInputTests.startUDPEngine(port: port, stopAfterIdle: "1s")
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for index in UInt32(1)...4_100 {
+            let datagram = Self.counterSampleDatagram(interfaceIndex: index, sequence: index)
+            _ = datagram.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+            }
+            if index % 64 == 0 { usleep(2_000) }
+        }
+        let (status, summary, standardError) = try TCP.waitForEngine(engine, output: output, errors: errors)
+        #expect(status == 0, "\(standardError)")
+        #expect(summary["udp_kernel_drops"] as? Int == 0)
+        #expect(summary["udp_datagrams"] as? Int == 4_100)
+        #expect(summary["flow_counter_samples_dropped"] as? Int == 4)
+        #expect((summary["rejects"] as? [String: Int])?["flow_counter_samples_dropped"] == 4)
+        let warnings = standardError.split(separator: "\n").filter { $0.contains("more than 4096 interfaces") }
+        #expect(warnings.count == 1, "\(standardError)")
+    }
+}

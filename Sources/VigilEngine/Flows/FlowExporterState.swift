@@ -41,11 +41,15 @@ final class FlowExporterState {
     let analytics: FlowExporterAnalytics?
     /// Records added to the totals, and records dropped (over the interface bound or the cardinality limit).
     private var recordsDropped = 0
+    /// sFlow counter samples of interfaces past ``maximumInterfaces``.
+    private var counterSamplesDropped = 0
+    /// Set once the input has logged that this exporter named more interfaces than it holds.
+    var loggedInterfaceLimit = false
 
-    /// Records dropped since the last call.
-    func takeRecordsDropped() -> Int {
-        defer { recordsDropped = 0 }
-        return recordsDropped
+    /// Records and counter samples dropped since the last call.
+    func takeDropped() -> (records: Int, counterSamples: Int) {
+        defer { (recordsDropped, counterSamplesDropped) = (0, 0) }
+        return (recordsDropped, counterSamplesDropped)
     }
 
     static let denseInterfaceLimit = 4_096
@@ -216,7 +220,10 @@ final class FlowExporterState {
         if let known = counterSlots[record.interfaceIndex] {
             slot = Int(known)
         } else {
-            guard counterSlots.count < Self.maximumInterfaces else { return }
+            guard counterSlots.count < Self.maximumInterfaces else {
+                counterSamplesDropped += 1
+                return
+            }
             slot = counterSlots.count
             counterSlots[record.interfaceIndex] = Int32(slot)
             for measure in InterfaceCounterMeasure.allCases {

@@ -34,6 +34,8 @@ final class FlowIngest {
     // Counted here, added to the engine's counters once per batch of datagrams (``publishCounts()``).
     private var records = 0
     private var recordsDropped = 0
+    /// sFlow counter samples dropped: exporter or interface past its bound.
+    private var counterSamplesDropped = 0
     private var optionsRecords = 0
     private var templateRecords = 0
     private var sequenceMissing = 0
@@ -228,7 +230,22 @@ final class FlowIngest {
             if value != 0 { counter.wrappingIncrement(by: value, ordering: .relaxed) }
             value = 0
         }
-        recordsDropped += exporters.values.reduce(0) { $0 + $1.takeRecordsDropped() }
+        for (key, state) in exporters {
+            let dropped = state.takeDropped()
+            guard dropped != (0, 0) else { continue }
+            recordsDropped += dropped.records
+            counterSamplesDropped += dropped.counterSamples
+            if !state.loggedInterfaceLimit {
+                state.loggedInterfaceLimit = true
+                report(
+                    """
+                    exporter \(key): more than \(FlowExporterState.maximumInterfaces) interfaces; records and counter \
+                    samples of further interfaces are dropped (counted in flow_records_dropped and \
+                    flow_counter_samples_dropped)
+                    """
+                )
+            }
+        }
         if let analytics {
             let skipped = analytics.takeSkipped()
             if skipped != 0 {
@@ -247,6 +264,7 @@ final class FlowIngest {
         }
         add(&records, counters.flowRecords)
         add(&recordsDropped, counters.flowRecordsDropped)
+        add(&counterSamplesDropped, counters.flowCounterSamplesDropped)
         add(&optionsRecords, counters.flowOptionsRecords)
         add(&templateRecords, counters.flowTemplateRecords)
         add(&sequenceMissing, counters.flowSequenceMissing)
@@ -276,7 +294,11 @@ final class FlowIngest {
     }
 
     fileprivate func interfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {
-        exporter(for: info)?.addInterfaceCounters(counters, exportNanoseconds: info.exportNanoseconds)
+        guard let state = exporter(for: info) else {
+            counterSamplesDropped &+= 1
+            return
+        }
+        state.addInterfaceCounters(counters, exportNanoseconds: info.exportNanoseconds)
     }
 
     fileprivate func error(_ error: FlowDecodeError, info: FlowDatagramInfo?) {

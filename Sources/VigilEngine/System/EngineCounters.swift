@@ -91,6 +91,9 @@ public final class EngineCounters: Sendable {
     /// in any series (an exporter or interface past its bound). Datagrams decoded by flow inputs.
     public let flowRecords = ManagedAtomic<Int>(0)
     public let flowRecordsDropped = ManagedAtomic<Int>(0)
+    /// sFlow counter samples not made into series: their interface past an exporter's bound, or their
+    /// exporter past the input's.
+    public let flowCounterSamplesDropped = ManagedAtomic<Int>(0)
     public let flowOptionsRecords = ManagedAtomic<Int>(0)
     public let flowTemplateRecords = ManagedAtomic<Int>(0)
     public let flowDatagrams = ManagedAtomic<Int>(0)
