@@ -28,14 +28,19 @@ struct FlowInputTests {
         return totals
     }
 
-    /// Starts `vigil run --input udp://127.0.0.1:port --stop-after-idle … --summary-json -` and gives it half
-    /// a second to bind.
-    static func startUDPEngine(port: UInt16, stopAfterIdle: String) throws -> (Process, output: Pipe, errors: Pipe) {
+    /// Starts `vigil run --input udp://127.0.0.1:port --stop-after-idle … --summary-json - [arguments]` and
+    /// gives it half a second to bind.
+    static func startUDPEngine(
+        port: UInt16,
+        stopAfterIdle: String,
+        arguments: [String] = []
+    ) throws -> (Process, output: Pipe, errors: Pipe) {
         let engine = Process()
         engine.executableURL = CLI.executable
-        engine.arguments = [
-            "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", stopAfterIdle, "--summary-json", "-",
-        ]
+        engine.arguments =
+            [
+                "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", stopAfterIdle, "--summary-json", "-",
+            ] + arguments
         let output = Pipe()
         let errors = Pipe()
         engine.standardOutput = output
@@ -105,21 +110,7 @@ struct FlowInputTests {
         let port = UInt16.random(in: 20_000...60_000)
         let (engine, output, errors) = try Self.startUDPEngine(port: port, stopAfterIdle: "1s")
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        for payload in [[UInt8]("VGIL".utf8) + [1, 2, 0, 0], [0xDE, 0xAD, 0xBE, 0xEF]] {
-            _ = payload.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-            }
-        }
+        UDPSender.send([[UInt8]("VGIL".utf8) + [1, 2, 0, 0], [0xDE, 0xAD, 0xBE, 0xEF]], to: port)
         let (status, summary, standardError) = try TCP.waitForEngine(engine, output: output, errors: errors)
         #expect(status == 0)
         #expect(standardError.contains("native Vigil frames"))
@@ -207,23 +198,10 @@ struct FlowInterfaceBoundTests {
         let port = UInt16.random(in: 20_000...60_000)
         let (engine, output, errors) = try FlowInputTests.startUDPEngine(port: port, stopAfterIdle: "1s")
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        for index in UInt32(1)...4_100 {
-            let datagram = Self.counterSampleDatagram(interfaceIndex: index, sequence: index)
-            _ = datagram.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-            }
-            if index % 64 == 0 { usleep(2_000) }
-        }
+        UDPSender.send(
+            (UInt32(1)...4_100).map { Self.counterSampleDatagram(interfaceIndex: $0, sequence: $0) },
+            to: port
+        )
         let (status, summary, standardError) = try TCP.waitForEngine(engine, output: output, errors: errors)
         #expect(status == 0, "\(standardError)")
         #expect(summary["udp_kernel_drops"] as? Int == 0)

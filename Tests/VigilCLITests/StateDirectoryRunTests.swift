@@ -52,39 +52,6 @@ struct StateDirectoryRunTests {
         return exporter
     }
 
-    /// Sends `datagrams` to 127.0.0.1:`port` from `address`:`sourcePort`, paced so loopback drops none.
-    static func send(_ datagrams: [[UInt8]], from address: String, sourcePort: UInt16, to port: UInt16) {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var reuse: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_port = sourcePort.bigEndian
-        local.sin_addr.s_addr = inet_addr(address)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(bound == 0, "bind \(address):\(sourcePort): errno \(errno)")
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = port.bigEndian
-        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-        for datagram in datagrams {
-            let sent = datagram.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &remote) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-            }
-            #expect(sent == datagram.count)
-            usleep(1_000)
-        }
-    }
-
     /// One run of `vigil run --input udp://127.0.0.1:PORT [--state DIR]` that receives `datagrams` of each
     /// exporter, stops after a second idle, and returns its summary and log. Templates are kept per input
     /// (`udp://127.0.0.1:PORT`): a restart that is to find them listens where the run before it did.
@@ -94,22 +61,14 @@ struct StateDirectoryRunTests {
         rollups: String,
         sending datagrams: [(Exporter, [[UInt8]])]
     ) throws -> (summary: [String: Any], log: String) {
-        let engine = Process()
-        engine.executableURL = CLI.executable
-        engine.arguments =
-            [
-                "run", "--input", "udp://127.0.0.1:\(port)", "--stop-after-idle", "1s", "--summary-json", "-",
-                "--rollups", rollups, "--log-level", "info",
-            ] + (state.map { ["--state", $0] } ?? [])
-        let output = Pipe()
-        let errors = Pipe()
-        engine.standardOutput = output
-        engine.standardError = errors
-        try engine.run()
+        let (engine, output, errors) = try FlowInputTests.startUDPEngine(
+            port: port,
+            stopAfterIdle: "1s",
+            arguments: ["--rollups", rollups, "--log-level", "info"] + (state.map { ["--state", $0] } ?? [])
+        )
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        usleep(500_000)
         for (exporter, payloads) in datagrams {
-            send(payloads, from: exporter.address, sourcePort: exporter.sourcePort, to: port)
+            UDPSender.send(payloads, to: port, from: exporter.address, sourcePort: exporter.sourcePort, burst: 1)
         }
         let (status, summary, log) = try TCP.waitForEngine(engine, output: output, errors: errors)
         #expect(status == 0, "\(log)")
@@ -195,7 +154,7 @@ struct StateDirectoryRunTests {
         try first.run()
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         usleep(500_000)
-        Self.send(v9.withTemplates, from: v9.address, sourcePort: v9.sourcePort, to: port)
+        UDPSender.send(v9.withTemplates, to: port, from: v9.address, sourcePort: v9.sourcePort)
         let second = try CLI.run(["run", "--input", "udp://127.0.0.1:\(port &+ 1)", "--state", state])
         #expect(second.status != 0)
         #expect(

@@ -53,20 +53,7 @@ struct IdleWatermarkTests {
         let base: Int64 = 1_793_577_600_000_000_000
         var random = SplitMix64(seed: UInt64(seed))
         let encoder = NativeEncoder(samplesPerDataFrame: 64)
-        var schema: [UInt8] = []
-        try encoder.appendSchemaFrames(
-            (0..<seriesCount).map { index in
-                SchemaEntry(
-                    wireID: UInt32(index),
-                    descriptor: SeriesDescriptor(
-                        key: SeriesKey(device: "d", interface: "i\(index)", metric: "m"),
-                        kind: .gauge,
-                        unit: "x"
-                    )
-                )
-            },
-            to: &schema
-        )
+        let schema = try SeriesClaimsSessionTests.gaugeSchema(seriesCount: seriesCount, encoder: encoder)
         var chunks: [[UInt8]] = [schema]
         // The engine's rule, simulated: a sample is late when its window ends at or before the watermark at its
         // arrival, (newest so far, this sample included) - lateness, whatever batch carries it.

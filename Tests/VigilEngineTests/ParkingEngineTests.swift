@@ -20,20 +20,7 @@ struct ParkingEngineTests {
     func burstsWithIdleGaps(shardCount: Int, clockAdvances: Bool) throws {
         let seriesCount = 16
         let encoder = NativeEncoder(samplesPerDataFrame: 64)
-        var schema: [UInt8] = []
-        try encoder.appendSchemaFrames(
-            (0..<seriesCount).map { index in
-                SchemaEntry(
-                    wireID: UInt32(index),
-                    descriptor: SeriesDescriptor(
-                        key: SeriesKey(device: "d", interface: "i\(index)", metric: "m"),
-                        kind: .gauge,
-                        unit: "x"
-                    )
-                )
-            },
-            to: &schema
-        )
+        let schema = try SeriesClaimsSessionTests.gaugeSchema(seriesCount: seriesCount, encoder: encoder)
         let base: Int64 = 1_793_577_600_000_000_000
         var chunks: [[UInt8]] = [schema]
         var total = 0

@@ -79,6 +79,25 @@ struct SeriesClaimsSessionTests {
         }
     }
 
+    /// Schema frames of `seriesCount` gauges `d/i<index>/m`, wire ids 0 up.
+    static func gaugeSchema(seriesCount: Int, encoder: NativeEncoder) throws -> [UInt8] {
+        var schema: [UInt8] = []
+        try encoder.appendSchemaFrames(
+            (0..<seriesCount).map { index in
+                SchemaEntry(
+                    wireID: UInt32(index),
+                    descriptor: SeriesDescriptor(
+                        key: SeriesKey(device: "d", interface: "i\(index)", metric: "m"),
+                        kind: .gauge,
+                        unit: "x"
+                    )
+                )
+            },
+            to: &schema
+        )
+        return schema
+    }
+
     static func schema(_ entries: [(UInt32, String, String)]) throws -> [UInt8] {
         var out: [UInt8] = []
         try NativeEncoder().appendSchemaFrames(
