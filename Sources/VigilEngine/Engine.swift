@@ -70,18 +70,20 @@ public final class Engine: @unchecked Sendable {
             wakesOnRaise: shardParkers
         )
 
-        // Sinks first: a destination that cannot be written stops the run before any input is read.
+        // --state: read before any input, so every flow input starts with the templates it had and every
+        // shard with the windows, models and alerts it had.
+        let checkpointer = try configuration.stateDirectory.map {
+            try StateCheckpointer(path: $0, counters: counters, logger: logger)
+        }
+
+        // Sinks first: a destination that cannot be written stops the run before any input is read. A run
+        // resuming from a checkpoint appends to the alert log: its alerts still firing resolve there.
         let alertLog = try configuration.alertsPath.map {
-            try AlertLogWriter(path: $0, counters: counters, logger: logger)
+            try AlertLogWriter(path: $0, append: checkpointer?.restored != nil, counters: counters, logger: logger)
         }
         let rollupWriter = try configuration.rollupDirectory.map { directory in
             try prepareOutputDirectory(directory)
             return RollupSegmentWriter(directory: directory, windowNanoseconds: configuration.windowNanoseconds)
-        }
-
-        // --state: read before any input, so every flow input starts with the templates it had.
-        let checkpointer = try configuration.stateDirectory.map {
-            try StateCheckpointer(path: $0, counters: counters, logger: logger)
         }
 
         // One lane per (producer, shard).
@@ -237,6 +239,8 @@ public final class Engine: @unchecked Sendable {
                 producerParker: shardParkers[$0]
             )
         }
+        // Raised by the supervisor for each interval checkpoint; each shard answers with its section.
+        let checkpointRequests = ManagedAtomic<UInt64>(0)
         let shards = try (0..<shardCount).map { shard in
             ShardWorker(
                 shardIndex: shard,
@@ -259,7 +263,24 @@ public final class Engine: @unchecked Sendable {
                 parker: shardParkers[shard],
                 alertWriterParker: alertParker,
                 rollupWriterParker: rollupParker,
-                idleParkLimitNanoseconds: configuration.idleParkLimitNanoseconds
+                idleParkLimitNanoseconds: configuration.idleParkLimitNanoseconds,
+                checkpointing: checkpointer.map { checkpointer in
+                    ShardCheckpointing(
+                        requests: checkpointRequests,
+                        shardCount: shardCount,
+                        drainAtEnd: configuration.drainAtEnd,
+                        post: checkpointer.post
+                    )
+                }
+            )
+        }
+        if let checkpointer {
+            ShardStateRestore.restore(
+                checkpointer.takeRestoredSections(kind: ShardWorker.stateSectionKind),
+                into: shards,
+                registry: registry,
+                counters: counters,
+                logger: logger
             )
         }
 
@@ -332,11 +353,23 @@ public final class Engine: @unchecked Sendable {
         var nextProgress = started + 5_000_000_000
         var lastProgressSamples = 0
         var nextCheckpoint = started + configuration.checkpointIntervalNanoseconds
+        // The interval checkpoint asked of the shards and not yet published.
+        var awaitedCheckpoint: UInt64?
         while group.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
             let now = ResourceUsage.monotonicNanoseconds()
-            if let checkpointer, now >= nextCheckpoint {
-                checkpointer.publishIfChanged()
-                nextCheckpoint = now + configuration.checkpointIntervalNanoseconds
+            if let checkpointer {
+                if now >= nextCheckpoint && awaitedCheckpoint == nil {
+                    // Each shard posts its section between two batches; published once all have.
+                    awaitedCheckpoint = checkpointRequests.wrappingIncrementThenLoad(ordering: .releasing)
+                    for parker in shardParkers { parker.unpark() }
+                    nextCheckpoint = now + configuration.checkpointIntervalNanoseconds
+                }
+                if let awaited = awaitedCheckpoint,
+                    shards.allSatisfy({ $0.checkpointsPosted.load(ordering: .acquiring) >= awaited })
+                {
+                    checkpointer.publishIfChanged()
+                    awaitedCheckpoint = nil
+                }
             }
             // Idle means the inputs had nothing for us, not that we were busy with what they gave. Busy is
             // read first: a producer notes its input before it stops being busy, so once it is seen idle its

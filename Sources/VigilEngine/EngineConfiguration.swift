@@ -55,10 +55,13 @@ public struct EngineConfiguration: Sendable {
     public var flowAnalytics = true
     /// Hides the host part of flow records' addresses before they are counted or kept (`--anonymize-ips`).
     public var anonymizer: IPAnonymizer?
-    /// `--state DIR`: versioned, checksummed checkpoints of what a restart should not forget (today flow
-    /// templates and samplers; docs/state-format.md), read at start and written every
+    /// `--state DIR`: versioned, checksummed checkpoints of what a restart should not forget (series state
+    /// by key, flow templates and samplers; docs/state-format.md), read at start and written every
     /// ``checkpointIntervalNanoseconds`` and at the end of the run.
     public var stateDirectory: String?
+    /// Whether the end of the run closes every open window. Without ``stateDirectory`` it always does;
+    /// with it only with `--drain` (otherwise the last checkpoint carries the open windows to the next run).
+    public var drainAtEnd = true
     /// `--checkpoint-interval` (default 1 min): how often a changed state is checkpointed.
     public var checkpointIntervalNanoseconds: Int64 = 60 * EventTime.nanosecondsPerSecond
     /// Bounds of the flow decoders (exporters, templates, held data).

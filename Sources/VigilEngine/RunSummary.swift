@@ -59,6 +59,9 @@ public struct RunSummary: Sendable {
     public var stateCheckpointErrors: Int
     public var stateCheckpointsSkipped: Int
     public var flowTemplatesRestored: Int
+    public var stateSeriesRestored: Int
+    public var stateWindowsRestored: Int
+    public var stateAlertsRestored: Int
 
     init(
         counters: EngineCounters,
@@ -148,6 +151,9 @@ public struct RunSummary: Sendable {
         stateCheckpointErrors = value(counters.stateCheckpointErrors)
         stateCheckpointsSkipped = value(counters.stateCheckpointsSkipped)
         flowTemplatesRestored = value(counters.flowTemplatesRestored)
+        stateSeriesRestored = value(counters.stateSeriesRestored)
+        stateWindowsRestored = value(counters.stateWindowsRestored)
+        stateAlertsRestored = value(counters.stateAlertsRestored)
     }
 
     public var samplesPerSecond: Double {
@@ -169,8 +175,9 @@ public struct RunSummary: Sendable {
             "  windows    \(windowsClosed) closed; counters: \(counterWraps) wraps, \(counterResets) resets, \(counterGaps) gaps",
             "  alerts     \(alertsFired) fired, \(alertsResolved) resolved",
             "  rollups    \(rollupRows) rows in \(rollupSegments) segment(s), \(rollupBytes) bytes",
-            stateCheckpoints + stateCheckpointErrors + stateCheckpointsSkipped + flowTemplatesRestored > 0
-                ? "  state      \(stateCheckpoints) checkpoint(s) written, \(stateCheckpointErrors) failed, \(stateCheckpointsSkipped) skipped at start; \(flowTemplatesRestored) flow template(s) restored"
+            stateCheckpoints + stateCheckpointErrors + stateCheckpointsSkipped + flowTemplatesRestored
+                + stateSeriesRestored > 0
+                ? "  state      \(stateCheckpoints) checkpoint(s) written, \(stateCheckpointErrors) failed, \(stateCheckpointsSkipped) skipped at start; restored \(stateSeriesRestored) series, \(stateWindowsRestored) open window(s), \(stateAlertsRestored) firing alert(s), \(flowTemplatesRestored) flow template(s)"
                 : nil,
             "  speed      \(formatRate(samplesPerSecond)) samples/s over \(String(format1: seconds)) s, CPU \(String(format1: Double(cpuNanoseconds) / 1e9)) s, peak RSS \(peakResidentBytes >> 20) MiB",
         ].compactMap { $0 }
@@ -217,6 +224,9 @@ public struct RunSummary: Sendable {
             ("state_checkpoint_errors", "\(stateCheckpointErrors)"),
             ("state_checkpoints_skipped", "\(stateCheckpointsSkipped)"),
             ("flow_templates_restored", "\(flowTemplatesRestored)"),
+            ("state_series_restored", "\(stateSeriesRestored)"),
+            ("state_windows_restored", "\(stateWindowsRestored)"),
+            ("state_alerts_restored", "\(stateAlertsRestored)"),
         ]
         fields.append(
             ("rejects", "{" + rejects.map { "\(jsonString($0.reason)):\($0.count)" }.joined(separator: ",") + "}")

@@ -225,8 +225,9 @@ struct RunCommand: ParsableCommand {
         name: .customLong("state"),
         help: ArgumentHelp(
             "Directory of checkpoints of what a restart should not forget (created if missing; one vigil at a time): "
-                + "flow templates, options templates and samplers, so a restarted collector decodes the first data it "
-                + "receives. Read at start, written every --checkpoint-interval and at the end of the run.",
+                + "every series' open windows, model state and firing alerts, and flow templates and samplers. Read "
+                + "at start (the alert log is then appended to), written every --checkpoint-interval and at the end "
+                + "of the run, which keeps open windows there for the next run instead of closing them (see --drain).",
             valueName: "dir"
         )
     )
@@ -238,6 +239,15 @@ struct RunCommand: ParsableCommand {
         help: "How often a changed state is checkpointed to --state (at least 1s)."
     )
     var checkpointInterval: String = "1m"
+
+    @Flag(
+        name: .customLong("drain"),
+        help: ArgumentHelp(
+            "With --state: at the end of the run, close every open window and write its rows (as without --state); "
+                + "the next run starts with the models and alerts, not the windows."
+        )
+    )
+    var drain = false
 
     @Option(
         name: .customLong("stop-after-idle"),
@@ -334,6 +344,7 @@ struct RunCommand: ParsableCommand {
             try parseDuration($0, flag: "--stop-after-idle")
         }
         configuration.stateDirectory = state
+        configuration.drainAtEnd = drain || state == nil
         configuration.checkpointIntervalNanoseconds = try parseDuration(
             checkpointInterval,
             flag: "--checkpoint-interval"

@@ -73,7 +73,9 @@ struct ParkerTests {
                     _ = ring.push(value)
                     value += 1
                 }
-                usleep(500)
+                // Far longer than the consumer's spin (a few µs), so it parks in most gaps even on a loaded
+                // machine, where a shorter gap can pass while the consumer is not scheduled at all.
+                usleep(2_000)
             }
         }
         var expected = 0

@@ -30,8 +30,11 @@ final class AlertLogWriter {
     private var buffer: [UInt8] = []
     private var failed = false
 
-    /// Opens (creating or truncating) the alert log, or takes standard output for `-`.
-    init(path: String, counters: EngineCounters, logger: Logger) throws {
+    /// Opens (creating or truncating) the alert log, or takes standard output for `-`. With `append` (a run
+    /// resuming from `--state`, whose firing alerts' `resolved` lines belong after the `firing` lines of
+    /// the run before), an existing log is kept and written after; a line a killed run left half-written at
+    /// its end is cut back to the last whole line first.
+    init(path: String, append: Bool = false, counters: EngineCounters, logger: Logger) throws {
         self.path = path
         self.counters = counters
         self.logger = logger
@@ -39,13 +42,37 @@ final class AlertLogWriter {
             fd = STDOUT_FILENO
             ownsDescriptor = false
         } else {
-            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let opened = open(path, O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
             guard opened >= 0 else { throw SourceError(source: path, operation: "open alert log", errno: errno) }
             fd = opened
             ownsDescriptor = true
         }
         var status = stat()
         isRegularFile = fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        if append && isRegularFile && status.st_size > 0 {
+            let whole = Self.wholeLinesLength(fd: fd, size: status.st_size)
+            if whole < status.st_size {
+                logger.warning(
+                    "\(path): cut \(status.st_size - whole) bytes of a half-written last line (a run that did not stop cleanly)"
+                )
+                _ = ftruncate(fd, whole)
+            }
+            _ = lseek(fd, whole, SEEK_SET)
+        }
+    }
+
+    /// The length of `fd`'s whole lines: up to and including its last newline (0 when it has none).
+    private static func wholeLinesLength(fd: Int32, size: off_t) -> off_t {
+        var end = size
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while end > 0 {
+            let start = max(0, end - off_t(chunk.count))
+            let count = Int(end - start)
+            guard pread(fd, &chunk, count, start) == count else { return size }
+            if let newline = chunk[..<count].lastIndex(of: UInt8(ascii: "\n")) { return start + off_t(newline) + 1 }
+            end = start
+        }
+        return 0
     }
 
     /// Drains every shard's alert ring and writes the events in release order (`AlertReleaseQueue`): an event

@@ -14,33 +14,33 @@ final class ShardAlerting {
     /// Series per page of model state.
     static let pageSize = 4_096
 
-    private let shards: ShardArithmetic
+    let shards: ShardArithmetic
     private let outbox: SPSCRing<DecidedAlert>
     /// Window width: an event is decided at the end of the window that fired or resolved it.
     private let windowNanoseconds: Int64
     private let counters: EngineCounters
     private let registry: SeriesRegistry
-    private let anomalyEnabled: Bool
-    private let forecastEnabled: Bool
+    let anomalyEnabled: Bool
+    let forecastEnabled: Bool
     private let thresholdRules: [FailureThresholdRule]
-    private let detector: SeasonalAnomalyDetector
-    private let forecaster: DegradationForecaster
+    let detector: SeasonalAnomalyDetector
+    let forecaster: DegradationForecaster
     private let anomalyTracker: IncidentTracker
     private let forecastTracker: IncidentTracker
     private let thresholdTracker: IncidentTracker
 
-    private var detectorPages: [SeasonalAnomalyDetectorTable] = []
-    private var anomalyPages: [IncidentTrackerTable] = []
+    var detectorPages: [SeasonalAnomalyDetectorTable] = []
+    var anomalyPages: [IncidentTrackerTable] = []
     /// Local index → forecast index (`block × forecastBlockSize + slot`), or -1 for series without a
     /// failure threshold.
-    private var forecastIndexOfLocal: [Int32] = []
+    var forecastIndexOfLocal: [Int32] = []
     /// Forecaster and its two trackers' state, in blocks of ``forecastBlockSize`` series. Each block belongs
     /// to one page of local indices: windows close in local-index order, so while a page's windows close, its
     /// forecasts stay within its few blocks (cache-sized) instead of scattering over every thresholded series
     /// of the shard in the order they were first seen.
-    private var forecasterBlocks: [DegradationForecasterTable] = []
-    private var forecastTrackerBlocks: [IncidentTrackerTable] = []
-    private var thresholdTrackerBlocks: [IncidentTrackerTable] = []
+    var forecasterBlocks: [DegradationForecasterTable] = []
+    var forecastTrackerBlocks: [IncidentTrackerTable] = []
+    var thresholdTrackerBlocks: [IncidentTrackerTable] = []
     /// Per page of local indices: its newest forecaster block and the slots used in it (-1: none yet).
     private var newestBlockOfPage: [Int32] = []
     private var slotsUsedInNewestBlock: [Int32] = []
@@ -48,9 +48,9 @@ final class ShardAlerting {
     /// single thresholded series wastes at most a block (~230 KB), bounding the overhead per page.
     static let forecastBlockSize = 512
     /// The event of every alert now firing, for its `resolved` line. Bounded by series × 3.
-    private var firing: [FiringKey: AlertEvent] = [:]
+    var firing: [FiringKey: AlertEvent] = [:]
 
-    private struct FiringKey: Hashable {
+    struct FiringKey: Hashable {
         var seriesID: SeriesID
         var kind: AlertKind
     }

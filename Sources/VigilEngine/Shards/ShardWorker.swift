@@ -1,6 +1,7 @@
 import Atomics
 import VigilAnalytics
 import VigilCore
+import VigilStore
 
 /// Owns every piece of per-series state of one shard: windows, models, alert lifecycle. Runs as one
 /// long-lived loop on its own Dispatch queue, so none of that state is shared or locked.
@@ -14,9 +15,9 @@ import VigilCore
 final class ShardWorker {
     let shardIndex: Int
     private let lanes: [ShardLane]
-    private var windows: ShardWindowTable
-    private let alerting: ShardAlerting
-    private let registry: SeriesRegistry
+    var windows: ShardWindowTable
+    let alerting: ShardAlerting
+    let registry: SeriesRegistry
     private let counters: EngineCounters
     /// The engine's clock, for closing windows while no batch comes (`closeOnEngineWatermark`).
     private let clock: EventClock
@@ -44,6 +45,14 @@ final class ShardWorker {
     /// Longest an idle shard sleeps with no duty due (its feeders wake it; this only bounds the cost of a
     /// wake nobody sent).
     private let idleParkLimitNanoseconds: Int64?
+    /// With `--state`: where checkpoints are asked for and this shard's section goes (see
+    /// ``ShardCheckpointing``); nil without, and the end of the run then closes every open window.
+    private let checkpointing: ShardCheckpointing?
+    /// The last checkpoint request this shard answered; ``checkpointsPosted`` publishes it.
+    private var answeredCheckpointRequest: UInt64 = 0
+    /// The newest checkpoint request whose section this shard has posted (`UInt64.max` once its final
+    /// section is posted), for the supervisor to publish once every shard answered.
+    let checkpointsPosted = ManagedAtomic<UInt64>(0)
 
     init(
         shardIndex: Int,
@@ -60,8 +69,10 @@ final class ShardWorker {
         parker: Parker = Parker(),
         alertWriterParker: Parker = Parker(),
         rollupWriterParker: Parker = Parker(),
-        idleParkLimitNanoseconds: Int64? = 1_000_000_000
+        idleParkLimitNanoseconds: Int64? = 1_000_000_000,
+        checkpointing: ShardCheckpointing? = nil
     ) {
+        self.checkpointing = checkpointing
         self.parker = parker
         self.alertWriterParker = alertWriterParker
         self.idleParkLimitNanoseconds = idleParkLimitNanoseconds
@@ -89,6 +100,9 @@ final class ShardWorker {
     func run(producersFinished: () -> Bool) {
         var backoff = Backoff()
         while true {
+            if let checkpointing, checkpointing.requests.load(ordering: .relaxed) != answeredCheckpointRequest {
+                answerCheckpointRequest(checkpointing)
+            }
             var didWork = false
             for lane in lanes {
                 // At most a few batches per lane per turn, so one busy producer cannot starve the others.
@@ -121,17 +135,34 @@ final class ShardWorker {
                     parker.park(timeoutNanoseconds: idleParkNanoseconds()) {
                         clock.currentWatermark != engineWatermark || lanes.contains { !$0.forward.isEmpty }
                             || producersFinished()
+                            || checkpointing.map { $0.requests.load(ordering: .relaxed) != answeredCheckpointRequest }
+                                ?? false
                     }
                 }
             }
         }
-        windows.closeAll { self.handleClosed($0) }
+        // With --state (and no --drain) the open windows are not closed: the final checkpoint carries them,
+        // and the next run continues them where this one stopped.
+        if checkpointing?.drainAtEnd ?? true { windows.closeAll { self.handleClosed($0) } }
+        if let checkpointing {
+            checkpointing.post(stateSection(shardCount: checkpointing.shardCount))
+            checkpointsPosted.store(.max, ordering: .releasing)
+        }
         alertsDecidedThrough.store(.max, ordering: .releasing)
         sendRollups(force: true)
         publishStatistics()
         finished.store(true, ordering: .releasing)
         alertWriterParker.unpark()
         rollupOutbox.consumerParker.unpark()
+    }
+
+    /// Posts this shard's state for the checkpoint the supervisor asked for. Between batches, so no window
+    /// is half-updated, and after the last batch's due windows closed (no force-closed window is pending).
+    private func answerCheckpointRequest(_ checkpointing: ShardCheckpointing) {
+        let request = checkpointing.requests.load(ordering: .acquiring)
+        checkpointing.post(stateSection(shardCount: checkpointing.shardCount))
+        answeredCheckpointRequest = request
+        checkpointsPosted.store(request, ordering: .releasing)
     }
 
     /// How long an idle shard may sleep: until its oldest held rollup row is due, else the idle limit.
@@ -250,4 +281,14 @@ final class ShardWorker {
         add(counters.samplesUnplaceable, statistics.rejected, published.rejected)
         published = statistics
     }
+}
+
+/// What a shard needs for `--state`: the supervisor's request counter (raised for each interval checkpoint),
+/// where its section goes, and the shard count its section is written under.
+struct ShardCheckpointing {
+    let requests: ManagedAtomic<UInt64>
+    let shardCount: Int
+    /// Whether the end of the run closes the open windows (`--drain`) before the last section is posted.
+    let drainAtEnd: Bool
+    let post: (StateSection) -> Void
 }

@@ -56,6 +56,19 @@ final class StateCheckpointer: @unchecked Sendable {
         restored?.section(kind: kind, key: key)
     }
 
+    /// The restored sections of `kind`, which the caller now owns: they are no longer carried into this
+    /// run's checkpoints (the caller posts its own, or the state they held is given up).
+    func takeRestoredSections(kind: String) -> [StateSection] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        let taken = sections.filter { $0.kind == kind }
+        if !taken.isEmpty {
+            sections.removeAll { $0.kind == kind }
+            changed = true
+        }
+        return taken
+    }
+
     /// Replaces (or adds) the section of its kind and key for the next checkpoint. Any thread; O(sections)
     /// under a mutex no hot path takes.
     func post(_ section: StateSection) {

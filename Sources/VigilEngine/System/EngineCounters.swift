@@ -91,6 +91,10 @@ public final class EngineCounters: Sendable {
     /// in any series (an exporter or interface past its bound). Datagrams decoded by flow inputs.
     public let flowRecords = ManagedAtomic<Int>(0)
     public let flowRecordsDropped = ManagedAtomic<Int>(0)
+    /// Restored from `--state` at start: series, their open windows, and their alerts still firing.
+    public let stateSeriesRestored = ManagedAtomic<Int>(0)
+    public let stateWindowsRestored = ManagedAtomic<Int>(0)
+    public let stateAlertsRestored = ManagedAtomic<Int>(0)
     /// sFlow counter samples not made into series: their interface past an exporter's bound, or their
     /// exporter past the input's.
     public let flowCounterSamplesDropped = ManagedAtomic<Int>(0)

@@ -1,0 +1,160 @@
+import VigilAnalytics
+import VigilCore
+
+/// A series' model and alert state in a checkpoint: each model's block behind a tag and a length (so a
+/// block this run has no model for, a series no longer thresholded, is skipped), then the events of its
+/// alerts now firing, so their `resolved` lines can still be written after a restart.
+extension ShardAlerting {
+    private enum Block: UInt8 {
+        case anomaly = 1
+        case forecast = 2
+        case firing = 3
+        case end = 0
+    }
+
+    /// What the checkpoint must agree on for model state to be restored: the models' shapes.
+    var stateFingerprint: String {
+        "anomaly=\(anomalyEnabled ? detector.configuration.bucketCount : 0) forecast=\(forecastEnabled ? "\(forecaster.configuration.fineSlotCount)/\(forecaster.configuration.coarseSlotCount)" : "off")"
+    }
+
+    func writeState(of seriesID: SeriesID, to writer: inout StateWriter) {
+        let local = shards.localIndex(of: seriesID)
+        if anomalyEnabled {
+            let page = local / Self.pageSize
+            let offset = local % Self.pageSize
+            blockWriter(.anomaly, &writer) {
+                detectorPages[page].writeState(localIndex: offset, to: &$0)
+                anomalyPages[page].writeState(localIndex: offset, to: &$0)
+            }
+        }
+        if local < forecastIndexOfLocal.count, forecastIndexOfLocal[local] >= 0 {
+            let forecastIndex = Int(forecastIndexOfLocal[local])
+            let block = forecastIndex / Self.forecastBlockSize
+            let slot = forecastIndex % Self.forecastBlockSize
+            let forecasters = forecasterBlocks[block]
+            let forecastTrackers = forecastTrackerBlocks[block]
+            let thresholdTrackers = thresholdTrackerBlocks[block]
+            func write(_ writer: inout StateWriter) {
+                forecasters.writeState(localIndex: slot, to: &writer)
+                forecastTrackers.writeState(localIndex: slot, to: &writer)
+                thresholdTrackers.writeState(localIndex: slot, to: &writer)
+            }
+            blockWriter(.forecast, &writer, write)
+        }
+        for kind in AlertKind.allCases {
+            guard let event = firing[FiringKey(seriesID: seriesID, kind: kind)] else { continue }
+            blockWriter(.firing, &writer) { Self.write(event, to: &$0) }
+        }
+        writer.put(Block.end.rawValue)
+    }
+
+    private func blockWriter(_ tag: Block, _ writer: inout StateWriter, _ body: (inout StateWriter) -> Void) {
+        writer.put(tag.rawValue)
+        var inner = StateWriter()
+        body(&inner)
+        writer.put(UInt32(inner.bytes.count))
+        inner.bytes.withUnsafeBufferPointer { writer.putRaw($0.baseAddress!, count: $0.count) }
+    }
+
+    /// Registers the series and replaces its model and alert state with what ``writeState(of:to:)`` wrote.
+    /// Blocks for models this run does not run on the series are skipped.
+    ///
+    /// - Returns: the alerts restored as firing.
+    @discardableResult
+    func restoreState(
+        of seriesID: SeriesID,
+        descriptor: SeriesDescriptor,
+        from reader: inout StateReader
+    )
+        throws(StateReader.Malformed) -> Int
+    {
+        register(seriesID, descriptor: descriptor)
+        let local = shards.localIndex(of: seriesID)
+        var restoredFiring = 0
+        while true {
+            let rawTag = try reader.get(UInt8.self, "model block tag")
+            guard let tag = Block(rawValue: rawTag) else { throw reader.malformed("model block tag \(rawTag)") }
+            if tag == .end { break }
+            let length = Int(try reader.get(UInt32.self, "model block length"))
+            guard length <= reader.remaining else { throw reader.malformed("model block of \(length) bytes") }
+            let end = reader.offset + length
+            switch tag {
+            case .anomaly where anomalyEnabled:
+                let page = local / Self.pageSize
+                let offset = local % Self.pageSize
+                try detectorPages[page].restoreState(localIndex: offset, from: &reader)
+                try anomalyPages[page].restoreState(localIndex: offset, from: &reader)
+            case .forecast where local < forecastIndexOfLocal.count && forecastIndexOfLocal[local] >= 0:
+                let forecastIndex = Int(forecastIndexOfLocal[local])
+                let block = forecastIndex / Self.forecastBlockSize
+                let slot = forecastIndex % Self.forecastBlockSize
+                try forecasterBlocks[block].restoreState(localIndex: slot, from: &reader)
+                try forecastTrackerBlocks[block].restoreState(localIndex: slot, from: &reader)
+                try thresholdTrackerBlocks[block].restoreState(localIndex: slot, from: &reader)
+            case .firing:
+                let event = try Self.readEvent(from: &reader)
+                firing[FiringKey(seriesID: seriesID, kind: event.kind)] = event
+                restoredFiring += 1
+            default:
+                break
+            }
+            guard reader.offset <= end else { throw reader.malformed("model block read past its length") }
+            try reader.skip(end - reader.offset, "rest of a model block")
+        }
+        return restoredFiring
+    }
+
+    static func write(_ event: AlertEvent, to writer: inout StateWriter) {
+        writer.put(event.id)
+        writer.put(event.kind.rawValue)
+        writer.put(event.severity.rawValue)
+        writer.put(event.device)
+        writer.put(event.interface)
+        writer.put(event.metric)
+        writer.put(UInt32(event.labels.count))
+        for (name, value) in event.labels.sorted(by: { $0.key < $1.key }) {
+            writer.put(name)
+            writer.put(value)
+        }
+        writer.put(event.score)
+        writer.put(event.startsAt)
+        writer.put(event.explanation)
+    }
+
+    static func readEvent(from reader: inout StateReader) throws(StateReader.Malformed) -> AlertEvent {
+        let id = try reader.string("alert id")
+        let kindName = try reader.string("alert kind")
+        guard let kind = AlertKind(rawValue: kindName) else { throw reader.malformed("alert kind \(kindName)") }
+        let severityName = try reader.string("alert severity")
+        guard let severity = AlertSeverity(rawValue: severityName) else {
+            throw reader.malformed("alert severity \(severityName)")
+        }
+        let device = try reader.string("alert device")
+        let interface = try reader.string("alert interface")
+        let metric = try reader.string("alert metric")
+        let labelCount = Int(try reader.get(UInt32.self, "alert label count"))
+        guard labelCount <= 64 else { throw reader.malformed("\(labelCount) alert labels") }
+        var labels: [String: String] = [:]
+        for _ in 0..<labelCount {
+            let name = try reader.string("alert label name")
+            labels[name] = try reader.string("alert label value")
+        }
+        let score = try reader.double("alert score")
+        let startsAt = try reader.string("alert start")
+        let explanation = try reader.string("alert explanation")
+        return AlertEvent(
+            id: id,
+            status: .firing,
+            kind: kind,
+            severity: severity,
+            device: device,
+            interface: interface,
+            metric: metric,
+            labels: labels,
+            score: score,
+            startsAt: startsAt,
+            endsAt: nil,
+            explanation: explanation
+        )
+    }
+}
