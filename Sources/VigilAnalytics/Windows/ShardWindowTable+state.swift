@@ -11,7 +11,7 @@ extension ShardWindowTable {
         let localIndex = _localIndex(of: id)
         let state = _storage._states[localIndex]
         writer.put(_storage._slotTags[localIndex])
-        for slot in [state.slot0, state.slot1] {
+        func put(_ slot: _WindowSlot) {
             writer.put(slot.startNanoseconds)
             writer.put(slot.count)
             writer.put(slot.sum)
@@ -21,6 +21,8 @@ extension ShardWindowTable {
             writer.put(slot.last)
             writer.put(slot.lastTimestamp)
         }
+        put(state.slot0)
+        put(state.slot1)
         let counter = state.counter
         writer.put(counter.previousValue)
         writer.put(counter.previousTimestamp)
@@ -55,17 +57,19 @@ extension ShardWindowTable {
         registerSeries(id, kind: kind)
         let localIndex = _localIndex(of: id)
         let tags = try reader.get(UInt8.self, "slot tags")
-        var slots = [_WindowSlot(), _WindowSlot()]
-        for index in 0..<2 {
-            slots[index].startNanoseconds = try reader.get(Int64.self, "window start")
-            slots[index].count = try reader.get(UInt32.self, "window count")
-            slots[index].sum = try reader.double("window sum")
-            slots[index].minimum = try reader.double("window minimum")
-            slots[index].maximum = try reader.double("window maximum")
-            slots[index].sumOfSquaredDeviations = try reader.double("window deviations")
-            slots[index].last = try reader.double("window last")
-            slots[index].lastTimestamp = try reader.get(Int64.self, "window last time")
+        func slot() throws(StateReader.Malformed) -> _WindowSlot {
+            var slot = _WindowSlot()
+            slot.startNanoseconds = try reader.get(Int64.self, "window start")
+            slot.count = try reader.get(UInt32.self, "window count")
+            slot.sum = try reader.double("window sum")
+            slot.minimum = try reader.double("window minimum")
+            slot.maximum = try reader.double("window maximum")
+            slot.sumOfSquaredDeviations = try reader.double("window deviations")
+            slot.last = try reader.double("window last")
+            slot.lastTimestamp = try reader.get(Int64.self, "window last time")
+            return slot
         }
+        let slots = (try slot(), try slot())
         var counter = _CounterState()
         counter.previousValue = try reader.double("counter previous value")
         counter.previousTimestamp = try reader.get(Int64.self, "counter previous time")
@@ -84,8 +88,7 @@ extension ShardWindowTable {
         firsts.hasCounterSums1 = try reader.bool("counter sums 1")
         firsts.forceClosedThroughNanoseconds = try reader.get(Int64.self, "forced-close bound")
         // The tag byte must say what the slots hold, or the batch loop would touch the wrong line.
-        for index in 0..<2 {
-            let slot = slots[index]
+        for (index, slot) in [(0, slots.0), (1, slots.1)] {
             var expected: UInt8 = 0
             if slot.isOpen {
                 guard let window = _configuration.window(containing: slot.startNanoseconds),
@@ -99,12 +102,12 @@ extension ShardWindowTable {
         }
         _makeUnique()
         let state = _storage._states + localIndex
-        state.pointee.slot0 = slots[0]
-        state.pointee.slot1 = slots[1]
+        state.pointee.slot0 = slots.0
+        state.pointee.slot1 = slots.1
         state.pointee.counter = counter
         state.pointee.firsts = firsts
         _storage._slotTags[localIndex] = tags
-        for slot in slots where slot.isOpen {
+        for slot in [slots.0, slots.1] where slot.isOpen {
             _statistics.openWindows += 1
             _earliestOpenEndNanoseconds = min(_earliestOpenEndNanoseconds, slot.startNanoseconds + _windowNanoseconds)
         }

@@ -50,10 +50,9 @@ extension ShardAlerting {
 
     private func blockWriter(_ tag: Block, _ writer: inout StateWriter, _ body: (inout StateWriter) -> Void) {
         writer.put(tag.rawValue)
-        var inner = StateWriter()
-        body(&inner)
-        writer.put(UInt32(inner.bytes.count))
-        inner.bytes.withUnsafeBufferPointer { writer.putRaw($0.baseAddress!, count: $0.count) }
+        let length = writer.beginLength()
+        body(&writer)
+        writer.endLength(at: length)
     }
 
     /// Registers the series and replaces its model and alert state with what ``writeState(of:to:)`` wrote.

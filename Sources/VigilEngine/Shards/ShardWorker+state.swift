@@ -26,13 +26,12 @@ extension ShardWorker {
         let descriptors = registry.descriptors(for: series)
         writer.put(UInt32(series.count))
         for (id, descriptor) in zip(series, descriptors) {
-            var record = StateWriter()
+            let length = writer.beginLength()
             // Registered by this shard from the registry, so it has a descriptor.
-            Self.write(descriptor!, to: &record)
-            windows.writeState(of: id, to: &record)
-            alerting.writeState(of: id, to: &record)
-            writer.put(UInt32(record.bytes.count))
-            record.bytes.withUnsafeBufferPointer { writer.putRaw($0.baseAddress!, count: $0.count) }
+            Self.write(descriptor!, to: &writer)
+            windows.writeState(of: id, to: &writer)
+            alerting.writeState(of: id, to: &writer)
+            writer.endLength(at: length)
         }
         return StateSection(
             kind: Self.stateSectionKind,

@@ -14,6 +14,7 @@ enum ShardStateRestore {
         logger: Logger
     ) {
         guard !sections.isEmpty, let first = shards.first else { return }
+        let started = ResourceUsage.monotonicNanoseconds()
         let fingerprint = first.stateFingerprint
         let shardArithmetic = ShardArithmetic(shardCount: shards.count)
         var series = 0
@@ -78,7 +79,7 @@ enum ShardStateRestore {
         counters.stateWindowsRestored.wrappingIncrement(by: openWindows, ordering: .relaxed)
         counters.stateAlertsRestored.wrappingIncrement(by: firingAlerts, ordering: .relaxed)
         logger.notice(
-            "state: restored \(series) series with \(openWindows) open window(s) and \(firingAlerts) firing alert(s) into \(shards.count) shard(s)"
+            "state: restored \(series) series with \(openWindows) open window(s) and \(firingAlerts) firing alert(s) into \(shards.count) shard(s) in \((ResourceUsage.monotonicNanoseconds() - started) / 1_000_000) ms"
         )
     }
 }

@@ -92,9 +92,13 @@ final class StateCheckpointer: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
         guard let pending else { return }
         do {
+            let started = ResourceUsage.monotonicNanoseconds()
             let name = try directory.publish(pending, createdNanoseconds: ProducerClock.realtimeNanoseconds())
             counters.stateCheckpoints.wrappingIncrement(ordering: .relaxed)
-            logger.debug("state: published \(directory.path)/\(name)")
+            let bytes = pending.reduce(0) { $0 + $1.payload.count }
+            logger.info(
+                "state: published \(directory.path)/\(name) (\(pending.count) section(s), \(bytes) bytes) in \((ResourceUsage.monotonicNanoseconds() - started) / 1_000_000) ms"
+            )
         } catch {
             counters.stateCheckpointErrors.wrappingIncrement(ordering: .relaxed)
             logger.error("state: checkpoint not written: \(error); the previous one stays the newest")
