@@ -28,8 +28,8 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	@echo "== the concurrent tests again under ThreadSanitizer (SPSC ring stress, parking, TCP senders, signal drain, source clocks)"
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'SPSCRingTests|ParkerTests|ParkingEngineTests|TCPSourceTests|RunCommandTests|HostileTCPTests|EventTimeTests|IdleWatermarkTests|AcknowledgementTCPTests|FlowInputTests'
+	@echo "== the concurrent tests again under ThreadSanitizer (SPSC ring stress, parking, TCP senders, signal drain, source clocks, state checkpoints)"
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'SPSCRingTests|ParkerTests|ParkingEngineTests|TCPSourceTests|RunCommandTests|HostileTCPTests|EventTimeTests|IdleWatermarkTests|AcknowledgementTCPTests|FlowInputTests|StateDirectoryRunTests|intervalCheckpointSurvivesKill'
 
 ## test-tsan: the whole suite under ThreadSanitizer (concurrency changes; make test runs the concurrent tests under it).
 test-tsan: deps
