@@ -76,10 +76,11 @@ public final class Engine: @unchecked Sendable {
             try StateCheckpointer(path: $0, counters: counters, logger: logger)
         }
 
-        // Sinks first: a destination that cannot be written stops the run before any input is read. A run
-        // resuming from a checkpoint appends to the alert log: its alerts still firing resolve there.
+        // Sinks first: a destination that cannot be written stops the run before any input is read. The alert
+        // log is appended to (unless --alerts-truncate): a restart keeps the alerts before it, and a run
+        // resuming from a checkpoint resolves there the alerts it restored as firing.
         let alertLog = try configuration.alertsPath.map {
-            try AlertLogWriter(path: $0, append: checkpointer?.restored != nil, counters: counters, logger: logger)
+            try AlertLogWriter(path: $0, append: !configuration.alertsTruncate, counters: counters, logger: logger)
         }
         let rollupWriter = try configuration.rollupDirectory.map { directory in
             try prepareOutputDirectory(directory)

@@ -14,6 +14,8 @@ public struct EngineConfiguration: Sendable {
     public var cardinalityLimit: Int = 1_000_000
     /// Alert log: a path or `-` for standard output; nil for none (`--alerts`).
     public var alertsPath: String?
+    /// Whether the alert log is emptied at start (`--alerts-truncate`); by default it is appended to.
+    public var alertsTruncate = false
     /// Rollup segment directory; nil for none (`--rollups`).
     public var rollupDirectory: String?
     /// Longest a closed window waits (wall clock) before its rollup row is in a published segment

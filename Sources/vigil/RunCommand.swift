@@ -44,6 +44,12 @@ struct RunCommand: ParsableCommand {
     )
     var alerts: String?
 
+    @Flag(
+        name: .customLong("alerts-truncate"),
+        help: "Empty the --alerts file at start; by default it is appended to, so a restart keeps the alerts before it."
+    )
+    var alertsTruncate = false
+
     @Option(help: ArgumentHelp("Write rollup segments (zstd, columnar) into this directory.", valueName: "directory"))
     var rollups: String?
 
@@ -319,6 +325,7 @@ struct RunCommand: ParsableCommand {
             configuration.samplingRates[String(rule[..<equals])] = rate
         }
         configuration.alertsPath = alerts
+        configuration.alertsTruncate = alertsTruncate
         configuration.rollupDirectory = rollups
         configuration.rollupIntervalNanoseconds = try parseDuration(rollupInterval, flag: "--rollup-interval")
         configuration.models.anomalyDetection = !noAnomaly

@@ -165,4 +165,35 @@ struct RestartEquivalenceTests {
         #expect(summary["state_series_restored"] as? Int == 8, "\(resumed.standardError)")
         #expect((summary["state_windows_restored"] as? Int ?? 0) > 0)
     }
+
+    @Test(
+        "the alert log is appended to by default (a half-written last line cut first) and emptied with --alerts-truncate"
+    )
+    func alertLogAppends() throws {
+        let directory = try CLI.temporaryDirectory("alerts-append")
+        let stream = directory.appendingPathComponent("stream.vgl")
+        try Data(makeStream(series: 2, rounds: 90)).write(to: stream)
+        let alerts = directory.appendingPathComponent("alerts.jsonl").path
+        func run(_ extra: [String] = []) throws -> [Substring] {
+            let result = try CLI.run(
+                [
+                    "run", "--input", "file:\(stream.path)", "--alerts", alerts, "--failure-threshold",
+                    "rx_power_dbm>-10",
+                ]
+                    + extra
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            return try String(contentsOfFile: alerts, encoding: .utf8).split(separator: "\n")
+        }
+        let once = try run()
+        #expect(!once.isEmpty)
+        // A killed writer's torn line at the end: cut, and the next run's lines follow the whole ones.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: alerts))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"id\":\"torn".utf8))
+        try handle.close()
+        let twice = try run()
+        #expect(twice == once + once)
+        #expect(try run(["--alerts-truncate"]) == once)
+    }
 }

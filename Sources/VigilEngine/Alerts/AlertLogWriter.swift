@@ -30,10 +30,10 @@ final class AlertLogWriter {
     private var buffer: [UInt8] = []
     private var failed = false
 
-    /// Opens (creating or truncating) the alert log, or takes standard output for `-`. With `append` (a run
-    /// resuming from `--state`, whose firing alerts' `resolved` lines belong after the `firing` lines of
-    /// the run before), an existing log is kept and written after; a line a killed run left half-written at
-    /// its end is cut back to the last whole line first.
+    /// Opens (creating, or truncating without `append`) the alert log, or takes standard output for `-`.
+    /// With `append` (the default; a run resuming from `--state` writes the `resolved` lines of alerts the
+    /// run before it fired) an existing log is kept and written after; a line a killed run left
+    /// half-written at its end is cut back to the last whole line first.
     init(path: String, append: Bool = false, counters: EngineCounters, logger: Logger) throws {
         self.path = path
         self.counters = counters
@@ -50,7 +50,11 @@ final class AlertLogWriter {
         var status = stat()
         isRegularFile = fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
         if append && isRegularFile && status.st_size > 0 {
-            let whole = Self.wholeLinesLength(fd: fd, size: status.st_size)
+            // Read through a descriptor of its own: this one is write-only (a FIFO opened for reading too
+            // would never see its reader go away).
+            let reader = open(path, O_RDONLY | O_CLOEXEC)
+            let whole = reader >= 0 ? Self.wholeLinesLength(fd: reader, size: status.st_size) : status.st_size
+            if reader >= 0 { close(reader) }
             if whole < status.st_size {
                 logger.warning(
                     "\(path): cut \(status.st_size - whole) bytes of a half-written last line (a run that did not stop cleanly)"
