@@ -7,8 +7,9 @@ release build (make release).
     scripts/flow-compare.py --format v9 --records 5000000 --rates 1600000,3200000
     scripts/flow-compare.py --format ipfix --records 3000000 --rates 800000,1600000 --vigil .build/release/vigil
 
-Vigil's CPU seconds include its idle loops (about 0.2 s per second of wall time while the shards wait for
-work); nfcapd's are read from /proc before it is stopped.
+Vigil's CPU seconds include its idle loops (they park since 92e371f: about 0.1 % of a core, docs/performance.md
+"Idle CPU"; about 0.2 s per second of wall time before, while the shards polled); nfcapd's are read from /proc
+before it is stopped.
 """
 import argparse
 import json
