@@ -29,7 +29,8 @@ struct FlowInputTests {
     }
 
     /// Starts `vigil run --input udp://127.0.0.1:port --stop-after-idle … --summary-json - [arguments]` and
-    /// gives it half a second to bind.
+    /// waits (up to 20 s) until its socket is bound, so that nothing sent is lost to a slow start on a
+    /// loaded machine.
     static func startUDPEngine(
         port: UInt16,
         stopAfterIdle: String,
@@ -46,8 +47,22 @@ struct FlowInputTests {
         engine.standardOutput = output
         engine.standardError = errors
         try engine.run()
-        usleep(500_000)
+        let deadline = Date().addingTimeInterval(20)
+        while engine.isRunning && !isBound(udpPort: port) && Date() < deadline { usleep(20_000) }
         return (engine, output, errors)
+    }
+
+    /// Whether a UDP socket on this machine is bound to `port` (from /proc/net/udp, local address column).
+    static func isBound(udpPort port: UInt16) -> Bool {
+        let suffix = ":" + String(format: "%04X", port)
+        for table in ["/proc/net/udp", "/proc/net/udp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let columns = line.split(separator: " ")
+                if columns.count > 1 && columns[1].hasSuffix(suffix) { return true }
+            }
+        }
+        return false
     }
 
     @Test(
