@@ -34,6 +34,16 @@ struct _FlowFieldOperation: Sendable {
     }
 }
 
+/// A compiled template as the decoder's tables keep it: one reference, so that a data set takes its template
+/// for one retain instead of copying its arrays (a retain and a release each) out of the table. Immutable.
+@usableFromInline
+final class _FlowTemplateBox: Sendable {
+    @usableFromInline let template: _FlowTemplate
+
+    @usableFromInline
+    init(_ template: _FlowTemplate) { self.template = template }
+}
+
 /// A template (or options template) compiled for the record loop: the field layout kept to tell a refresh
 /// from a redefinition, the per-field program, and what the record needs resolved after its fields.
 ///
