@@ -38,6 +38,9 @@ final class FlowExporterState {
     private var counterSlots: [UInt32: Int32] = [:]
     /// Start of the reading interval the totals have data for (`Int64.min`: none pending).
     private(set) var pendingIntervalStart: Int64 = .min
+    /// End of the pending interval (`Int64.min`: none pending): a record before it changes no interval, so
+    /// most records take no division.
+    private var pendingIntervalEnd: Int64 = .min
     /// Wall-clock (monotonic) time of the last record added, for flushing a quiet exporter's last interval.
     private(set) var lastRecordNanoseconds: Int64 = 0
     private var readings = FlowReadings()
@@ -216,10 +219,13 @@ final class FlowExporterState {
     /// traffic is reported now, and readings never go back in time.
     @inline(__always)
     private func advance(toIntervalOf exportNanoseconds: Int64) {
+        guard exportNanoseconds >= pendingIntervalEnd else { return }
         let start = intervalStart(of: exportNanoseconds)
         if start > pendingIntervalStart {
             if pendingIntervalStart != .min { flush() }
             pendingIntervalStart = start
+            let (end, overflow) = start.addingReportingOverflow(intervalNanoseconds)
+            pendingIntervalEnd = overflow ? .max : end
         }
     }
 
@@ -228,6 +234,7 @@ final class FlowExporterState {
         readings.removeAll()
         let start = pendingIntervalStart
         pendingIntervalStart = .min
+        pendingIntervalEnd = .min
         for wireID in newWireIDs {
             readings.append(timestamp: start &- intervalNanoseconds, value: 0, wireID: wireID)
         }

@@ -282,12 +282,10 @@ final class FlowIngest {
     /// Applied to every record before it is counted or sketched (`--anonymize-ips`).
     var anonymizer: IPAnonymizer?
 
+    @inline(__always)
     fileprivate func record(_ record: FlowRecord, info: FlowDatagramInfo) {
-        if let anonymizer {
-            var hidden = record
-            anonymizer.anonymize(&hidden)
-            return count(hidden, info: info)
-        }
+        var record = record
+        if let anonymizer { anonymizer.anonymize(&record) }
         count(record, info: info)
     }
 
