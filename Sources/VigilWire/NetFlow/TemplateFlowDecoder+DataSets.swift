@@ -66,20 +66,26 @@ extension TemplateFlowDecoder {
         var count: UInt32 = 0
         var cursor = start
         // The layout's loads begin up to 7 bytes before a record (see `_FlowFixedLayout`).
-        precondition(template.hasVariableLength || start >= _FlowFixedLayout.bytesReadBeforeRecord)
+        precondition(start >= _FlowFixedLayout.bytesReadBeforeRecord)
+        let layoutByteCount = template.layoutByteCount
         template.fixedLayout.slots.withUnsafeBufferPointer { slots in
-            template.operations.withUnsafeBufferPointer { operations in
+            template.operations.withUnsafeBufferPointer { allOperations in
+                // With variable-length fields: what the program runs after the layout's fields.
+                let operations = UnsafeBufferPointer(rebasing: allOperations[template.layoutOperationCount...])
                 // Bounded: every record advances `cursor` by at least minimumRecordLength ≥ 1 byte.
                 while end &- cursor >= minimumRecordLength {
                     var record = template.baseRecord
                     var scratch = _FlowRecordScratch()
+                    // Every field of a fixed-length template; with variable-length fields, those before the
+                    // first of them, all within the minimum length.
+                    _FlowRecordProgram.runLayout(slots: slots, base, at: cursor, record: &record, scratch: &scratch)
                     if template.hasVariableLength {
                         guard
                             let next = _FlowRecordProgram.runChecked(
                                 operations,
                                 trailingSkip: template.trailingSkip,
                                 base,
-                                at: cursor,
+                                at: cursor &+ layoutByteCount,
                                 end: end,
                                 record: &record,
                                 scratch: &scratch
@@ -98,13 +104,6 @@ extension TemplateFlowDecoder {
                         }
                         cursor = next
                     } else {
-                        _FlowRecordProgram.runLayout(
-                            slots: slots,
-                            base,
-                            at: cursor,
-                            record: &record,
-                            scratch: &scratch
-                        )
                         cursor &+= minimumRecordLength
                     }
                     count &+= 1
