@@ -339,6 +339,11 @@ final class FlowIngest {
 
         init(ingest: FlowIngest) { _ingest = Unmanaged.passUnretained(ingest) }
 
+        /// The ingest counts traffic by interface and sketches addresses, destination ports and protocols;
+        /// it reads no source port, ToS, TCP flags, AS, VLAN, direction or flow times (the exporter's export
+        /// time places a record), so the decoder need not read them. A feature that reads more says true.
+        static var readsRecordDetail: Bool { false }
+
         var ingest: FlowIngest { _ingest.takeUnretainedValue() }
 
         @inline(__always)

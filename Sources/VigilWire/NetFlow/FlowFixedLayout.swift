@@ -82,6 +82,7 @@ extension _FlowRecordProgram {
         slots: UnsafeBufferPointer<_FlowFixedLayout.Slot>,
         _ base: UnsafeRawPointer,
         at start: Int,
+        detail: Bool,
         record: inout FlowRecord,
         scratch: inout _FlowRecordScratch
     ) {
@@ -108,25 +109,28 @@ extension _FlowRecordProgram {
         if let value = read(.packets) { record.packets = value }
         if let value = read(.flows) { record.flows = value }
         if let value = read(.protocolNumber) { record.protocolNumber = UInt8(truncatingIfNeeded: value) }
-        if let value = read(.typeOfService) { record.typeOfService = UInt8(truncatingIfNeeded: value) }
-        if let value = read(.tcpFlags) { record.tcpFlags = UInt8(truncatingIfNeeded: value) }
-        if let value = read(.sourcePort) { record.sourcePort = UInt16(truncatingIfNeeded: value) }
         if let value = read(.destinationPort) { record.destinationPort = UInt16(truncatingIfNeeded: value) }
         if let value = address(.sourceIPv4, .sourceIPv6) { record.sourceAddress = value }
         if let value = address(.destinationIPv4, .destinationIPv6) { record.destinationAddress = value }
         if let value = read(.inputInterface) { record.inputInterface = UInt32(truncatingIfNeeded: value) }
         if let value = read(.outputInterface) { record.outputInterface = UInt32(truncatingIfNeeded: value) }
-        if let value = read(.sourceAS) { record.sourceAS = UInt32(truncatingIfNeeded: value) }
-        if let value = read(.destinationAS) { record.destinationAS = UInt32(truncatingIfNeeded: value) }
-        if let value = read(.vlan) { record.vlan = UInt16(truncatingIfNeeded: value) }
-        if let value = read(.ipVersion), value == 4 || value == 6 { record.ipVersion = UInt8(value) }
-        if let value = read(.direction) { record.direction = value == 1 ? .egress : .ingress }
+        // What the decoder itself needs (ICMP, sampling, options data) whatever the consumer reads.
         if let value = read(.icmpTypeCode) { scratch.icmpTypeCode = value }
         if let value = read(.samplingInterval) { scratch.samplingInterval = value }
         if let value = read(.samplerID) { scratch.samplerID = value }
         if let value = read(.packetInterval) { scratch.packetInterval = value }
         if let value = read(.packetSpace) { scratch.packetSpace = value }
         if let value = read(.systemInitMilliseconds) { scratch.systemInitMilliseconds = value }
+        // `FlowConsumer.readsRecordDetail` (a constant of the specialised consumer).
+        guard detail else { return }
+        if let value = read(.typeOfService) { record.typeOfService = UInt8(truncatingIfNeeded: value) }
+        if let value = read(.tcpFlags) { record.tcpFlags = UInt8(truncatingIfNeeded: value) }
+        if let value = read(.sourcePort) { record.sourcePort = UInt16(truncatingIfNeeded: value) }
+        if let value = read(.sourceAS) { record.sourceAS = UInt32(truncatingIfNeeded: value) }
+        if let value = read(.destinationAS) { record.destinationAS = UInt32(truncatingIfNeeded: value) }
+        if let value = read(.vlan) { record.vlan = UInt16(truncatingIfNeeded: value) }
+        if let value = read(.ipVersion), value == 4 || value == 6 { record.ipVersion = UInt8(value) }
+        if let value = read(.direction) { record.direction = value == 1 ? .egress : .ingress }
         if let value = read(.startTime) { scratch.start = value }
         if let value = read(.endTime) { scratch.end = value }
     }

@@ -68,6 +68,7 @@ extension TemplateFlowDecoder {
         // The layout's loads begin up to 7 bytes before a record (see `_FlowFixedLayout`).
         precondition(start >= _FlowFixedLayout.bytesReadBeforeRecord)
         let layoutByteCount = template.layoutByteCount
+        let detail = C.readsRecordDetail
         template.fixedLayout.slots.withUnsafeBufferPointer { slots in
             template.operations.withUnsafeBufferPointer { allOperations in
                 // With variable-length fields: what the program runs after the layout's fields.
@@ -78,7 +79,14 @@ extension TemplateFlowDecoder {
                     var scratch = _FlowRecordScratch()
                     // Every field of a fixed-length template; with variable-length fields, those before the
                     // first of them, all within the minimum length.
-                    _FlowRecordProgram.runLayout(slots: slots, base, at: cursor, record: &record, scratch: &scratch)
+                    _FlowRecordProgram.runLayout(
+                        slots: slots,
+                        base,
+                        at: cursor,
+                        detail: detail,
+                        record: &record,
+                        scratch: &scratch
+                    )
                     if template.hasVariableLength {
                         guard
                             let next = _FlowRecordProgram.runChecked(
@@ -112,7 +120,7 @@ extension TemplateFlowDecoder {
                         consumer.flowOptionsRecord(info: info)
                         continue
                     }
-                    if template.startTime != .none {
+                    if detail && template.startTime != .none {
                         record.startMilliseconds = _FlowRecordProgram.milliseconds(
                             scratch.start,
                             template.startTime,
@@ -120,7 +128,7 @@ extension TemplateFlowDecoder {
                             recordSystemInit: scratch.systemInitMilliseconds
                         )
                     }
-                    if template.endTime != .none {
+                    if detail && template.endTime != .none {
                         record.endMilliseconds = _FlowRecordProgram.milliseconds(
                             scratch.end,
                             template.endTime,
