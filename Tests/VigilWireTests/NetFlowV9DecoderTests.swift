@@ -277,3 +277,48 @@ struct NetFlowV9DecoderTests {
         #expect(decoder.heldByteCount == 0)
     }
 }
+
+/// Records only, for a consumer that reads no record detail (as the engine's ingest).
+private struct LeanRecordConsumer: FlowConsumer {
+    static var readsRecordDetail: Bool { false }
+    var records: [FlowRecord] = []
+    var errors: [FlowDecodeError] = []
+    mutating func flowRecord(_ record: FlowRecord, info: FlowDatagramInfo) { records.append(record) }
+    mutating func flowError(_ error: FlowDecodeError, info: FlowDatagramInfo?) { errors.append(error) }
+}
+
+@Suite("NetFlow v9: a consumer that reads no record detail")
+struct NetFlowV9LeanConsumerTests {
+    @Test("it gets the same traffic, addresses, destination port, protocol and interfaces; the detail stays unset")
+    func leanRecords() {
+        let datagram = v9Datagram(
+            sequence: 1,
+            sets: [flowSet(0, v9Template256), flowSet(256, v9Record256(octets: 1500) + v9Record256(octets: 40))]
+        )
+        var full = TemplateFlowDecoder()
+        let fullRecords = full.run([datagram]).records
+        var lean = TemplateFlowDecoder()
+        var consumer = LeanRecordConsumer()
+        datagram.withUnsafeBytes {
+            lean.decode($0, from: exporterAddress, arrivalNanoseconds: 1_700_000_000_000_000_000, into: &consumer)
+        }
+        #expect(fullRecords == [expected256(octets: 1500), expected256(octets: 40)])
+        let expected = fullRecords.map { full in
+            var record = FlowRecord()
+            record.sourceAddress = full.sourceAddress
+            record.destinationAddress = full.destinationAddress
+            record.destinationPort = full.destinationPort
+            record.protocolNumber = full.protocolNumber
+            record.octets = full.octets
+            record.packets = full.packets
+            record.flows = full.flows
+            record.inputInterface = full.inputInterface
+            record.outputInterface = full.outputInterface
+            record.samplingInterval = full.samplingInterval
+            record.ipVersion = 4  // from the template's address fields
+            return record
+        }
+        #expect(consumer.errors.isEmpty)
+        #expect(consumer.records == expected)
+    }
+}

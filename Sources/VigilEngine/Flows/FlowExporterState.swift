@@ -23,8 +23,13 @@ final class FlowExporterState {
     private var slotCount = 0
     /// Which directions of each slot have declared series (bit 0 in, bit 1 out).
     private var declaredDirections: [UInt8] = []
-    /// Cumulative totals by flow wire id (`slot × 6 + direction × 3 + measure`).
-    private var totals: [Double] = []
+    /// Cumulative totals by flow wire id (`slot × 6 + direction × 3 + measure`): `totalsCount` of them (six per
+    /// slot) in room for `totalsCapacity`, grown by doubling when a slot is added and bounded by
+    /// ``maximumInterfaces`` slots. Unsafe storage, not an array: an array's uniqueness check before each
+    /// write cost two calls per record. Read and written only below `totalsCount` (checked in debug builds).
+    private var totals = UnsafeMutablePointer<Double>.allocate(capacity: 0)
+    private var totalsCount = 0
+    private var totalsCapacity = 0
     /// Flow wire ids declared, in declaration order: what each reading covers.
     private var activeWireIDs: [UInt32] = []
     /// Flow wire ids declared since the last reading: they get a zero baseline first.
@@ -33,6 +38,9 @@ final class FlowExporterState {
     private var counterSlots: [UInt32: Int32] = [:]
     /// Start of the reading interval the totals have data for (`Int64.min`: none pending).
     private(set) var pendingIntervalStart: Int64 = .min
+    /// End of the pending interval (`Int64.min`: none pending): a record before it changes no interval, so
+    /// most records take no division.
+    private var pendingIntervalEnd: Int64 = .min
     /// Wall-clock (monotonic) time of the last record added, for flushing a quiet exporter's last interval.
     private(set) var lastRecordNanoseconds: Int64 = 0
     private var readings = FlowReadings()
@@ -109,13 +117,34 @@ final class FlowExporterState {
                 sparseSlots[interfaceIndex] = Int32(slot)
             }
             declaredDirections.append(0)
-            totals.append(contentsOf: repeatElement(0, count: 2 * FlowMeasure.perDirection))
+            addSlotTotals()
         }
         if declaredDirections[slot] & (1 << direction) == 0 {
             declaredDirections[slot] |= 1 << direction
             declare(slot: slot, interfaceIndex: interfaceIndex, direction: direction)
         }
         return slot
+    }
+
+    /// Six zero totals for a new slot (growing the storage if full).
+    private func addSlotTotals() {
+        let needed = totalsCount + 2 * FlowMeasure.perDirection
+        precondition(needed <= Self.maximumInterfaces * 2 * FlowMeasure.perDirection)
+        if needed > totalsCapacity {
+            let capacity = min(max(needed, totalsCapacity * 2), Self.maximumInterfaces * 2 * FlowMeasure.perDirection)
+            let grown = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
+            grown.moveInitialize(from: totals, count: totalsCount)
+            totals.deallocate()
+            totals = grown
+            totalsCapacity = capacity
+        }
+        (totals + totalsCount).initialize(repeating: 0, count: 2 * FlowMeasure.perDirection)
+        totalsCount = needed
+    }
+
+    deinit {
+        totals.deinitialize(count: totalsCount)
+        totals.deallocate()
     }
 
     private func declare(slot: Int, interfaceIndex: UInt32, direction: Int) {
@@ -160,6 +189,7 @@ final class FlowExporterState {
             return
         }
         let inBase = Self.flowWireID(slot: input, direction: 0)
+        assert(inBase + FlowMeasure.perDirection <= totalsCount)
         totals[inBase] += octets
         totals[inBase + 1] += packets
         totals[inBase + 2] += flows
@@ -169,6 +199,7 @@ final class FlowExporterState {
             return
         }
         let outBase = Self.flowWireID(slot: output, direction: 1)
+        assert(outBase + FlowMeasure.perDirection <= totalsCount)
         totals[outBase] += octets
         totals[outBase + 1] += packets
         totals[outBase + 2] += flows
@@ -188,10 +219,13 @@ final class FlowExporterState {
     /// traffic is reported now, and readings never go back in time.
     @inline(__always)
     private func advance(toIntervalOf exportNanoseconds: Int64) {
+        guard exportNanoseconds >= pendingIntervalEnd else { return }
         let start = intervalStart(of: exportNanoseconds)
         if start > pendingIntervalStart {
             if pendingIntervalStart != .min { flush() }
             pendingIntervalStart = start
+            let (end, overflow) = start.addingReportingOverflow(intervalNanoseconds)
+            pendingIntervalEnd = overflow ? .max : end
         }
     }
 
@@ -200,11 +234,13 @@ final class FlowExporterState {
         readings.removeAll()
         let start = pendingIntervalStart
         pendingIntervalStart = .min
+        pendingIntervalEnd = .min
         for wireID in newWireIDs {
             readings.append(timestamp: start &- intervalNanoseconds, value: 0, wireID: wireID)
         }
         newWireIDs.removeAll(keepingCapacity: true)
         for wireID in activeWireIDs {
+            assert(Int(wireID) < totalsCount)
             readings.append(timestamp: start, value: totals[Int(wireID)], wireID: wireID)
         }
         session.admit(readings)

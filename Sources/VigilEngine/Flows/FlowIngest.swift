@@ -14,8 +14,10 @@ final class FlowIngest {
     let inputName: String
     private var decoder: FlowDatagramDecoder
     private var exporters: [FlowExporterKey: FlowExporterState] = [:]
-    /// The exporter of the datagram being decoded (records come in runs of one exporter).
-    private var current: FlowExporterState?
+    /// The exporter of the datagram being decoded (records come in runs of one exporter). Unmanaged:
+    /// `exporters` holds every state for the life of the ingest (none is removed), and a strong reference
+    /// here cost a retain and a release per record.
+    private var current: Unmanaged<FlowExporterState>?
     private var currentKey: FlowExporterKey?
     /// 1 in N by exporter address, for records that do not say (`--sampling-rate ADDRESS=N`).
     let samplingRates: [IPAddress: UInt32]
@@ -154,14 +156,20 @@ final class FlowIngest {
     /// Sets the monotonic time that quiet exporters are measured against (once per batch of datagrams).
     func setNow(_ monotonicNanoseconds: Int64) { nowNanoseconds = monotonicNanoseconds }
 
-    /// The exporter of `info`, made on first sight (bounded by ``maximumExporters``).
+    /// The exporter of `info`, made on first sight (bounded by ``maximumExporters``); nil past the bound.
+    /// Unretained: `exporters` keeps it alive.
     @inline(__always)
-    private func exporter(for info: FlowDatagramInfo) -> FlowExporterState? {
+    private func exporter(for info: FlowDatagramInfo) -> Unmanaged<FlowExporterState>? {
         if let current, currentKey == info.exporter { return current }
-        let state = exporters[info.exporter] ?? makeExporter(info.exporter)
-        current = state
-        currentKey = info.exporter
-        return state
+        return switchExporter(to: info.exporter)
+    }
+
+    /// The cold half of ``exporter(for:)``: a datagram of another exporter than the last one's.
+    private func switchExporter(to key: FlowExporterKey) -> Unmanaged<FlowExporterState>? {
+        let state = exporters[key] ?? makeExporter(key)
+        current = state.map { Unmanaged.passUnretained($0) }
+        currentKey = key
+        return current
     }
 
     private func makeExporter(_ key: FlowExporterKey) -> FlowExporterState? {
@@ -274,12 +282,10 @@ final class FlowIngest {
     /// Applied to every record before it is counted or sketched (`--anonymize-ips`).
     var anonymizer: IPAnonymizer?
 
+    @inline(__always)
     fileprivate func record(_ record: FlowRecord, info: FlowDatagramInfo) {
-        if let anonymizer {
-            var hidden = record
-            anonymizer.anonymize(&hidden)
-            return count(hidden, info: info)
-        }
+        var record = record
+        if let anonymizer { anonymizer.anonymize(&record) }
         count(record, info: info)
     }
 
@@ -290,11 +296,14 @@ final class FlowIngest {
             recordsDropped &+= 1
             return
         }
-        state.add(record, exportNanoseconds: info.exportNanoseconds, nowNanoseconds: nowNanoseconds)
+        let now = nowNanoseconds
+        state._withUnsafeGuaranteedRef {
+            $0.add(record, exportNanoseconds: info.exportNanoseconds, nowNanoseconds: now)
+        }
     }
 
     fileprivate func interfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {
-        guard let state = exporter(for: info) else {
+        guard let state = exporter(for: info)?.takeUnretainedValue() else {
             counterSamplesDropped &+= 1
             return
         }
@@ -323,12 +332,24 @@ final class FlowIngest {
     /// The decoders' view of this ingest: forwards to it, so the decoder (a property of the ingest) and
     /// the consumer are not the same variable.
     fileprivate struct Consumer: FlowConsumer {
-        // Unowned(unsafe): the consumer lives only inside one `decode` call of the ingest it points at, and a
-        // checked `unowned` costs a strong retain per record.
-        unowned(unsafe) let ingest: FlowIngest
+        // Unmanaged, called through `_withUnsafeGuaranteedRef`: the consumer lives only inside one `decode`
+        // call of the ingest it points at. A checked `unowned` cost a strong retain per record, and so did
+        // `unowned(unsafe)` (a retain and a release around each call).
+        let _ingest: Unmanaged<FlowIngest>
+
+        init(ingest: FlowIngest) { _ingest = Unmanaged.passUnretained(ingest) }
+
+        /// The ingest counts traffic by interface and sketches addresses, destination ports and protocols;
+        /// it reads no source port, ToS, TCP flags, AS, VLAN, direction or flow times (the exporter's export
+        /// time places a record), so the decoder need not read them. A feature that reads more says true.
+        static var readsRecordDetail: Bool { false }
+
+        var ingest: FlowIngest { _ingest.takeUnretainedValue() }
 
         @inline(__always)
-        mutating func flowRecord(_ record: FlowRecord, info: FlowDatagramInfo) { ingest.record(record, info: info) }
+        mutating func flowRecord(_ record: FlowRecord, info: FlowDatagramInfo) {
+            _ingest._withUnsafeGuaranteedRef { $0.record(record, info: info) }
+        }
         mutating func flowInterfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {
             ingest.interfaceCounters(counters, info: info)
         }

@@ -9,7 +9,9 @@ import Glibc
 #endif
 
 /// Receives flow datagrams (NetFlow v5/v9, IPFIX, sFlow v5) on a UDP address, on one thread, in batches
-/// of up to 64 (`recvmmsg`), and hands each to its ``FlowIngest``.
+/// of up to 64 (`recvmmsg`), and hands each to its ``FlowIngest``. After a partly filled batch it pauses
+/// up to 1 ms before the next receive (``coalescingNanoseconds(grantedBufferBytes:)``), so that a steady
+/// stream arrives in full batches rather than in a wake-up and two system calls per few datagrams.
 ///
 /// UDP has no flow control: when Vigil falls behind (or a burst outruns the socket buffer) the kernel
 /// drops datagrams. It never blocks a sender; the drops are counted from the kernel's own counter
@@ -24,9 +26,34 @@ final class UDPProducer {
     private var socket: Int32 = -1
     /// The port bound (the one asked for, or the kernel's choice for port 0).
     private(set) var boundPort: UInt16 = 0
+    /// The pause after a partly filled batch, from the buffer granted; 0 for none (see
+    /// ``coalescingNanoseconds(grantedBufferBytes:)``).
+    private(set) var coalescingNanoseconds: Int64 = 0
     /// Datagrams per `recvmmsg`, and the largest datagram taken whole (a UDP payload's maximum).
     static let batchCount = 64
     static let slotBytes = 65_536
+    /// The longest pause after a partly filled batch (see ``coalescingNanoseconds(grantedBufferBytes:)``).
+    static let maximumCoalescingNanoseconds: Int64 = 1_000_000
+    /// Below this a pause is not worth its timer: the receiver goes back to waiting on `poll` instead.
+    static let minimumCoalescingNanoseconds: Int64 = 50_000
+    /// The fastest that datagrams fill a socket buffer on this kind of host, in bytes of kernel memory
+    /// (`truesize`, not payload) per nanosecond: loopback with several senders stays below 4 GB/s.
+    static let fastestFillBytesPerNanosecond: Int64 = 4
+
+    /// How long to pause after a `recvmmsg` that returned fewer datagrams than a batch, so that the next
+    /// one returns a fuller batch: at 133k datagrams/s (3.2M records/s of 24) the receiver otherwise takes
+    /// two or three datagrams per call and pays a `poll`, a wake-up and two `recvmmsg`s for them, and the
+    /// kernel's share per datagram falls by more than half with full batches. Bounded by latency (1 ms)
+    /// and by the buffer: what can arrive during the pause at the fastest fill fills at most an eighth of
+    /// `grantedBufferBytes`, so the pause cannot itself overflow the socket; 0 (no pause) when that bound
+    /// is under 50 µs (a buffer below about 1.6 MiB).
+    /// - Parameter grantedBufferBytes: the receive buffer the kernel granted.
+    /// - Returns: the pause in nanoseconds, 0 for none.
+    static func coalescingNanoseconds(grantedBufferBytes: Int) -> Int64 {
+        let bound = Int64(grantedBufferBytes) / 8 / fastestFillBytesPerNanosecond
+        guard bound >= minimumCoalescingNanoseconds else { return 0 }
+        return min(bound, maximumCoalescingNanoseconds)
+    }
 
     init(context: ProducerContext, host: String, port: UInt16, bufferBytes: Int, ingest: FlowIngest) {
         self.context = context
@@ -55,6 +82,7 @@ final class UDPProducer {
         }
         socket = fd
         boundPort = UInt16(clamping: max(0, vigil_udp_bound_port(fd)))
+        coalescingNanoseconds = Self.coalescingNanoseconds(grantedBufferBytes: Int(granted))
         if Int(granted) < bufferBytes {
             context.logger.warning(
                 "\(name): the kernel granted a receive buffer of \(granted) bytes, not the \(bufferBytes) of --udp-buffer: bursts beyond it are dropped by the kernel (udp_kernel_drops). Raise the limit with: sysctl -w net.core.rmem_max=\(bufferBytes)"
@@ -77,6 +105,7 @@ final class UDPProducer {
         var kernelDropsSeen: UInt32 = 0
         var nextMaintenance: Int64 = 0
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        var pause = timespec(tv_sec: 0, tv_nsec: Int(coalescingNanoseconds))
         while !context.stopRequested.load(ordering: .relaxed) {
             var kernelDrops: UInt32 = 0
             var hasKernelDrops: Int32 = 0
@@ -139,6 +168,11 @@ final class UDPProducer {
                 // Caught up: wait for datagrams (at most 100 ms, to see a stop request).
                 descriptor.revents = 0
                 _ = poll(&descriptor, 1, 100)
+            } else if Int(received) < Self.batchCount && pause.tv_nsec > 0 {
+                // A partly filled batch: let the next one fill (bounded latency and buffer; see
+                // `coalescingNanoseconds`). A full batch goes straight on: more is likely waiting.
+                var remaining = timespec()
+                _ = nanosleep(&pause, &remaining)
             }
         }
     }

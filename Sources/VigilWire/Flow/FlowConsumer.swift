@@ -77,6 +77,12 @@ public enum FlowTemplateEvent: Sendable, Equatable {
 /// order the datagram holds them. Data held back for a template that had not arrived is given when it does,
 /// after that datagram's ``flowDatagram(_:)`` (its own info is passed with the records then).
 public protocol FlowConsumer {
+    /// Whether ``flowRecord(_:info:)`` reads a record's detail: its source port, type of service, TCP flags,
+    /// AS numbers, VLAN, IP version field, direction and start and end times. A consumer that only counts
+    /// traffic (bytes, packets and flows by interface and sampling, addresses, destination port and
+    /// protocol) says false, and NetFlow v9 and IPFIX records may then come with those left at their
+    /// defaults, which saves reading and converting them. Default true.
+    static var readsRecordDetail: Bool { get }
     /// A datagram's header was read: its exporter, format and time.
     mutating func flowDatagram(_ info: FlowDatagramInfo)
     /// One flow data record of the current datagram (or of held data now decoded, with `info` of the
@@ -98,6 +104,7 @@ public protocol FlowConsumer {
 }
 
 extension FlowConsumer {
+    public static var readsRecordDetail: Bool { true }
     public mutating func flowDatagram(_ info: FlowDatagramInfo) {}
     public mutating func flowInterfaceCounters(_ counters: InterfaceCounterRecord, info: FlowDatagramInfo) {}
     public mutating func flowOptionsRecord(info: FlowDatagramInfo) {}

@@ -30,7 +30,7 @@ struct _HeldFlowSet: Sendable {
 @usableFromInline
 struct _FlowExporterState: Sendable {
     /// Templates and options templates by id (≥ 256), at most `maximumTemplatesPerExporter`.
-    @usableFromInline var templates: [UInt16: _FlowTemplate] = [:]
+    @usableFromInline var templates: [UInt16: _FlowTemplateBox] = [:]
     @usableFromInline var sequence = _FlowSequenceTracker()
     /// At most `maximumSamplersPerExporter`; looked up by linear scan (exporters have a handful).
     @usableFromInline var samplers: [_FlowSampler] = []
@@ -72,7 +72,7 @@ struct _FlowExporterState: Sendable {
         let before = templates.count
         if templateID == 2 || templateID == 3 {
             let optionsWithdrawn = templateID == 3
-            templates = templates.filter { $0.value.isOptions != optionsWithdrawn }
+            templates = templates.filter { $0.value.template.isOptions != optionsWithdrawn }
         } else {
             templates[templateID] = nil
         }

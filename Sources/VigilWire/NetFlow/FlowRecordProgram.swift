@@ -163,6 +163,7 @@ enum _FlowRecordProgram {
 
     /// Unix milliseconds of a time field read as `source` (0 when it cannot be known).
     @inlinable
+    @inline(__always)
     static func milliseconds(
         _ raw: UInt64,
         _ source: _FlowTimeSource,

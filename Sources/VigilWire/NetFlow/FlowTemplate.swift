@@ -34,6 +34,16 @@ struct _FlowFieldOperation: Sendable {
     }
 }
 
+/// A compiled template as the decoder's tables keep it: one reference, so that a data set takes its template
+/// for one retain instead of copying its arrays (a retain and a release each) out of the table. Immutable.
+@usableFromInline
+final class _FlowTemplateBox: Sendable {
+    @usableFromInline let template: _FlowTemplate
+
+    @usableFromInline
+    init(_ template: _FlowTemplate) { self.template = template }
+}
+
 /// A template (or options template) compiled for the record loop: the field layout kept to tell a refresh
 /// from a redefinition, the per-field program, and what the record needs resolved after its fields.
 ///
@@ -62,8 +72,13 @@ struct _FlowTemplate: Sendable {
     @usableFromInline var hasRecordSamplingInterval: Bool
     @usableFromInline var hasSamplerID: Bool
     @usableFromInline var hasSystemInitTime: Bool
-    /// Without variable-length fields: where each read field sits (the fast path of the record loop).
+    /// Where each field read through the layout sits (the fast path of the record loop): the first
+    /// `layoutOperationCount` operations, all of them without variable-length fields, else those before the
+    /// first variable-length field, which sit at the same offsets in every record. The program runs the rest.
     @usableFromInline var fixedLayout = _FlowFixedLayout()
+    @usableFromInline var layoutOperationCount = 0
+    /// Where the operations after the layout's start (their first skip included), from a record's start.
+    @usableFromInline var layoutByteCount = 0
 
     /// Why a layout cannot be compiled.
     enum CompileFailure: Error {
@@ -178,7 +193,10 @@ struct _FlowTemplate: Sendable {
             }
         }
         template.trailingSkip = pendingSkip
-        if !template.hasVariableLength { template.fixedLayout = _FlowFixedLayout(operations: template.operations) }
+        let layoutOperations = template.operations.prefix { $0.length >= 0 }
+        template.layoutOperationCount = layoutOperations.count
+        template.layoutByteCount = layoutOperations.reduce(0) { $0 + Int($1.skipBefore) + Int($1.length) }
+        template.fixedLayout = _FlowFixedLayout(operations: Array(layoutOperations))
         guard template.minimumRecordLength <= maximumSetBodyLength else {
             return .failure(.recordTooLong(byteCount: template.minimumRecordLength))
         }

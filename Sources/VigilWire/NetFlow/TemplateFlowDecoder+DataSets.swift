@@ -11,7 +11,7 @@ extension TemplateFlowDecoder {
         context: _FlowDatagramContext,
         consumer: inout C
     ) -> UInt32? {
-        guard let template = _exporters[exporterIndex].templates[setID] else {
+        guard let box = _exporters[exporterIndex].templates[setID] else {
             guard end > start else { return 0 }
             _hold(
                 setID,
@@ -25,7 +25,7 @@ extension TemplateFlowDecoder {
             return nil
         }
         return _decodeDataSet(
-            template,
+            box,
             base,
             from: start,
             end: end,
@@ -43,7 +43,7 @@ extension TemplateFlowDecoder {
     ///   datagram's).
     /// - Returns: records decoded (options records included).
     mutating func _decodeDataSet<C: FlowConsumer>(
-        _ template: _FlowTemplate,
+        _ box: _FlowTemplateBox,
         _ base: UnsafeRawPointer,
         from start: Int,
         end: Int,
@@ -52,6 +52,7 @@ extension TemplateFlowDecoder {
         context: _FlowDatagramContext,
         consumer: inout C
     ) -> UInt32 {
+        let template = box.template
         let info = context.info
         let recordContext = _FlowRecordContext(
             isIPFIX: context.isIPFIX,
@@ -64,84 +65,89 @@ extension TemplateFlowDecoder {
         let minimumRecordLength = template.minimumRecordLength
         var count: UInt32 = 0
         var cursor = start
-        let layout = template.fixedLayout
-        layout.offsets.withUnsafeBufferPointer { offsets in
-            layout.lengths.withUnsafeBufferPointer { lengths in
-                template.operations.withUnsafeBufferPointer { operations in
-                    // Bounded: every record advances `cursor` by at least minimumRecordLength ≥ 1 byte.
-                    while end &- cursor >= minimumRecordLength {
-                        var record = template.baseRecord
-                        var scratch = _FlowRecordScratch()
-                        if template.hasVariableLength {
-                            guard
-                                let next = _FlowRecordProgram.runChecked(
-                                    operations,
-                                    trailingSkip: template.trailingSkip,
-                                    base,
-                                    at: cursor,
-                                    end: end,
-                                    record: &record,
-                                    scratch: &scratch
-                                )
-                            else {
-                                consumer.flowError(
-                                    FlowDecodeError(
-                                        .truncated,
-                                        offset: cursor + errorOffsetBias,
-                                        "record of template with variable-length fields runs past its set (\(end - cursor) "
-                                            + "bytes left); rest of the set dropped"
-                                    ),
-                                    info: info
-                                )
-                                break
-                            }
-                            cursor = next
-                        } else {
-                            _FlowRecordProgram.runLayout(
-                                offsets: offsets,
-                                lengths: lengths,
+        // The layout's loads begin up to 7 bytes before a record (see `_FlowFixedLayout`).
+        precondition(start >= _FlowFixedLayout.bytesReadBeforeRecord)
+        let layoutByteCount = template.layoutByteCount
+        let detail = C.readsRecordDetail
+        template.fixedLayout.slots.withUnsafeBufferPointer { slots in
+            template.operations.withUnsafeBufferPointer { allOperations in
+                // With variable-length fields: what the program runs after the layout's fields.
+                let operations = UnsafeBufferPointer(rebasing: allOperations[template.layoutOperationCount...])
+                // Bounded: every record advances `cursor` by at least minimumRecordLength ≥ 1 byte.
+                while end &- cursor >= minimumRecordLength {
+                    var record = template.baseRecord
+                    var scratch = _FlowRecordScratch()
+                    // Every field of a fixed-length template; with variable-length fields, those before the
+                    // first of them, all within the minimum length.
+                    _FlowRecordProgram.runLayout(
+                        slots: slots,
+                        base,
+                        at: cursor,
+                        detail: detail,
+                        record: &record,
+                        scratch: &scratch
+                    )
+                    if template.hasVariableLength {
+                        guard
+                            let next = _FlowRecordProgram.runChecked(
+                                operations,
+                                trailingSkip: template.trailingSkip,
                                 base,
-                                at: cursor,
+                                at: cursor &+ layoutByteCount,
+                                end: end,
                                 record: &record,
                                 scratch: &scratch
                             )
-                            cursor &+= minimumRecordLength
-                        }
-                        count &+= 1
-                        if template.isOptions {
-                            _learnFromOptionsRecord(scratch, template: template, exporterIndex: exporterIndex)
-                            consumer.flowOptionsRecord(info: info)
-                            continue
-                        }
-                        if template.startTime != .none {
-                            record.startMilliseconds = _FlowRecordProgram.milliseconds(
-                                scratch.start,
-                                template.startTime,
-                                context: recordContext,
-                                recordSystemInit: scratch.systemInitMilliseconds
+                        else {
+                            consumer.flowError(
+                                FlowDecodeError(
+                                    .truncated,
+                                    offset: cursor + errorOffsetBias,
+                                    "record of template with variable-length fields runs past its set (\(end - cursor) "
+                                        + "bytes left); rest of the set dropped"
+                                ),
+                                info: info
                             )
+                            break
                         }
-                        if template.endTime != .none {
-                            record.endMilliseconds = _FlowRecordProgram.milliseconds(
-                                scratch.end,
-                                template.endTime,
-                                context: recordContext,
-                                recordSystemInit: scratch.systemInitMilliseconds
-                            )
-                        }
-                        if template.hasICMPTypeCode && record.destinationPort == 0 {
-                            record.destinationPort = UInt16(truncatingIfNeeded: scratch.icmpTypeCode)
-                        }
-                        var interval = template.hasRecordSamplingInterval ? scratch.recordSamplingInterval : 0
-                        if interval == 0 && template.hasSamplerID {
-                            for sampler in samplers where sampler.id == scratch.samplerID {
-                                interval = sampler.interval
-                                break
-                            }
-                        }
-                        record.samplingInterval = interval != 0 ? interval : recordContext.defaultSamplingInterval
-                        consumer.flowRecord(record, info: info)
+                        cursor = next
+                    } else {
+                        cursor &+= minimumRecordLength
                     }
+                    count &+= 1
+                    if template.isOptions {
+                        _learnFromOptionsRecord(scratch, template: template, exporterIndex: exporterIndex)
+                        consumer.flowOptionsRecord(info: info)
+                        continue
+                    }
+                    if detail && template.startTime != .none {
+                        record.startMilliseconds = _FlowRecordProgram.milliseconds(
+                            scratch.start,
+                            template.startTime,
+                            context: recordContext,
+                            recordSystemInit: scratch.systemInitMilliseconds
+                        )
+                    }
+                    if detail && template.endTime != .none {
+                        record.endMilliseconds = _FlowRecordProgram.milliseconds(
+                            scratch.end,
+                            template.endTime,
+                            context: recordContext,
+                            recordSystemInit: scratch.systemInitMilliseconds
+                        )
+                    }
+                    if template.hasICMPTypeCode && record.destinationPort == 0 {
+                        record.destinationPort = UInt16(truncatingIfNeeded: scratch.icmpTypeCode)
+                    }
+                    var interval = template.hasRecordSamplingInterval ? scratch.recordSamplingInterval : 0
+                    if interval == 0 && template.hasSamplerID {
+                        for sampler in samplers where sampler.id == scratch.samplerID {
+                            interval = sampler.interval
+                            break
+                        }
+                    }
+                    record.samplingInterval = interval != 0 ? interval : recordContext.defaultSamplingInterval
+                    consumer.flowRecord(record, info: info)
                 }
             }
         }

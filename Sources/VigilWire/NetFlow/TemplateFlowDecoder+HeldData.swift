@@ -82,19 +82,26 @@ extension TemplateFlowDecoder {
         // Bounded: each step removes a held set or moves past one.
         while index < _exporters[exporterIndex].held.count {
             let set = _exporters[exporterIndex].held[index]
-            guard let template = _exporters[exporterIndex].templates[set.setID] else {
+            guard let box = _exporters[exporterIndex].templates[set.setID] else {
                 index += 1
                 continue
             }
             _exporters[exporterIndex].held.remove(at: index)
             _forget(set, exporterIndex)
-            set.body.withUnsafeBytes { body in
+            // Behind padding, as a datagram's records are behind its header: the fixed layout's loads
+            // begin up to `bytesReadBeforeRecord` bytes before a record.
+            let padding = _FlowFixedLayout.bytesReadBeforeRecord
+            withUnsafeTemporaryAllocation(byteCount: padding + set.body.count, alignment: 8) { padded in
+                padded.initializeMemory(as: UInt8.self, repeating: 0)
+                set.body.withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: padded[padding...]).copyMemory(from: $0)
+                }
                 _ = _decodeDataSet(
-                    template,
-                    body.baseAddress!,
-                    from: 0,
-                    end: body.count,
-                    errorOffsetBias: set.bodyOffset,
+                    box,
+                    UnsafeRawPointer(padded.baseAddress!),
+                    from: padding,
+                    end: padding + set.body.count,
+                    errorOffsetBias: set.bodyOffset - padding,
                     exporterIndex: exporterIndex,
                     context: set.context,
                     consumer: &consumer

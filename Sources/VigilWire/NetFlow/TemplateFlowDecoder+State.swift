@@ -94,7 +94,8 @@ extension TemplateFlowDecoder {
                 put(sampler.interval)
             }
             put(UInt16(state.templates.count))
-            for (id, template) in state.templates.sorted(by: { $0.key < $1.key }) {
+            for (id, box) in state.templates.sorted(by: { $0.key < $1.key }) {
+                let template = box.template
                 put(id)
                 put(UInt8((template.isOptions ? 1 : 0) | (template.isIPFIX ? 2 : 0)))
                 put(UInt16(template.scopeFieldCount))
@@ -237,7 +238,7 @@ extension TemplateFlowDecoder {
         case .failure(.badFieldLength(let index, let length)): return "field \(index) has length \(length)"
         case .failure(.recordTooLong(let byteCount)): return "records of \(byteCount) bytes fit no set"
         case .success(let template):
-            state.templates[id] = template
+            state.templates[id] = _FlowTemplateBox(template)
             return nil
         }
     }

@@ -98,7 +98,7 @@ extension TemplateFlowDecoder {
                 fail(.truncated, at: offset, "template \(templateID): \(fieldCount) fields run past the set")
                 return
             }
-            let existing = _exporters[exporterIndex].templates[templateID]
+            let existing = _exporters[exporterIndex].templates[templateID]?.template
             let event: FlowTemplateEvent
             if let existing, existing.isOptions == isOptions, existing.scopeFieldCount == scopeCount,
                 existing.isIPFIX == isIPFIX, existing.fields == _scratchFields
@@ -141,7 +141,7 @@ extension TemplateFlowDecoder {
                     fail(.badTemplate, at: offset, "template \(templateID) records of \(byteCount) bytes fit no set")
                     return
                 case .success(let template):
-                    _exporters[exporterIndex].templates[templateID] = template
+                    _exporters[exporterIndex].templates[templateID] = _FlowTemplateBox(template)
                     if existing == nil { _templateCount += 1 }
                     _stateGeneration &+= 1
                 }

@@ -36,6 +36,10 @@
 public struct TemplateFlowDecoder {
     public let limits: FlowDecoderLimits
     @usableFromInline var _exporterIndices: [_FlowSessionKey: Int] = [:]
+    /// The session of the last datagram and its index: an exporter's datagrams come in runs, and this saves
+    /// hashing the session key for each (indices never change; see `_exporters`).
+    @usableFromInline var _lastSession: _FlowSessionKey?
+    @usableFromInline var _lastExporterIndex = 0
     /// Never shrinks: an exporter's index stays valid for the decoder's life.
     @usableFromInline var _exporters: [_FlowExporterState] = []
     /// Templates held across all exporters, at most `limits.maximumTemplates`.
@@ -281,11 +285,18 @@ public struct TemplateFlowDecoder {
 
     /// The index of a session's state, created if new and the limit allows.
     mutating func _exporterIndex(for session: _FlowSessionKey) -> Int? {
-        if let index = _exporterIndices[session] { return index }
-        guard _exporters.count < limits.maximumExporters else { return nil }
-        let index = _exporters.count
-        _exporters.append(_FlowExporterState())
-        _exporterIndices[session] = index
+        if session == _lastSession { return _lastExporterIndex }
+        let index: Int
+        if let known = _exporterIndices[session] {
+            index = known
+        } else {
+            guard _exporters.count < limits.maximumExporters else { return nil }
+            index = _exporters.count
+            _exporters.append(_FlowExporterState())
+            _exporterIndices[session] = index
+        }
+        _lastSession = session
+        _lastExporterIndex = index
         return index
     }
 }
