@@ -103,6 +103,18 @@ public struct StateReader {
         return T(littleEndian: value)
     }
 
+    /// A time in nanoseconds (or a slot number) that arithmetic may be done with: within ±2^62, or
+    /// `Int64.min` where that is the "none yet" mark (`allowingNone`). Hostile values past that would trap
+    /// the first subtraction that uses them.
+    @inlinable
+    public mutating func time(_ what: String, allowingNone: Bool = true) throws(Malformed) -> Int64 {
+        let value = try get(Int64.self, what)
+        guard (allowingNone && value == .min) || value.magnitude < 1 << 62 else {
+            throw malformed("\(what) \(value) out of range")
+        }
+        return value
+    }
+
     @inlinable
     public mutating func double(_ what: String) throws(Malformed) -> Double {
         Double(bitPattern: try get(UInt64.self, what))

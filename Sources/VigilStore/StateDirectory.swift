@@ -296,7 +296,8 @@ public final class StateDirectory {
 
     static func sequence(ofName name: Substring) -> UInt64? {
         guard name.hasPrefix("checkpoint-"), name.hasSuffix(".vgs"), name.count == 11 + 16 + 4 else { return nil }
-        return UInt64(name.dropFirst(11).dropLast(4), radix: 16)
+        // The largest sequence could not be followed by another: not one of ours.
+        return UInt64(name.dropFirst(11).dropLast(4), radix: 16).flatMap { $0 == .max ? nil : $0 }
     }
 }
 

@@ -21,9 +21,9 @@ extension IncidentTrackerTable {
         _states[localIndex] = state
         _hitMasks[localIndex] = try reader.get(UInt8.self, "incident hits")
         _quietRuns[localIndex] = try reader.get(UInt16.self, "incident quiet run")
-        _lastWindowStarts[localIndex] = try reader.get(Int64.self, "incident last window")
-        _startsAt[localIndex] = try reader.get(Int64.self, "incident start")
-        _quietSince[localIndex] = try reader.get(Int64.self, "incident quiet since")
+        _lastWindowStarts[localIndex] = try reader.time("incident last window")
+        _startsAt[localIndex] = try reader.time("incident start")
+        _quietSince[localIndex] = try reader.time("incident quiet since")
         _peaks[localIndex] = try reader.float("incident peak")
     }
 }

@@ -41,14 +41,20 @@ extension _ScaleColumns {
 
     mutating func restoreState(_ localIndex: Int, from reader: inout StateReader) throws(StateReader.Malformed) {
         try reader.getRaw(into: &values, localIndex * slotCount..<(localIndex + 1) * slotCount, "forecast points")
-        newestSlots[localIndex] = try reader.get(Int64.self, "forecast newest slot")
-        accumulatingSlots[localIndex] = try reader.get(Int64.self, "forecast accumulating slot")
+        // Slot numbers are multiplied by the slot width: at most 2^40 (34,000 years of 1 s slots), or none.
+        for (column, what) in [(\_ScaleColumns.newestSlots, "newest slot"), (\.accumulatingSlots, "accumulating slot")] {
+            let slot = try reader.time("forecast \(what)")
+            guard slot == .min || slot.magnitude < 1 << 40 else {
+                throw reader.malformed("forecast \(what) \(slot) out of range")
+            }
+            self[keyPath: column][localIndex] = slot
+        }
         sums[localIndex] = try reader.double("forecast sum")
         counts[localIndex] = try reader.get(UInt16.self, "forecast count")
         fitValid[localIndex] = try reader.bool("forecast fit flag")
         fitLevels[localIndex] = try reader.float("forecast fit level")
         fitSlopes[localIndex] = try reader.float("forecast fit slope")
         fitTaus[localIndex] = try reader.float("forecast fit tau")
-        fitTimes[localIndex] = try reader.get(Int64.self, "forecast fit time")
+        fitTimes[localIndex] = try reader.time("forecast fit time", allowingNone: false)
     }
 }

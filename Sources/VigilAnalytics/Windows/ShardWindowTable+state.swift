@@ -45,8 +45,8 @@ extension ShardWindowTable {
     /// Registers `id` with `kind` and replaces its window state with what ``writeState(of:to:)`` wrote.
     /// Open windows count as open here (they close when the watermark passes them, as any other).
     ///
-    /// - Throws: ``StateReader/Malformed`` when the bytes run short or a slot's tag disagrees with it; the
-    ///   series is then registered with no windows open.
+    /// - Throws: ``StateReader/Malformed`` when the bytes run short, a time is out of range or a slot's tag
+    ///   disagrees with it; the series is then not registered here.
     public mutating func restoreState(
         of id: SeriesID,
         kind: MetricKind,
@@ -54,25 +54,23 @@ extension ShardWindowTable {
     )
         throws(StateReader.Malformed)
     {
-        registerSeries(id, kind: kind)
-        let localIndex = _localIndex(of: id)
         let tags = try reader.get(UInt8.self, "slot tags")
         func slot() throws(StateReader.Malformed) -> _WindowSlot {
             var slot = _WindowSlot()
-            slot.startNanoseconds = try reader.get(Int64.self, "window start")
+            slot.startNanoseconds = try reader.time("window start", allowingNone: false)
             slot.count = try reader.get(UInt32.self, "window count")
             slot.sum = try reader.double("window sum")
             slot.minimum = try reader.double("window minimum")
             slot.maximum = try reader.double("window maximum")
             slot.sumOfSquaredDeviations = try reader.double("window deviations")
             slot.last = try reader.double("window last")
-            slot.lastTimestamp = try reader.get(Int64.self, "window last time")
+            slot.lastTimestamp = try reader.time("window last time", allowingNone: false)
             return slot
         }
         let slots = (try slot(), try slot())
         var counter = _CounterState()
         counter.previousValue = try reader.double("counter previous value")
-        counter.previousTimestamp = try reader.get(Int64.self, "counter previous time")
+        counter.previousTimestamp = try reader.time("counter previous time", allowingNone: false)
         counter.recentIncrease = try reader.double("counter recent increase")
         counter.recentIntervalNanoseconds = try reader.double("counter recent interval")
         counter.increase0 = try reader.double("counter increase 0")
@@ -86,7 +84,7 @@ extension ShardWindowTable {
         firsts.firstTimestamp1 = try reader.get(Int64.self, "first time 1")
         firsts.hasCounterSums0 = try reader.bool("counter sums 0")
         firsts.hasCounterSums1 = try reader.bool("counter sums 1")
-        firsts.forceClosedThroughNanoseconds = try reader.get(Int64.self, "forced-close bound")
+        firsts.forceClosedThroughNanoseconds = try reader.time("forced-close bound")
         // The tag byte must say what the slots hold, or the batch loop would touch the wrong line.
         for (index, slot) in [(0, slots.0), (1, slots.1)] {
             var expected: UInt8 = 0
@@ -100,6 +98,10 @@ extension ShardWindowTable {
                 throw reader.malformed("slot \(index) of series \(id) does not match its tag")
             }
         }
+        // Registered only once the whole record has been read and checked: a refused record leaves the series
+        // unknown to this table, to be registered as new when its first sample comes.
+        registerSeries(id, kind: kind)
+        let localIndex = _localIndex(of: id)
         _makeUnique()
         let state = _storage._states + localIndex
         state.pointee.slot0 = slots.0

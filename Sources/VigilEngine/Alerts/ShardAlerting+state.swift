@@ -12,17 +12,14 @@ extension ShardAlerting {
         case end = 0
     }
 
-    /// What the checkpoint must agree on for model state to be restored: the models' shapes.
-    var stateFingerprint: String {
-        "anomaly=\(anomalyEnabled ? detector.configuration.bucketCount : 0) forecast=\(forecastEnabled ? "\(forecaster.configuration.fineSlotCount)/\(forecaster.configuration.coarseSlotCount)" : "off")"
-    }
-
     func writeState(of seriesID: SeriesID, to writer: inout StateWriter) {
         let local = shards.localIndex(of: seriesID)
         if anomalyEnabled {
             let page = local / Self.pageSize
             let offset = local % Self.pageSize
             blockWriter(.anomaly, &writer) {
+                // The shape first: a run with another bucket count skips the block.
+                $0.put(UInt16(detector.configuration.bucketCount))
                 detectorPages[page].writeState(localIndex: offset, to: &$0)
                 anomalyPages[page].writeState(localIndex: offset, to: &$0)
             }
@@ -34,7 +31,10 @@ extension ShardAlerting {
             let forecasters = forecasterBlocks[block]
             let forecastTrackers = forecastTrackerBlocks[block]
             let thresholdTrackers = thresholdTrackerBlocks[block]
+            let shape = (UInt16(forecaster.configuration.fineSlotCount), UInt16(forecaster.configuration.coarseSlotCount))
             func write(_ writer: inout StateWriter) {
+                writer.put(shape.0)
+                writer.put(shape.1)
                 forecasters.writeState(localIndex: slot, to: &writer)
                 forecastTrackers.writeState(localIndex: slot, to: &writer)
                 thresholdTrackers.writeState(localIndex: slot, to: &writer)
@@ -58,18 +58,17 @@ extension ShardAlerting {
     /// Registers the series and replaces its model and alert state with what ``writeState(of:to:)`` wrote.
     /// Blocks for models this run does not run on the series are skipped.
     ///
-    /// - Returns: the alerts restored as firing.
+    /// - Returns: the alerts restored as firing, and those left out because this run does not run the
+    ///   model that would resolve them (`--no-anomaly`, a threshold no longer configured).
     @discardableResult
-    func restoreState(
-        of seriesID: SeriesID,
-        descriptor: SeriesDescriptor,
-        from reader: inout StateReader
-    )
-        throws(StateReader.Malformed) -> Int
+    func restoreState(of seriesID: SeriesID, descriptor: SeriesDescriptor, from reader: inout StateReader)
+        throws(StateReader.Malformed) -> (firing: Int, untracked: Int)
     {
         register(seriesID, descriptor: descriptor)
         let local = shards.localIndex(of: seriesID)
         var restoredFiring = 0
+        var untracked = 0
+        let hasForecast = local < forecastIndexOfLocal.count && forecastIndexOfLocal[local] >= 0
         while true {
             let rawTag = try reader.get(UInt8.self, "model block tag")
             guard let tag = Block(rawValue: rawTag) else { throw reader.malformed("model block tag \(rawTag)") }
@@ -79,11 +78,17 @@ extension ShardAlerting {
             let end = reader.offset + length
             switch tag {
             case .anomaly where anomalyEnabled:
+                // Written with another bucket count: skipped (to the block's end, below).
+                guard try reader.get(UInt16.self, "bucket count") == detector.configuration.bucketCount else { break }
                 let page = local / Self.pageSize
                 let offset = local % Self.pageSize
                 try detectorPages[page].restoreState(localIndex: offset, from: &reader)
                 try anomalyPages[page].restoreState(localIndex: offset, from: &reader)
-            case .forecast where local < forecastIndexOfLocal.count && forecastIndexOfLocal[local] >= 0:
+            case .forecast where hasForecast:
+                let fine = try reader.get(UInt16.self, "fine slots")
+                let coarse = try reader.get(UInt16.self, "coarse slots")
+                guard fine == forecaster.configuration.fineSlotCount, coarse == forecaster.configuration.coarseSlotCount
+                else { break }
                 let forecastIndex = Int(forecastIndexOfLocal[local])
                 let block = forecastIndex / Self.forecastBlockSize
                 let slot = forecastIndex % Self.forecastBlockSize
@@ -92,15 +97,20 @@ extension ShardAlerting {
                 try thresholdTrackerBlocks[block].restoreState(localIndex: slot, from: &reader)
             case .firing:
                 let event = try Self.readEvent(from: &reader)
-                firing[FiringKey(seriesID: seriesID, kind: event.kind)] = event
-                restoredFiring += 1
+                // Only an alert this run can resolve: its model runs on the series.
+                if event.kind == .anomaly ? anomalyEnabled : hasForecast {
+                    firing[FiringKey(seriesID: seriesID, kind: event.kind)] = event
+                    restoredFiring += 1
+                } else {
+                    untracked += 1
+                }
             default:
                 break
             }
             guard reader.offset <= end else { throw reader.malformed("model block read past its length") }
             try reader.skip(end - reader.offset, "rest of a model block")
         }
-        return restoredFiring
+        return (restoredFiring, untracked)
     }
 
     static func write(_ event: AlertEvent, to writer: inout StateWriter) {

@@ -10,10 +10,9 @@ extension ShardWorker {
     static let stateSectionVersion: UInt16 = 1
 
     /// What the checkpoint's writer and reader must agree on: the window width (open windows are on its
-    /// grid) and the models' shapes. A checkpoint written with another is not restored (named in the log).
-    var stateFingerprint: String {
-        "window=\(windows.configuration.windowNanoseconds)ns \(alerting.stateFingerprint)"
-    }
+    /// grid). A checkpoint written with another is not restored (named in the log). Model blocks carry their
+    /// own shapes and are skipped, one by one, when they do not fit this run's models.
+    var stateFingerprint: String { "window=\(windows.configuration.windowNanoseconds)ns" }
 
     /// This shard's state as a checkpoint section: the fingerprint, the table's watermark, and per series a
     /// length-prefixed record (descriptor, window state, model and alert state). O(series); runs on the
@@ -47,12 +46,12 @@ extension ShardWorker {
         descriptor: SeriesDescriptor,
         from reader: inout StateReader
     )
-        throws(StateReader.Malformed) -> (openWindows: Int, firingAlerts: Int)
+        throws(StateReader.Malformed) -> (openWindows: Int, firingAlerts: Int, untrackedAlerts: Int)
     {
         let openBefore = windows.statistics.openWindows
         try windows.restoreState(of: id, kind: descriptor.kind, from: &reader)
-        let firing = try alerting.restoreState(of: id, descriptor: descriptor, from: &reader)
-        return (windows.statistics.openWindows - openBefore, firing)
+        let alerts = try alerting.restoreState(of: id, descriptor: descriptor, from: &reader)
+        return (windows.statistics.openWindows - openBefore, alerts.firing, alerts.untracked)
     }
 
     /// Raises the window table's watermark to one the checkpoint recorded. Before the shard runs.

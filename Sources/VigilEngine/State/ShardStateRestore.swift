@@ -50,8 +50,10 @@ enum ShardStateRestore {
                     )
                     continue
                 }
-                watermarks.append(try reader.get(Int64.self, "watermark"))
+                let watermark = try reader.time("watermark")
                 let count = Int(try reader.get(UInt32.self, "series count"))
+                // A shard that held no series never moved its watermark: it says nothing of the others'.
+                if count > 0 { watermarks.append(watermark) }
                 for _ in 0..<count {
                     let length = Int(try reader.get(UInt32.self, "series record length"))
                     guard length <= reader.remaining else { throw reader.malformed("series record of \(length) bytes") }
@@ -102,6 +104,7 @@ enum ShardStateRestore {
                     outcome.series += 1
                     outcome.openWindows += restored.openWindows
                     outcome.firingAlerts += restored.firingAlerts
+                    outcome.untrackedAlerts += restored.untrackedAlerts
                 } catch {
                     // The series stays registered, with whatever of its state was read (its windows are
                     // only replaced once the whole window record has been read and checked).
@@ -115,8 +118,14 @@ enum ShardStateRestore {
             total.series += outcome.series
             total.openWindows += outcome.openWindows
             total.firingAlerts += outcome.firingAlerts
+            total.untrackedAlerts += outcome.untrackedAlerts
             total.failures += outcome.failures
             total.firstFailure = total.firstFailure ?? outcome.firstFailure
+        }
+        if total.untrackedAlerts > 0 {
+            logger.warning(
+                "state: \(total.untrackedAlerts) alert(s) firing before the restart are no longer tracked (their model does not run on their series in this run): no resolved line will follow"
+            )
         }
         if let failure = total.firstFailure {
             logger.warning("state: \(total.failures) series not restored whole; the first: \(failure)")
@@ -134,6 +143,7 @@ enum ShardStateRestore {
         var series = 0
         var openWindows = 0
         var firingAlerts = 0
+        var untrackedAlerts = 0
         var failures = 0
         var firstFailure: String?
     }
