@@ -111,19 +111,28 @@ public enum GradientBoosting {
     }
 }
 
-/// The buffers of tree growing, allocated once per fit.
+/// The buffers of tree growing, allocated once per fit (histograms as a level needs them).
+///
+/// A node's histogram holds, per feature and bin, the sum of its samples' residuals and their count. Only the
+/// smaller child of a split is summed from its samples; the larger one is its parent's histogram minus it (as
+/// LightGBM does), so each level costs at most half a pass over the samples after the root's.
 private struct TreeGrower {
     let bins: [UInt8]
     let edges: [Double]
     let featureCount: Int
     let sampleCount: Int
     let configuration: GradientBoostingConfiguration
-    let histogramWidth: Int
+    /// Values in one node's histogram: features × bins.
+    let histogramSize: Int
     /// Sample indices; each node of the level being split owns a contiguous range.
     var order: [Int32]
     var residuals: [Double]
-    var histogramSums: [Double]
-    var histogramCounts: [Int32]
+    /// Histograms of the level being split, one `histogramSize` slot per pending node.
+    var levelSums: [Double] = []
+    var levelCounts: [Int32] = []
+    /// Histograms of the next level, built while the level is split.
+    var nextSums: [Double] = []
+    var nextCounts: [Int32] = []
     var featureAllowed: [Bool]
     /// Per node of the tree being grown: its bin threshold (training), for routing samples.
     var nodeBins: [UInt8] = []
@@ -140,12 +149,10 @@ private struct TreeGrower {
         self.featureCount = featureCount
         self.sampleCount = sampleCount
         self.configuration = configuration
-        histogramWidth = configuration.binCount
+        histogramSize = featureCount * configuration.binCount
         order = []
         order.reserveCapacity(sampleCount)
         residuals = Array(repeating: 0, count: sampleCount)
-        histogramSums = Array(repeating: 0, count: featureCount * histogramWidth)
-        histogramCounts = Array(repeating: 0, count: featureCount * histogramWidth)
         featureAllowed = Array(repeating: true, count: featureCount)
     }
 
@@ -179,10 +186,14 @@ private struct TreeGrower {
         nodeBins.removeAll(keepingCapacity: true)
         var level = [PendingNode(node: root, range: 0..<order.count, sum: order.reduce(0) { $0 + residuals[Int($1)] })]
         appendLeaf(to: &forest, sum: level[0].sum, count: order.count)
-        for _ in 0..<configuration.maximumDepth {
+        Self.reserve(&levelSums, &levelCounts, slots: 1, size: histogramSize)
+        accumulate(level[0].range, into: 0, sums: &levelSums, counts: &levelCounts)
+        for depth in 0..<configuration.maximumDepth {
+            let buildsNext = depth + 1 < configuration.maximumDepth
+            if buildsNext { Self.reserve(&nextSums, &nextCounts, slots: 2 * level.count, size: histogramSize) }
             var next: [PendingNode] = []
-            for pending in level {
-                guard let split = bestSplit(pending) else { continue }
+            for (slot, pending) in level.enumerated() {
+                guard let split = bestSplit(pending, slot: slot) else { continue }
                 let middle = partition(pending.range, feature: split.feature, bin: split.bin)
                 let left = forest.nodeFeatures.count
                 forest.nodeFeatures[pending.node] = Int16(split.feature)
@@ -193,11 +204,26 @@ private struct TreeGrower {
                 let rightRange = middle..<pending.range.upperBound
                 appendLeaf(to: &forest, sum: split.leftSum, count: leftRange.count)
                 appendLeaf(to: &forest, sum: pending.sum - split.leftSum, count: rightRange.count)
+                if buildsNext {
+                    let leftSlot = next.count
+                    let smallerIsLeft = leftRange.count <= rightRange.count
+                    let small = smallerIsLeft ? leftSlot : leftSlot + 1
+                    let large = smallerIsLeft ? leftSlot + 1 : leftSlot
+                    accumulate(
+                        smallerIsLeft ? leftRange : rightRange,
+                        into: small,
+                        sums: &nextSums,
+                        counts: &nextCounts
+                    )
+                    subtract(parent: slot, small: small, into: large)
+                }
                 next.append(PendingNode(node: left, range: leftRange, sum: split.leftSum))
                 next.append(PendingNode(node: left + 1, range: rightRange, sum: pending.sum - split.leftSum))
             }
-            if next.isEmpty { break }
+            if next.isEmpty || !buildsNext { break }
             level = next
+            swap(&levelSums, &nextSums)
+            swap(&levelCounts, &nextCounts)
         }
         // Every sample, drawn or not, moves by the tree's value.
         for sample in 0..<sampleCount {
@@ -208,6 +234,65 @@ private struct TreeGrower {
                 node = Int(forest.nodeLefts[node]) + (goesLeft ? 0 : 1)
             }
             predictions[sample] += Double(forest.nodeThresholds[node])
+        }
+    }
+
+    /// Grows histogram pools to `slots` histograms (they only grow: a fit allocates them once per depth).
+    static func reserve(_ sums: inout [Double], _ counts: inout [Int32], slots: Int, size: Int) {
+        if sums.count < slots * size {
+            sums += Array(repeating: 0, count: slots * size - sums.count)
+            counts += Array(repeating: 0, count: slots * size - counts.count)
+        }
+    }
+
+    /// Sums the samples at `range` of `order` into histogram `slot` of the pool.
+    func accumulate(_ range: Range<Int>, into slot: Int, sums: inout [Double], counts: inout [Int32]) {
+        let base = slot * histogramSize
+        let width = configuration.binCount
+        let featureCount = featureCount
+        bins.withUnsafeBufferPointer { bins in
+            residuals.withUnsafeBufferPointer { residuals in
+                order.withUnsafeBufferPointer { order in
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        counts.withUnsafeMutableBufferPointer { counts in
+                            for index in base..<(base + histogramSize) {
+                                sums[index] = 0
+                                counts[index] = 0
+                            }
+                            for position in range {
+                                let sample = Int(order[position])
+                                let residual = residuals[sample]
+                                let row = sample * featureCount
+                                var slot = base
+                                for feature in 0..<featureCount {
+                                    let index = slot + Int(bins[row + feature])
+                                    sums[index] += residual
+                                    counts[index] += 1
+                                    slot += width
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Next-level histogram `large` = level histogram `parent` − next-level histogram `small`.
+    mutating func subtract(parent: Int, small: Int, into large: Int) {
+        let size = histogramSize
+        levelSums.withUnsafeBufferPointer { parentSums in
+            levelCounts.withUnsafeBufferPointer { parentCounts in
+                nextSums.withUnsafeMutableBufferPointer { sums in
+                    nextCounts.withUnsafeMutableBufferPointer { counts in
+                        for index in 0..<size {
+                            sums[large * size + index] = parentSums[parent * size + index] - sums[small * size + index]
+                            counts[large * size + index] =
+                                parentCounts[parent * size + index] - counts[small * size + index]
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -225,35 +310,14 @@ private struct TreeGrower {
         var leftSum: Double
     }
 
-    /// The split of a node with the largest gain in squared error, if any leaves both children
-    /// `minimumSamplesPerLeaf` samples and gains anything.
-    mutating func bestSplit(_ pending: PendingNode) -> Split? {
+    /// The split of a node (its histogram at `slot` of the level) with the largest gain in squared error, if any
+    /// leaves both children `minimumSamplesPerLeaf` samples and gains anything.
+    func bestSplit(_ pending: PendingNode, slot: Int) -> Split? {
         let minimum = configuration.minimumSamplesPerLeaf
         guard pending.range.count >= 2 * minimum else { return nil }
-        let width = histogramWidth
+        let width = configuration.binCount
         let lambda = configuration.l2Regularization
-        for index in histogramSums.indices {
-            histogramSums[index] = 0
-            histogramCounts[index] = 0
-        }
-        bins.withUnsafeBufferPointer { bins in
-            residuals.withUnsafeBufferPointer { residuals in
-                histogramSums.withUnsafeMutableBufferPointer { sums in
-                    histogramCounts.withUnsafeMutableBufferPointer { counts in
-                        for position in pending.range {
-                            let sample = Int(order[position])
-                            let residual = residuals[sample]
-                            let row = sample * featureCount
-                            for feature in 0..<featureCount {
-                                let slot = feature * width + Int(bins[row + feature])
-                                sums[slot] += residual
-                                counts[slot] += 1
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let base = slot * histogramSize
         let total = Double(pending.range.count)
         let parentScore = pending.sum * pending.sum / (total + lambda)
         var best: Split?
@@ -262,8 +326,8 @@ private struct TreeGrower {
             var leftSum = 0.0
             var leftCount = 0
             for bin in 0..<(width - 1) {
-                leftSum += histogramSums[feature * width + bin]
-                leftCount += Int(histogramCounts[feature * width + bin])
+                leftSum += levelSums[base + feature * width + bin]
+                leftCount += Int(levelCounts[base + feature * width + bin])
                 let rightCount = pending.range.count - leftCount
                 if leftCount < minimum { continue }
                 if rightCount < minimum { break }
