@@ -65,6 +65,7 @@ public struct RemainingLifeModel: Sendable, Equatable {
         case invalidConfiguration
         case noVaryingSensor
         case tooFewUnits(found: Int, needed: Int)
+        case tooManyFeatureValues(rows: Int, features: Int, limit: Int)
 
         public var description: String {
             switch self {
@@ -74,12 +75,17 @@ public struct RemainingLifeModel: Sendable, Equatable {
                 return "no sensor column varies in the training rows: nothing to learn from"
             case .tooFewUnits(let found, let needed):
                 return "\(found) units with a whole life; at least \(needed) are needed"
+            case .tooManyFeatureValues(let rows, let features, let limit):
+                return "\(rows) cycles × \(features) features is more than \(limit) training values (fewer units "
+                    + "or sensors)"
             }
         }
     }
 
     /// Units a fit needs at least.
     public static let minimumTrainingUnits = 2
+    /// Training values (cycles × features) a fit may hold: 50,000,000, about 450 MB with their bins.
+    public static let maximumTrainingValues = 50_000_000
 
     /// Fits a model to run-to-failure history (each unit's last row is its failure).
     ///
@@ -106,6 +112,9 @@ public struct RemainingLifeModel: Sendable, Equatable {
         )
         let columns = sensors.map { sensor in history.columnNames.firstIndex(of: sensor.name)! }
         let featureCount = model.featureCount
+        guard history.rowCount * featureCount <= maximumTrainingValues else {
+            throw .tooManyFeatureValues(rows: history.rowCount, features: featureCount, limit: maximumTrainingValues)
+        }
         var samples: [Double] = []
         samples.reserveCapacity(history.rowCount * featureCount)
         var targets: [Double] = []
