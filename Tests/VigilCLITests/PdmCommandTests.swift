@@ -38,7 +38,9 @@ struct PdmCommandTests {
         return result
     }
 
-    @Test("fit chooses the six drifting sensors' company, and predict tracks the true remaining life of unseen units")
+    @Test(
+        "fit keeps the sensors that vary, not the constant or two-valued ones; predict tracks unseen units' remaining life"
+    )
     func fitAndPredict() throws {
         let fitted = try Self.fitted.get()
         #expect(fitted.fit.status == 0, "\(fitted.fit.standardError)")
