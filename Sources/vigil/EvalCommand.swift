@@ -7,8 +7,8 @@ import VigilSim
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score an engine run against ground truth.",
-        subcommands: [EvalIncidentsCommand.self]
+        abstract: "Score an engine run against ground truth, or cross-validate the remaining-life model.",
+        subcommands: [EvalIncidentsCommand.self, EvalRulCommand.self]
     )
 }
 

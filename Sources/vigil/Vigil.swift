@@ -9,7 +9,7 @@ struct Vigil: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             RunCommand.self, InspectCommand.self, RollupsCommand.self, FlowsCommand.self, GenerateCommand.self,
-            EvalCommand.self,
+            EvalCommand.self, PdmCommand.self,
             BenchCommand.self,
         ]
     )
